@@ -1,0 +1,53 @@
+# The two commands every new user runs: `make demo` and `make test`.
+# Both set up everything from nothing: .venv from requirements.lock, npm tools when needed.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY_STAMP  := $(VENV)/.stamp-deps
+NPM_STAMP := node_modules/.stamp-npm
+PYTEST_ARGS ?=
+
+.PHONY: demo test setup contracts lint bench clean help
+
+help:
+	@echo "make demo       set up and run the pilot scenario on the embedded chain"
+	@echo "make test       set up and run the whole test suite (SQLite and PostgreSQL)"
+	@echo "make contracts  rebuild the committed contract artifacts with the pinned solc"
+	@echo "make bench      run the benchmarks (prints figures; minutes)"
+	@echo "make lint       ruff"
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version.split()[0]'
+	$(PYTHON) -m venv $(VENV)
+
+$(PY_STAMP): requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(PY_STAMP)
+
+demo: $(PY_STAMP)
+	$(BIN)/tanlian demo --out out/demo
+
+test: $(PY_STAMP) $(NPM_STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+contracts: $(PY_STAMP) $(NPM_STAMP)
+	$(BIN)/python -m node.contracts.build
+
+lint: $(PY_STAMP)
+	$(BIN)/ruff check .
+
+bench: $(PY_STAMP) $(NPM_STAMP)
+	$(BIN)/python benchmarks/chain_throughput.py
+	$(BIN)/python benchmarks/event_reads.py
+
+clean:
+	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache

@@ -1,0 +1,146 @@
+"""The one small interface every chain backend implements, and the backend registry.
+
+A backend moves raw, already-signed transactions and answers reads; it knows nothing of
+contracts or keys. ``node.chain.client.ChainClient`` adds ABI encoding, signing, nonces
+and revert decoding on top, identically for every backend.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from node.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RawLog:
+    address: str  # checksummed
+    topics: tuple[bytes, ...]
+    data: bytes
+    block_number: int
+    block_hash: bytes
+    tx_hash: bytes
+    tx_index: int
+    log_index: int
+
+
+@dataclass(frozen=True)
+class Receipt:
+    tx_hash: bytes
+    block_number: int
+    block_hash: bytes
+    status: int
+    gas_used: int
+    contract_address: str | None
+    logs: tuple[RawLog, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 1
+
+
+@dataclass(frozen=True)
+class BlockInfo:
+    number: int
+    hash: bytes
+    parent_hash: bytes
+    timestamp: int
+
+
+@dataclass(frozen=True)
+class CallResult:
+    ok: bool
+    data: bytes  # return data, or revert data when not ok
+
+
+class ChainBackend(ABC):
+    """Raw access to one chain."""
+
+    name: ClassVar[str]
+    #: Whether the chain survives a restart of this process (the conformance suite checks).
+    persistent: ClassVar[bool] = True
+
+    chain_id: int
+
+    @abstractmethod
+    def block_number(self) -> int: ...
+
+    @abstractmethod
+    def get_block(self, block: int | str = "latest") -> BlockInfo: ...
+
+    @abstractmethod
+    def get_nonce(self, address: str) -> int:
+        """Next nonce of ``address`` including pending transactions."""
+
+    @abstractmethod
+    def get_code(self, address: str) -> bytes: ...
+
+    @abstractmethod
+    def send_raw_transaction(self, raw: bytes) -> bytes:
+        """Submit a signed transaction; returns its hash."""
+
+    @abstractmethod
+    def wait_for_receipt(self, tx_hash: bytes, timeout: float = 30.0) -> Receipt: ...
+
+    @abstractmethod
+    def call(
+        self, to: str | None, data: bytes, sender: str | None = None, block: int | str = "latest"
+    ) -> CallResult: ...
+
+    @abstractmethod
+    def get_logs(
+        self,
+        from_block: int,
+        to_block: int,
+        addresses: Sequence[str] = (),
+        topics: Sequence[Sequence[bytes] | None] = (),
+    ) -> list[RawLog]: ...
+
+    @abstractmethod
+    def fee_fields(self) -> dict[str, int]:
+        """Gas-price fields for a new transaction (zero on gas-free chains)."""
+
+    @abstractmethod
+    def gas_limit_for(self, tx: dict[str, Any]) -> tuple[int, CallResult | None]:
+        """Gas limit for ``tx``; may also return a revert found while estimating."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release files, sockets and processes."""
+
+
+_REGISTRY: dict[str, Callable[..., ChainBackend]] = {}
+
+
+def register_backend(name: str) -> Callable[[type[ChainBackend]], type[ChainBackend]]:
+    def deco(cls: type[ChainBackend]) -> type[ChainBackend]:
+        cls.name = name
+        _REGISTRY[name] = cls
+        return cls
+
+    return deco
+
+
+def backend_names() -> list[str]:
+    _load_builtin()
+    return sorted(_REGISTRY)
+
+
+def open_backend(name: str, **options: Any) -> ChainBackend:
+    """Instantiate the backend registered under ``name`` with its options."""
+    _load_builtin()
+    try:
+        factory = _REGISTRY[name]
+    except KeyError:
+        raise ConfigError(
+            f"unknown chain backend {name!r}; known: {', '.join(sorted(_REGISTRY))}"
+        ) from None
+    return factory(**options)
+
+
+def _load_builtin() -> None:
+    # Imported for their registration side effect, lazily to keep imports cheap.
+    from node.chain import rpc_backend  # noqa: F401
+    from node.chain.embedded import backend  # noqa: F401

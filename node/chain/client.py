@@ -1,0 +1,176 @@
+"""Contract-level chain access shared by every backend: sign, send, call, decode.
+
+The department key signs locally; the backend only ever sees raw signed transactions.
+Nonces are handed out under a lock per sender so that concurrent senders in one process
+never collide, and re-read from the chain after any rejection.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from node.chain.abi import ContractABI, DecodedEvent
+from node.chain.artifacts import Artifact
+from node.chain.backend import CallResult, ChainBackend, Receipt
+from node.chain.errors import ContractReverted, TransactionRejected
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TxResult:
+    receipt: Receipt
+    events: tuple[DecodedEvent, ...]
+
+    @property
+    def tx_hash(self) -> str:
+        return "0x" + self.receipt.tx_hash.hex()
+
+    def event(self, name: str) -> DecodedEvent:
+        for ev in self.events:
+            if ev.event == name:
+                return ev
+        raise KeyError(name)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """A deployed contract: its address and ABI."""
+
+    name: str
+    address: str
+    abi: ContractABI
+
+
+class NonceManager:
+    """Next nonce per sender, serialized; resynchronized from the chain when in doubt."""
+
+    def __init__(self, backend: ChainBackend) -> None:
+        self._backend = backend
+        self._next: dict[str, int] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def lock_for(self, address: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(address, threading.Lock())
+
+    def take(self, address: str) -> int:
+        """Caller must hold ``lock_for(address)``."""
+        if address not in self._next:
+            self._next[address] = self._backend.get_nonce(address)
+        nonce = self._next[address]
+        self._next[address] = nonce + 1
+        return nonce
+
+    def forget(self, address: str) -> None:
+        self._next.pop(address, None)
+
+
+class ChainClient:
+    """Deploy, transact and call contracts through any ``ChainBackend``."""
+
+    def __init__(self, backend: ChainBackend, account: LocalAccount | None = None) -> None:
+        self.backend = backend
+        self.account = account
+        self.nonces = NonceManager(backend)
+
+    @property
+    def address(self) -> str:
+        if self.account is None:
+            raise TransactionRejected("this client has no signing account")
+        return self.account.address
+
+    # -- writes ----------------------------------------------------------------------
+    def deploy(self, artifact: Artifact, *args: Any) -> tuple[Contract, TxResult]:
+        data = artifact.bytecode + artifact.abi.encode_constructor(args)
+        result = self._send(None, data, artifact.abi)
+        address = result.receipt.contract_address
+        assert address is not None
+        return Contract(artifact.name, address, artifact.abi), result
+
+    def transact(self, contract: Contract, fn: str, *args: Any, timeout: float = 60.0) -> TxResult:
+        data = contract.abi.encode_call(fn, args)
+        return self._send(contract.address, data, contract.abi, timeout=timeout)
+
+    def _send(
+        self, to: str | None, data: bytes, abi: ContractABI, timeout: float = 60.0
+    ) -> TxResult:
+        account = self.account
+        if account is None:
+            raise TransactionRejected("this client has no signing account")
+        tx: dict[str, Any] = {
+            "from": account.address,
+            "to": to or "",
+            "value": 0,
+            "data": data,
+            "chainId": self.backend.chain_id,
+        }
+        gas, revert = self.backend.gas_limit_for(tx)
+        if revert is not None:
+            self._raise_revert(abi, revert.data, None)
+        tx["gas"] = gas
+        tx.update(self.backend.fee_fields())
+        del tx["from"]
+        if not to:
+            del tx["to"]
+        lock = self.nonces.lock_for(account.address)
+        with lock:
+            tx["nonce"] = self.nonces.take(account.address)
+            signed = account.sign_transaction(tx)
+            try:
+                tx_hash = self.backend.send_raw_transaction(signed.raw_transaction)
+            except TransactionRejected:
+                self.nonces.forget(account.address)
+                raise
+        receipt = self.backend.wait_for_receipt(tx_hash, timeout=timeout)
+        if not receipt.ok:
+            # Replay at the parent block to learn why it reverted; on a one-transaction
+            # block this is exactly the state the transaction ran against.
+            replay = self.backend.call(
+                to, data, sender=account.address, block=max(receipt.block_number - 1, 0)
+            )
+            self._raise_revert(abi, replay.data if not replay.ok else b"", receipt.tx_hash)
+        return TxResult(receipt, self.decode_events(abi, receipt))
+
+    @staticmethod
+    def decode_events(abi: ContractABI, receipt: Receipt) -> tuple[DecodedEvent, ...]:
+        out = []
+        for log in receipt.logs:
+            decoded = abi.decode_log(log)
+            if decoded is not None:
+                out.append(decoded)
+        return tuple(out)
+
+    @staticmethod
+    def _raise_revert(abi: ContractABI, data: bytes, tx_hash: bytes | None) -> None:
+        name, args = abi.decode_revert(data)
+        raise ContractReverted(
+            name, args, tx_hash=("0x" + tx_hash.hex()) if tx_hash else None, raw=data
+        )
+
+    # -- reads -------------------------------------------------------------------------
+    def call(
+        self, contract: Contract, fn: str, *args: Any, block: int | str = "latest"
+    ) -> Any:
+        data = contract.abi.encode_call(fn, args)
+        sender = self.account.address if self.account else None
+        result: CallResult = self.backend.call(contract.address, data, sender=sender, block=block)
+        if not result.ok:
+            self._raise_revert(contract.abi, result.data, None)
+        return contract.abi.decode_output(fn, result.data)
+
+    def at(self, artifact: Artifact, address: str) -> Contract:
+        return Contract(artifact.name, to_checksum_address(address), artifact.abi)
+
+
+def new_account() -> LocalAccount:
+    """A fresh random secp256k1 account (the keystore decides where it is kept)."""
+    return Account.create()

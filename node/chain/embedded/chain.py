@@ -1,0 +1,477 @@
+"""The embedded chain: py-evm, driven through eth-tester's PyEVM backend, durable on disk.
+
+One process owns the chain (a file lock enforces it) and acts as its single sequencer:
+every accepted transaction is applied, mined into its own block and committed to the
+store before its hash is returned, so a returned hash always has a durable receipt.
+Reads go through eth-tester's serializers; lookups that eth-tester does by scanning
+history (transaction by hash, logs) use py-evm's own indexes and the header blooms instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth.abc import BlockHeaderAPI
+from eth.chains.base import MiningChain
+from eth.db.atomic import AtomicDB
+from eth.exceptions import HeaderNotFound, TransactionNotFound
+from eth_utils import ValidationError as EVMValidationError
+from eth.vm.forks import PragueVM
+from eth.vm.spoof import SpoofTransaction
+from eth_bloom import BloomFilter
+from eth_tester.backends.pyevm.main import PyEVMBackend, get_default_genesis_params
+from eth_tester.backends.pyevm.serializers import (
+    serialize_block,
+    serialize_transaction,
+    serialize_transaction_receipt,
+)
+from eth_utils import to_canonical_address
+from eth_utils.toolz import assoc
+
+from node.chain.embedded.store import SCHEMA_VERSION, DurableKV
+from node.chain.errors import ChainStoreError, NotFoundOnChain, TransactionRejected
+
+logger = logging.getLogger(__name__)
+
+STORE_FILE = "chain.sqlite"
+DEFAULT_GAS_LIMIT = 60_000_000
+
+
+@dataclass(frozen=True)
+class GenesisSpec:
+    """What a new embedded chain starts from; fixed forever once the chain exists."""
+
+    chain_id: int = 20_260
+    gas_limit: int = DEFAULT_GAS_LIMIT
+    timestamp: int | None = None
+    # Zero base fee: the chain is permissioned and gas-free, like Besu with min-gas-price 0.
+    base_fee_per_gas: int = 0
+    alloc: dict[str, int] = field(default_factory=dict)
+
+
+class _TanlianChainBase(MiningChain):
+    vm_configuration = ((0, PragueVM),)
+
+    def create_header_from_parent(
+        self, parent_header: BlockHeaderAPI, **header_params: Any
+    ) -> BlockHeaderAPI:
+        # A permissioned chain keeps its gas limit fixed instead of voting it up or down.
+        return super().create_header_from_parent(
+            parent_header, **assoc(header_params, "gas_limit", parent_header.gas_limit)
+        )
+
+    def get_transaction_builder(self):  # noqa: ANN201 - py-evm's own type
+        return self.get_vm().get_transaction_builder()
+
+
+def _chain_class(chain_id: int) -> type[MiningChain]:
+    return type("TanlianChain", (_TanlianChainBase,), {"chain_id": chain_id})
+
+
+class _DurableBackend(PyEVMBackend):
+    """eth-tester's PyEVM backend bound to an existing (durable) py-evm chain."""
+
+    def __init__(self, chain: MiningChain) -> None:  # noqa: D107 - skips genesis setup
+        self.chain = chain
+        self.account_keys = ()
+
+
+class EmbeddedChain:
+    """A durable single-sequencer chain in ``home``; thread-safe."""
+
+    def __init__(self, home: Path, *, genesis: GenesisSpec | None = None, fsync: bool = False):
+        self.home = Path(home)
+        path = self.home / STORE_FILE
+        existed = path.exists()
+        if not existed and Path(str(path) + "-wal").exists():
+            raise ChainStoreError(
+                f"chain store {path} is missing but its write-ahead log is present; "
+                "refusing to start a new chain over it"
+            )
+        if not existed and genesis is None:
+            raise ChainStoreError(
+                f"no chain store at {path}; create one first (tanlian chain init)"
+            )
+        if existed and path.stat().st_size == 0:
+            raise ChainStoreError(f"chain store {path} is empty (corrupted); refusing to start")
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._kv = DurableKV(path, fsync=fsync)
+        self._lock = threading.RLock()
+        try:
+            meta = self._kv.get_meta()
+            if not meta:
+                if existed and not self._kv.is_empty():
+                    raise ChainStoreError(
+                        f"chain store {path} has no chain metadata (corrupted or not a chain)"
+                    )
+                if genesis is None:
+                    raise ChainStoreError(f"no chain in {path}; create one first")
+                self._create(genesis)
+                meta = self._kv.get_meta()
+            self._meta = meta
+            self._open(meta)
+        except BaseException:
+            self._kv.close()
+            raise
+
+    # -- lifecycle -----------------------------------------------------------------
+    def _create(self, genesis: GenesisSpec) -> None:
+        params = get_default_genesis_params(
+            {
+                "gas_limit": genesis.gas_limit,
+                "timestamp": genesis.timestamp or int(time.time()),
+            }
+        )
+        params["base_fee_per_gas"] = genesis.base_fee_per_gas
+        state = {
+            to_canonical_address(addr): {"balance": bal, "nonce": 0, "code": b"", "storage": {}}
+            for addr, bal in genesis.alloc.items()
+        }
+        chain_cls = _chain_class(genesis.chain_id)
+        chain = chain_cls.from_genesis(AtomicDB(self._kv), params, state)
+        genesis_hash = chain.get_canonical_block_header_by_number(0).hash
+        self._kv.commit(
+            meta={
+                "schema_version": SCHEMA_VERSION,
+                "chain_id": str(genesis.chain_id),
+                "genesis_hash": genesis_hash.hex(),
+                "created_at": str(int(time.time())),
+            }
+        )
+        logger.info("created embedded chain %s (id %s)", self.home, genesis.chain_id)
+
+    def _open(self, meta: dict[str, str]) -> None:
+        if meta.get("schema_version") != SCHEMA_VERSION:
+            raise ChainStoreError(
+                f"chain store schema {meta.get('schema_version')!r} is not {SCHEMA_VERSION!r}"
+            )
+        try:
+            self.chain_id = int(meta["chain_id"])
+            genesis_hash = bytes.fromhex(meta["genesis_hash"])
+        except (KeyError, ValueError) as exc:
+            raise ChainStoreError(f"chain store metadata is corrupted: {exc}") from exc
+        chain_cls = _chain_class(self.chain_id)
+        try:
+            chain = chain_cls(AtomicDB(self._kv))
+            genesis_header = chain.get_canonical_block_header_by_number(0)
+            head = chain.get_canonical_head()
+        except (HeaderNotFound, KeyError, ValueError, EVMValidationError) as exc:
+            raise ChainStoreError(f"chain store {self.home} is corrupted: {exc!r}") from exc
+        except Exception as exc:  # rlp decoding errors have no common base
+            raise ChainStoreError(f"chain store {self.home} is corrupted: {exc!r}") from exc
+        if genesis_header.hash != genesis_hash:
+            raise ChainStoreError("chain store genesis does not match its metadata")
+        try:
+            # The head's state root must be readable, or nothing can execute on it.
+            self._kv[head.state_root]
+        except KeyError:
+            raise ChainStoreError(
+                f"chain store {self.home} is corrupted: head state {head.state_root.hex()} missing"
+            ) from None
+        self._chain = chain
+        self._backend = _DurableBackend(chain)
+        self._head = head
+
+    def _reload(self) -> None:
+        self._kv.rollback()
+        self._open(self._meta)
+
+    def close(self) -> None:
+        with self._lock:
+            self._kv.close()
+
+    def __enter__(self) -> EmbeddedChain:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- writes --------------------------------------------------------------------
+    def send_raw_transaction(self, raw: bytes) -> bytes:
+        """Apply, mine and durably commit one signed transaction; returns its hash."""
+        with self._lock:
+            try:
+                tx_hash = self._backend.send_raw_transaction(bytes(raw))
+            except ChainStoreError:
+                self._kv.rollback()
+                raise
+            except (EVMValidationError, ValueError, TypeError) as exc:
+                self._reload()
+                raise TransactionRejected(f"transaction rejected: {exc}") from exc
+            except Exception as exc:
+                self._reload()
+                raise TransactionRejected(f"transaction rejected: {exc!r}") from exc
+            try:
+                self._backend.mine_blocks(1)
+                self._kv.commit()
+            except BaseException:
+                self._reload()
+                raise
+            self._head = self._chain.get_canonical_head()
+            return tx_hash
+
+    # -- reads ---------------------------------------------------------------------
+    @property
+    def genesis_hash(self) -> bytes:
+        return bytes.fromhex(self._meta["genesis_hash"])
+
+    def head(self) -> BlockHeaderAPI:
+        return self._head
+
+    def block_number(self) -> int:
+        return self._head.block_number
+
+    def _header(self, block: int | str | bytes) -> BlockHeaderAPI:
+        with self._lock:
+            try:
+                if isinstance(block, bytes):
+                    header = self._chain.chaindb.get_block_header_by_hash(block)
+                    canonical = self._chain.get_canonical_block_header_by_number(
+                        header.block_number
+                    )
+                    if canonical.hash != header.hash:
+                        raise NotFoundOnChain("block is not canonical")
+                    return header
+                if block in ("latest", "safe", "finalized", "pending"):
+                    return self._head
+                if block == "earliest":
+                    return self._chain.get_canonical_block_header_by_number(0)
+                if isinstance(block, int) and 0 <= block <= self._head.block_number:
+                    return self._chain.get_canonical_block_header_by_number(block)
+            except HeaderNotFound:
+                pass
+            raise NotFoundOnChain(f"no block {block!r}")
+
+    def get_block(self, block: int | str | bytes, full_transactions: bool = False) -> dict:
+        with self._lock:
+            header = self._header(block)
+            blk = self._chain.get_block_by_header(header)
+            return serialize_block(blk, full_transactions, False)
+
+    def _locate(self, tx_hash: bytes) -> tuple[Any, Any, int]:
+        try:
+            number, index = self._chain.chaindb.get_transaction_index(tx_hash)
+        except TransactionNotFound:
+            raise NotFoundOnChain(f"no transaction 0x{tx_hash.hex()}") from None
+        if number > self._head.block_number:
+            raise NotFoundOnChain(f"no transaction 0x{tx_hash.hex()}")
+        block = self._chain.get_canonical_block_by_number(number)
+        return block, block.transactions[index], index
+
+    def get_transaction(self, tx_hash: bytes) -> dict:
+        with self._lock:
+            block, tx, index = self._locate(tx_hash)
+            return serialize_transaction(block, tx, index, False)
+
+    def get_receipt(self, tx_hash: bytes) -> dict:
+        with self._lock:
+            block, tx, index = self._locate(tx_hash)
+            receipts = block.get_receipts(self._chain.chaindb)
+            receipt = serialize_transaction_receipt(
+                block, receipts, tx, index, False, self._chain.get_vm()
+            )
+            offset = sum(len(r.logs) for r in receipts[:index])
+            for log in receipt["logs"]:
+                log["log_index"] += offset
+            receipt["logs_bloom"] = receipts[index].bloom
+            return receipt
+
+    def get_nonce(self, address: bytes, block: int | str = "latest") -> int:
+        with self._lock:
+            return self._state_at(block).get_nonce(address)
+
+    def get_balance(self, address: bytes, block: int | str = "latest") -> int:
+        with self._lock:
+            return self._state_at(block).get_balance(address)
+
+    def get_code(self, address: bytes, block: int | str = "latest") -> bytes:
+        with self._lock:
+            return self._state_at(block).get_code(address)
+
+    def get_storage_at(self, address: bytes, slot: int, block: int | str = "latest") -> int:
+        with self._lock:
+            return self._state_at(block).get_storage(address, slot)
+
+    def _state_at(self, block: int | str | bytes):  # noqa: ANN202 - py-evm StateAPI
+        header = self._header(block)
+        return self._chain.get_vm(at_header=self._pending_header_after(header)).state
+
+    def _pending_header_after(self, header: BlockHeaderAPI) -> BlockHeaderAPI:
+        # py-evm executes against the state *after* a header by building its child.
+        vm_cls = self._chain.get_vm_class_for_block_number(header.block_number + 1)
+        return vm_cls.create_header_from_parent(header, gas_limit=header.gas_limit)
+
+    def fee_history(self, count: int, newest: int | str) -> dict:
+        with self._lock:
+            newest_header = self._header(newest)
+            count = max(1, min(count, 1024, newest_header.block_number + 1))
+            oldest = newest_header.block_number - count + 1
+            base, ratio = [], []
+            for n in range(oldest, newest_header.block_number + 1):
+                h = self._chain.get_canonical_block_header_by_number(n)
+                base.append(h.base_fee_per_gas)
+                ratio.append(h.gas_used / h.gas_limit)
+            base.append(self._pending_header_after(newest_header).base_fee_per_gas)
+            return {"oldestBlock": oldest, "baseFeePerGas": base, "gasUsedRatio": ratio}
+
+    def base_fee(self) -> int:
+        return self._pending_header_after(self._head).base_fee_per_gas
+
+    # -- execution without mining --------------------------------------------------
+    def _spoof(self, tx: dict, block: int | str) -> SpoofTransaction:
+        header = self._header(block)
+        sender = tx.get("from") or b"\x00" * 20
+        normalized = {
+            "to": tx.get("to") or b"",
+            "data": tx.get("data") or b"",
+            "value": tx.get("value") or 0,
+            "gas": tx.get("gas") or header.gas_limit,
+            "nonce": tx.get("nonce", self._state_at(block).get_nonce(sender)),
+            "chain_id": self.chain_id,
+            "access_list": (),
+            # Calls default to a zero price so that unfunded accounts can read, as on
+            # any chain whose base fee is zero.
+            "max_fee_per_gas": tx.get("max_fee_per_gas", tx.get("gas_price", 0)),
+            "max_priority_fee_per_gas": tx.get("max_priority_fee_per_gas", 0),
+        }
+        unsigned = self._backend._create_type_aware_unsigned_transaction(normalized)
+        return SpoofTransaction(unsigned, from_=sender)
+
+    def call(self, tx: dict, block: int | str = "latest") -> tuple[bool, bytes, int]:
+        """Execute ``tx`` against ``block``'s state; returns (success, output, gas used)."""
+        with self._lock:
+            spoof = self._spoof(tx, block)
+            state = self._chain.get_vm(
+                at_header=self._pending_header_after(self._header(block))
+            ).state
+            snapshot = state.snapshot()
+            try:
+                computation = state.apply_transaction(spoof)
+            except EVMValidationError as exc:
+                raise TransactionRejected(f"call rejected: {exc}") from exc
+            finally:
+                state.revert(snapshot)
+            if computation.is_error:
+                err = computation.error
+                data = err.args[0] if err.args and isinstance(err.args[0], bytes) else b""
+                return False, data, computation.get_gas_used()
+            return True, computation.output, computation.get_gas_used()
+
+    def estimate_gas(self, tx: dict, block: int | str = "latest") -> tuple[bool, bytes, int]:
+        """Gas estimate by py-evm's binary search; (success, revert data, gas)."""
+        ok, data, _ = self.call(tx, block)
+        if not ok:
+            return False, data, 0
+        with self._lock:
+            header = self._pending_header_after(self._header(block))
+            try:
+                gas = self._chain.estimate_gas(self._spoof(tx, block), header)
+            except EVMValidationError as exc:
+                raise TransactionRejected(f"estimate rejected: {exc}") from exc
+            return True, b"", gas
+
+    # -- logs ----------------------------------------------------------------------
+    def get_logs(
+        self,
+        from_block: int,
+        to_block: int,
+        addresses: Sequence[bytes] = (),
+        topics: Sequence[Sequence[bytes] | None] = (),
+    ) -> list[dict]:
+        """Logs in [from_block, to_block] matching the addresses (any) and topic positions.
+
+        Blocks whose header bloom cannot match are skipped without reading receipts.
+        """
+        out: list[dict] = []
+        with self._lock:
+            to_block = min(to_block, self._head.block_number)
+            chaindb = self._chain.chaindb
+            for number in range(max(0, from_block), to_block + 1):
+                header = chaindb.get_canonical_block_header_by_number(number)
+                if not _bloom_may_match(header.bloom, addresses, topics):
+                    continue
+                receipt_cls = self._chain.get_vm_class(header).get_receipt_builder()
+                receipts = chaindb.get_receipts(header, receipt_cls)
+                tx_hashes = chaindb.get_block_transaction_hashes(header)
+                log_index = 0
+                for tx_index, receipt in enumerate(receipts):
+                    for log in receipt.logs:
+                        if _log_matches(log, addresses, topics):
+                            out.append(
+                                {
+                                    "address": log.address,
+                                    "topics": [t.to_bytes(32, "big") for t in log.topics],
+                                    "data": log.data,
+                                    "block_number": number,
+                                    "block_hash": header.hash,
+                                    "transaction_hash": tx_hashes[tx_index],
+                                    "transaction_index": tx_index,
+                                    "log_index": log_index,
+                                    "removed": False,
+                                }
+                            )
+                        log_index += 1
+        return out
+
+    def store_size_bytes(self) -> int:
+        total = 0
+        for name in os.listdir(self.home):
+            if name.startswith(STORE_FILE):
+                total += (self.home / name).stat().st_size
+        return total
+
+
+def _bloom_may_match(
+    bloom: int, addresses: Sequence[bytes], topics: Sequence[Sequence[bytes] | None]
+) -> bool:
+    f = BloomFilter(bloom)
+    if addresses and not any(a in f for a in addresses):
+        return False
+    for options in topics:
+        if options and not any(t in f for t in options):
+            return False
+    return True
+
+
+def _log_matches(
+    log: Any, addresses: Sequence[bytes], topics: Sequence[Sequence[bytes] | None]
+) -> bool:
+    if addresses and log.address not in addresses:
+        return False
+    if len(topics) > len(log.topics):
+        if any(t for t in topics[len(log.topics) :]):
+            return False
+    for position, options in enumerate(topics):
+        if not options:
+            continue
+        if position >= len(log.topics):
+            return False
+        if log.topics[position].to_bytes(32, "big") not in options:
+            return False
+    return True
+
+
+def iter_topic_options(raw: Iterable[Any]) -> list[list[bytes] | None]:
+    """Normalize a JSON-RPC topics filter (values, lists or nulls) to bytes lists."""
+    out: list[list[bytes] | None] = []
+    for entry in raw:
+        if entry is None:
+            out.append(None)
+        elif isinstance(entry, list | tuple):
+            out.append([_hex_bytes(v) for v in entry] or None)
+        else:
+            out.append([_hex_bytes(entry)])
+    return out
+
+
+def _hex_bytes(value: Any) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    return bytes.fromhex(str(value)[2:] if str(value).startswith("0x") else str(value))

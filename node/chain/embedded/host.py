@@ -1,0 +1,87 @@
+"""Start and stop a chain host (``tanlian chain serve``) as a child process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from node.chain.errors import ChainUnavailable
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ChainHost:
+    home: Path
+    port: int
+    process: subprocess.Popen
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def healthy(self) -> bool:
+        try:
+            return requests.get(self.url + "/healthz", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_chain_host(
+    home: Path,
+    port: int | None = None,
+    *,
+    chain_id: int | None = None,
+    fsync: bool = False,
+    timeout: float = 30.0,
+) -> ChainHost:
+    """Run ``tanlian chain serve`` for ``home`` and wait until it answers."""
+    home = Path(home)
+    home.mkdir(parents=True, exist_ok=True)
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "cli.main", "chain", "serve", "--home", str(home), "--port", str(port)]
+    if chain_id is not None:
+        cmd += ["--chain-id", str(chain_id)]
+    if fsync:
+        cmd.append("--fsync")
+    log_path = home / "chain-host.log"
+    log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
+    process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    log.close()
+    host = ChainHost(home, port, process, log_path)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise ChainUnavailable(f"chain host exited with {process.returncode}: {tail[0]}")
+        if host.healthy():
+            return host
+        time.sleep(0.05)
+    host.stop()
+    raise ChainUnavailable(f"chain host on port {port} did not become healthy in {timeout:.0f}s")

@@ -1,0 +1,386 @@
+"""Standard Ethereum JSON-RPC over an embedded chain (``tanlian chain serve``).
+
+The department nodes of a local network share one embedded chain through this server. It
+binds to loopback only. Requests run one at a time against the chain (its lock serializes
+them); a malformed request gets a JSON-RPC error and the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from eth_utils import to_canonical_address, to_checksum_address
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+import node
+from node.chain.embedded.chain import EmbeddedChain, iter_topic_options
+from node.chain.errors import NotFoundOnChain, TransactionRejected
+from node.errors import TanlianError
+
+logger = logging.getLogger(__name__)
+
+CLIENT_VERSION = f"tanlian-embedded/{node.__version__}/py-evm"
+MAX_BATCH = 100
+MAX_LOG_RANGE = 100_000
+
+# JSON-RPC 2.0 error codes (plus the de-facto 3 for "execution reverted").
+PARSE_ERROR = -32700
+INVALID_REQUEST = -32600
+METHOD_NOT_FOUND = -32601
+INVALID_PARAMS = -32602
+INTERNAL_ERROR = -32603
+TX_REJECTED = -32003
+EXECUTION_REVERTED = 3
+
+
+class RpcError(Exception):
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.data = data
+
+
+# -- value conversion ---------------------------------------------------------------
+_RPC_KEY_OVERRIDES = {"state_root": "root", "logs_bloom": "logsBloom"}
+
+
+def _camel(key: str) -> str:
+    if key in _RPC_KEY_OVERRIDES:
+        return _RPC_KEY_OVERRIDES[key]
+    head, *rest = key.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
+def _quantity(value: int) -> str:
+    return hex(value)
+
+
+def _data(value: bytes) -> str:
+    return "0x" + bytes(value).hex()
+
+
+def to_rpc(obj: Any, key: str = "") -> Any:
+    """eth-tester's snake_case python values to JSON-RPC camelCase hex values."""
+    if isinstance(obj, dict):
+        return {_camel(k): to_rpc(v, k) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [to_rpc(v, key) for v in obj]
+    if isinstance(obj, bool):
+        return obj
+    if isinstance(obj, int):
+        if key == "logs_bloom":
+            return _data(obj.to_bytes(256, "big"))
+        return _quantity(obj)
+    if isinstance(obj, bytes):
+        if key in ("from", "to", "address", "coinbase", "contract_address", "miner"):
+            return to_checksum_address(obj) if len(obj) == 20 else None
+        return _data(obj)
+    return obj
+
+
+def _block_rpc(block: dict) -> dict:
+    out = to_rpc(block)
+    out["miner"] = out.pop("coinbase")
+    out.pop("totalDifficulty", None)
+    return out
+
+
+def _receipt_rpc(receipt: dict) -> dict:
+    out = to_rpc(receipt)
+    # A post-Byzantium receipt carries status, not the intermediate state root.
+    out.pop("root", None)
+    out["status"] = hex(receipt["status"])
+    for log in out["logs"]:
+        log.pop("type", None)
+        log["removed"] = False
+    return out
+
+
+# -- parameter parsing ----------------------------------------------------------------
+def _param(params: list, i: int, default: Any = ...) -> Any:
+    if i < len(params):
+        return params[i]
+    if default is ...:
+        raise RpcError(INVALID_PARAMS, f"missing parameter {i}")
+    return default
+
+
+def _parse_bytes(value: Any, what: str, length: int | None = None) -> bytes:
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise RpcError(INVALID_PARAMS, f"{what} must be a 0x-prefixed hex string")
+    try:
+        out = bytes.fromhex(value[2:])
+    except ValueError:
+        raise RpcError(INVALID_PARAMS, f"{what} is not valid hex") from None
+    if length is not None and len(out) != length:
+        raise RpcError(INVALID_PARAMS, f"{what} must be {length} bytes")
+    return out
+
+
+def _parse_quantity(value: Any, what: str) -> int:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str) or not value.startswith("0x"):
+        raise RpcError(INVALID_PARAMS, f"{what} must be a 0x-prefixed hex quantity")
+    try:
+        return int(value, 16)
+    except ValueError:
+        raise RpcError(INVALID_PARAMS, f"{what} is not a valid quantity") from None
+
+
+def _parse_block(value: Any) -> int | str:
+    if isinstance(value, dict):  # EIP-1898
+        if "blockNumber" in value:
+            return _parse_quantity(value["blockNumber"], "blockNumber")
+        raise RpcError(INVALID_PARAMS, "block by hash is not supported here")
+    if value in ("latest", "earliest", "pending", "safe", "finalized"):
+        return value
+    return _parse_quantity(value, "block")
+
+
+def _parse_address(value: Any, what: str = "address") -> bytes:
+    try:
+        return to_canonical_address(value)
+    except (ValueError, TypeError):
+        raise RpcError(INVALID_PARAMS, f"{what} is not a valid address") from None
+
+
+def _parse_call(tx: Any) -> dict:
+    if not isinstance(tx, dict):
+        raise RpcError(INVALID_PARAMS, "transaction object expected")
+    out: dict[str, Any] = {}
+    if tx.get("to"):
+        out["to"] = _parse_address(tx["to"], "to")
+    if tx.get("from"):
+        out["from"] = _parse_address(tx["from"], "from")
+    data = tx.get("data", tx.get("input"))
+    if data:
+        out["data"] = _parse_bytes(data, "data")
+    for key, name in (("gas", "gas"), ("value", "value"), ("gasPrice", "gas_price")):
+        if tx.get(key) is not None:
+            out[name] = _parse_quantity(tx[key], key)
+    return out
+
+
+class ChainRpc:
+    """Dispatches JSON-RPC methods to an :class:`EmbeddedChain`."""
+
+    def __init__(self, chain: EmbeddedChain) -> None:
+        self.chain = chain
+        self.methods: dict[str, Callable[[list], Any]] = {
+            "web3_clientVersion": lambda p: CLIENT_VERSION,
+            "net_version": lambda p: str(chain.chain_id),
+            "net_listening": lambda p: True,
+            "net_peerCount": lambda p: "0x0",
+            "eth_chainId": lambda p: hex(chain.chain_id),
+            "eth_syncing": lambda p: False,
+            "eth_mining": lambda p: False,
+            "eth_accounts": lambda p: [],
+            "eth_blockNumber": lambda p: hex(chain.block_number()),
+            "eth_gasPrice": lambda p: hex(chain.base_fee()),
+            "eth_maxPriorityFeePerGas": lambda p: "0x0",
+            "eth_feeHistory": self._fee_history,
+            "eth_getBlockByNumber": self._block_by_number,
+            "eth_getBlockByHash": self._block_by_hash,
+            "eth_getTransactionCount": self._nonce,
+            "eth_getBalance": self._balance,
+            "eth_getCode": self._code,
+            "eth_getStorageAt": self._storage,
+            "eth_sendRawTransaction": self._send_raw,
+            "eth_getTransactionReceipt": self._receipt,
+            "eth_getTransactionByHash": self._transaction,
+            "eth_call": self._call,
+            "eth_estimateGas": self._estimate,
+            "eth_getLogs": self._logs,
+        }
+
+    # -- handlers ------------------------------------------------------------------
+    def _fee_history(self, p: list) -> dict:
+        count = _parse_quantity(_param(p, 0), "blockCount")
+        result = self.chain.fee_history(count, _parse_block(_param(p, 1, "latest")))
+        return {
+            "oldestBlock": hex(result["oldestBlock"]),
+            "baseFeePerGas": [hex(v) for v in result["baseFeePerGas"]],
+            "gasUsedRatio": result["gasUsedRatio"],
+            "reward": [["0x0" for _ in (_param(p, 2, []) or [])] for _ in result["gasUsedRatio"]],
+        }
+
+    def _block_by_number(self, p: list) -> dict | None:
+        try:
+            block = self.chain.get_block(_parse_block(_param(p, 0)), bool(_param(p, 1, False)))
+        except NotFoundOnChain:
+            return None
+        return _block_rpc(block)
+
+    def _block_by_hash(self, p: list) -> dict | None:
+        try:
+            block = self.chain.get_block(
+                _parse_bytes(_param(p, 0), "block hash", 32), bool(_param(p, 1, False))
+            )
+        except NotFoundOnChain:
+            return None
+        return _block_rpc(block)
+
+    def _nonce(self, p: list) -> str:
+        return hex(self.chain.get_nonce(_parse_address(_param(p, 0)), _state_block(p)))
+
+    def _balance(self, p: list) -> str:
+        return hex(self.chain.get_balance(_parse_address(_param(p, 0)), _state_block(p)))
+
+    def _code(self, p: list) -> str:
+        return _data(self.chain.get_code(_parse_address(_param(p, 0)), _state_block(p)))
+
+    def _storage(self, p: list) -> str:
+        slot = _parse_quantity(_param(p, 1), "slot")
+        value = self.chain.get_storage_at(
+            _parse_address(_param(p, 0)), slot, _parse_block(_param(p, 2, "latest"))
+        )
+        return _data(value.to_bytes(32, "big"))
+
+    def _send_raw(self, p: list) -> str:
+        raw = _parse_bytes(_param(p, 0), "raw transaction")
+        try:
+            return _data(self.chain.send_raw_transaction(raw))
+        except TransactionRejected as exc:
+            raise RpcError(TX_REJECTED, exc.message) from None
+
+    def _receipt(self, p: list) -> dict | None:
+        try:
+            return _receipt_rpc(
+                self.chain.get_receipt(_parse_bytes(_param(p, 0), "tx hash", 32))
+            )
+        except NotFoundOnChain:
+            return None
+
+    def _transaction(self, p: list) -> dict | None:
+        try:
+            return to_rpc(self.chain.get_transaction(_parse_bytes(_param(p, 0), "tx hash", 32)))
+        except NotFoundOnChain:
+            return None
+
+    def _call(self, p: list) -> str:
+        try:
+            ok, out, _ = self.chain.call(_parse_call(_param(p, 0)), _parse_block(_param(p, 1, "latest")))
+        except NotFoundOnChain as exc:
+            raise RpcError(INVALID_PARAMS, exc.message) from None
+        except TransactionRejected as exc:
+            raise RpcError(TX_REJECTED, exc.message) from None
+        if not ok:
+            raise RpcError(EXECUTION_REVERTED, "execution reverted", _data(out))
+        return _data(out)
+
+    def _estimate(self, p: list) -> str:
+        try:
+            ok, out, gas = self.chain.estimate_gas(
+                _parse_call(_param(p, 0)), _parse_block(_param(p, 1, "latest"))
+            )
+        except TransactionRejected as exc:
+            raise RpcError(TX_REJECTED, exc.message) from None
+        if not ok:
+            raise RpcError(EXECUTION_REVERTED, "execution reverted", _data(out))
+        return hex(gas)
+
+    def _logs(self, p: list) -> list[dict]:
+        flt = _param(p, 0)
+        if not isinstance(flt, dict):
+            raise RpcError(INVALID_PARAMS, "filter object expected")
+        head = self.chain.block_number()
+        if "blockHash" in flt:
+            block = self.chain.get_block(_parse_bytes(flt["blockHash"], "blockHash", 32))
+            start = end = block["number"]
+        else:
+            start = _resolve(_parse_block(flt.get("fromBlock", "latest")), head)
+            end = _resolve(_parse_block(flt.get("toBlock", "latest")), head)
+        if end - start > MAX_LOG_RANGE:
+            raise RpcError(INVALID_PARAMS, f"block range larger than {MAX_LOG_RANGE}")
+        raw_addr = flt.get("address") or []
+        addresses = [_parse_address(a) for a in ([raw_addr] if isinstance(raw_addr, str) else raw_addr)]
+        try:
+            topics = iter_topic_options(flt.get("topics") or [])
+        except ValueError:
+            raise RpcError(INVALID_PARAMS, "topics are not valid hex") from None
+        logs = self.chain.get_logs(start, end, addresses, topics)
+        out = []
+        for log in logs:
+            entry = to_rpc(log)
+            entry["address"] = to_checksum_address(log["address"])
+            out.append(entry)
+        return out
+
+    # -- dispatch ------------------------------------------------------------------
+    def handle(self, request: Any) -> dict | None:
+        req_id = request.get("id") if isinstance(request, dict) else None
+        try:
+            if not isinstance(request, dict) or not isinstance(request.get("method"), str):
+                raise RpcError(INVALID_REQUEST, "invalid request")
+            method = self.methods.get(request["method"])
+            if method is None:
+                raise RpcError(METHOD_NOT_FOUND, f"method {request['method']} not supported")
+            params = request.get("params", [])
+            if not isinstance(params, list):
+                raise RpcError(INVALID_PARAMS, "params must be an array")
+            result = method(params)
+            return {"jsonrpc": "2.0", "id": req_id, "result": result}
+        except RpcError as exc:
+            error: dict[str, Any] = {"code": exc.code, "message": exc.message}
+            if exc.data is not None:
+                error["data"] = exc.data
+            return {"jsonrpc": "2.0", "id": req_id, "error": error}
+        except TanlianError as exc:
+            return {
+                "jsonrpc": "2.0",
+                "id": req_id,
+                "error": {"code": INTERNAL_ERROR, "message": exc.message},
+            }
+        except Exception:  # one bad request must not take the host down
+            logger.exception("JSON-RPC %s failed", request.get("method"))
+            return {
+                "jsonrpc": "2.0",
+                "id": req_id,
+                "error": {"code": INTERNAL_ERROR, "message": "internal error"},
+            }
+
+
+def _state_block(p: list) -> int | str:
+    return _parse_block(_param(p, 1, "latest"))
+
+
+def _resolve(block: int | str, head: int) -> int:
+    if isinstance(block, int):
+        return block
+    return 0 if block == "earliest" else head
+
+
+def create_app(chain: EmbeddedChain) -> Starlette:
+    rpc = ChainRpc(chain)
+
+    async def endpoint(request: Request) -> Response:
+        body = await request.body()
+        try:
+            payload = json.loads(body)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return JSONResponse(
+                {"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": "parse error"}}
+            )
+        if isinstance(payload, list):
+            if not payload or len(payload) > MAX_BATCH:
+                return JSONResponse(
+                    {"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": f"batch must hold 1..{MAX_BATCH} requests"}}
+                )
+            return JSONResponse([await run_in_threadpool(rpc.handle, r) for r in payload])
+        return JSONResponse(await run_in_threadpool(rpc.handle, payload))
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"status": "ok", "chain_id": chain.chain_id, "head": chain.block_number()})
+
+    return Starlette(
+        routes=[Route("/", endpoint, methods=["POST"]), Route("/healthz", health, methods=["GET"])]
+    )

@@ -1,0 +1,180 @@
+"""Durable key/value store under py-evm's database interface.
+
+py-evm writes trie nodes, headers, bodies and the canonical-head pointer into a flat
+key/value database. This store keeps them in one SQLite file and buffers every write in
+memory until :meth:`DurableKV.commit`, which applies the buffer in a single SQLite
+transaction. The embedded chain commits once per mined block, after which it returns the
+receipt: a ``kill -9`` before the commit leaves the previous block as head, a ``kill -9``
+after it leaves the new block fully present. Nothing in between is ever visible.
+
+SQLite runs in WAL mode. With ``fsync=False`` (``synchronous=NORMAL``) a committed block
+survives the death of the process, because the WAL write has reached the OS; with
+``fsync=True`` (``synchronous=FULL``) it also survives power loss, at the cost of one
+fsync per block.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import sqlite3
+from collections import OrderedDict
+from pathlib import Path
+
+from eth.db.backends.base import BaseDB
+
+from node.chain.errors import ChainStoreError, ChainStoreLocked
+
+_DELETED = None
+SCHEMA_VERSION = "1"
+
+
+class DurableKV(BaseDB):
+    """py-evm ``BaseDB`` on SQLite with a write buffer and a read cache."""
+
+    def __init__(self, path: Path, *, fsync: bool = False, cache_entries: int = 200_000) -> None:
+        self.path = Path(path)
+        self._lock_file = _acquire_lock(self.path.with_suffix(".lock"))
+        try:
+            self._conn = sqlite3.connect(
+                str(self.path), isolation_level=None, check_same_thread=False
+            )
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID"
+            )
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
+            )
+        except sqlite3.DatabaseError as exc:
+            self._release()
+            raise ChainStoreError(
+                f"chain store {self.path} is not a readable database: {exc}"
+            ) from exc
+        self._pending: dict[bytes, bytes | None] = {}
+        self._cache: OrderedDict[bytes, bytes] = OrderedDict()
+        self._cache_entries = cache_entries
+
+    # -- py-evm BaseDB -------------------------------------------------------------
+    def __getitem__(self, key: bytes) -> bytes:
+        if key in self._pending:
+            value = self._pending[key]
+            if value is _DELETED:
+                raise KeyError(key)
+            return value
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        try:
+            row = self._conn.execute("SELECT v FROM kv WHERE k = ?", (key,)).fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise ChainStoreError(f"chain store {self.path} is unreadable: {exc}") from exc
+        if row is None:
+            raise KeyError(key)
+        value = bytes(row[0])
+        self._remember(key, value)
+        return value
+
+    def __setitem__(self, key: bytes, value: bytes) -> None:
+        self._pending[bytes(key)] = bytes(value)
+
+    def __delitem__(self, key: bytes) -> None:
+        if not self._exists(key):
+            raise KeyError(key)
+        self._pending[bytes(key)] = _DELETED
+
+    def _exists(self, key: bytes) -> bool:
+        try:
+            self[key]
+        except KeyError:
+            return False
+        return True
+
+    # -- durability ----------------------------------------------------------------
+    @property
+    def dirty(self) -> bool:
+        return bool(self._pending)
+
+    def commit(self, meta: dict[str, str] | None = None) -> None:
+        """Write the buffered changes (and optional metadata) in one transaction."""
+        upserts = [(k, v) for k, v in self._pending.items() if v is not _DELETED]
+        deletes = [(k,) for k, v in self._pending.items() if v is _DELETED]
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                if upserts:
+                    self._conn.executemany(
+                        "INSERT OR REPLACE INTO kv (k, v) VALUES (?, ?)", upserts
+                    )
+                if deletes:
+                    self._conn.executemany("DELETE FROM kv WHERE k = ?", deletes)
+                for k, v in (meta or {}).items():
+                    self._conn.execute(
+                        "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (k, v)
+                    )
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise ChainStoreError(f"could not write chain store {self.path}: {exc}") from exc
+        for k, v in upserts:
+            self._remember(k, v)
+        for (k,) in deletes:
+            self._cache.pop(k, None)
+        self._pending.clear()
+
+    def rollback(self) -> None:
+        """Forget every write since the last commit."""
+        self._pending.clear()
+
+    def get_meta(self) -> dict[str, str]:
+        try:
+            return dict(self._conn.execute("SELECT k, v FROM meta").fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise ChainStoreError(f"chain store {self.path} is unreadable: {exc}") from exc
+
+    def is_empty(self) -> bool:
+        try:
+            return self._conn.execute("SELECT 1 FROM kv LIMIT 1").fetchone() is None
+        except sqlite3.DatabaseError as exc:
+            raise ChainStoreError(f"chain store {self.path} is unreadable: {exc}") from exc
+
+    def close(self) -> None:
+        try:
+            self._conn.close()
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        if self._lock_file is not None:
+            fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+            self._lock_file.close()
+            self._lock_file = None
+
+    def _remember(self, key: bytes, value: bytes) -> None:
+        self._cache[key] = value
+        if len(self._cache) > self._cache_entries:
+            self._cache.popitem(last=False)
+
+
+def _acquire_lock(lock_path: Path):  # noqa: ANN202 - returns an open file object
+    """One process owns a chain store at a time; a second one gets a clear error."""
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the store's lifetime
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        owner = handle.read().strip() or "another process"
+        handle.close()
+        raise ChainStoreLocked(
+            f"chain store {lock_path.with_suffix('.sqlite')} is in use by pid {owner}"
+        ) from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle

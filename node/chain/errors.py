@@ -1,0 +1,92 @@
+"""Errors of the chain layer (backends, contracts, indexer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from node.errors import TanlianError
+
+
+class ChainError(TanlianError):
+    """Anything that went wrong talking to the chain."""
+
+    code = "chain_error"
+    http_status = 502
+
+
+class ChainUnavailable(ChainError):
+    code = "chain_unavailable"
+    http_status = 503
+
+
+class ChainStoreError(ChainError):
+    """The embedded chain's on-disk store is missing, unreadable, corrupted or locked."""
+
+    code = "chain_store_invalid"
+    http_status = 500
+
+
+class ChainStoreLocked(ChainStoreError):
+    code = "chain_store_locked"
+
+
+class TransactionRejected(ChainError):
+    """The chain refused a transaction before executing it (bad nonce, signature, gas...)."""
+
+    code = "tx_rejected"
+    http_status = 409
+
+
+class ContractReverted(ChainError):
+    """A contract call or transaction reverted; ``error`` is the decoded custom error name."""
+
+    code = "contract_reverted"
+    http_status = 409
+
+    def __init__(
+        self,
+        error: str,
+        args: dict[str, Any] | None = None,
+        *,
+        tx_hash: str | None = None,
+        raw: bytes = b"",
+    ) -> None:
+        self.error = error
+        self.error_args = dict(args or {})
+        self.tx_hash = tx_hash
+        self.raw = raw
+        shown = ", ".join(f"{k}={v!r}" for k, v in self.error_args.items())
+        super().__init__(
+            f"contract reverted with {error}({shown})",
+            detail={"error": error, "args": _jsonable(self.error_args), "tx_hash": tx_hash},
+        )
+
+
+class UnknownContract(ChainError):
+    code = "contract_unknown"
+    http_status = 404
+
+
+class ArtifactError(ChainError):
+    code = "artifact_invalid"
+    http_status = 500
+
+
+class IndexerError(ChainError):
+    code = "indexer_error"
+    http_status = 500
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+class NotFoundOnChain(ChainError):
+    code = "chain_not_found"
+    http_status = 404

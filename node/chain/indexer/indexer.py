@@ -1,0 +1,286 @@
+"""The event indexer: contract events from the chain into SQL, and reads from there.
+
+Each sync step reads the logs of a block range for the watched contracts, decodes them and
+writes them together with the advanced cursor in one SQL transaction, so a crash leaves the
+index at a block boundary and a restart resumes after the last committed block. Inserts
+ignore rows already present, so replaying a range changes nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import to_checksum_address
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from node.chain.abi import ContractABI, DecodedEvent
+from node.chain.artifacts import load_artifact
+from node.chain.backend import ChainBackend
+from node.chain.errors import IndexerError
+from node.chain.indexer.models import (
+    MAX_INDEXED_ARGS,
+    ChainEvent,
+    IndexCursor,
+    WatchedContract,
+)
+from node.db import create_schema
+from node.errors import InvalidInput
+
+logger = logging.getLogger(__name__)
+
+
+def _text(value: Any) -> str:
+    """Canonical text of an indexed value, the same for writes and queries."""
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
+        return to_checksum_address(value)
+    if isinstance(value, str) and value.startswith("0x"):
+        return value.lower()
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
+        return str(value)  # JSON numbers beyond 2^53 lose precision in most readers
+    return value
+
+
+@dataclass(frozen=True)
+class IndexedEvent:
+    block_number: int
+    block_hash: str
+    tx_hash: str
+    log_index: int
+    address: str
+    contract: str
+    event: str
+    args: dict[str, Any]
+
+
+class EventIndexer:
+    """Keeps one SQL index of the watched contracts' events in step with the chain."""
+
+    def __init__(
+        self,
+        backend: ChainBackend,
+        engine: Engine,
+        *,
+        name: str = "main",
+        batch_blocks: int = 2_000,
+    ) -> None:
+        self.backend = backend
+        self.engine = engine
+        self.name = name
+        self.batch_blocks = batch_blocks
+        self._abis: dict[str, tuple[str, ContractABI]] = {}
+        self._sync_lock = threading.Lock()
+        create_schema(engine)
+        self._load_watches()
+
+    # -- what to index -------------------------------------------------------------
+    def _load_watches(self) -> None:
+        with Session(self.engine) as s:
+            for w in s.scalars(select(WatchedContract)):
+                self._abis[w.address] = (w.artifact, load_artifact(w.artifact).abi)
+
+    def watch(self, address: str, artifact: str, from_block: int = 0) -> None:
+        """Index ``address``'s events, decoding them with ``artifact``'s ABI."""
+        address = to_checksum_address(address)
+        abi = load_artifact(artifact).abi
+        with Session(self.engine) as s, s.begin():
+            existing = s.get(WatchedContract, address)
+            if existing is None:
+                s.add(WatchedContract(address=address, artifact=artifact, from_block=from_block))
+                cursor = s.get(IndexCursor, self.name)
+                if cursor is not None and cursor.block_number >= from_block:
+                    # Contracts added later are backfilled from their first block.
+                    self._backfill(s, address, artifact, abi, from_block, cursor.block_number)
+        self._abis[address] = (artifact, abi)
+
+    @property
+    def watched(self) -> dict[str, str]:
+        return {a: name for a, (name, _) in self._abis.items()}
+
+    # -- syncing ---------------------------------------------------------------------
+    def cursor(self) -> int:
+        """Last block whose events are in the index (-1 when none)."""
+        with Session(self.engine) as s:
+            c = s.get(IndexCursor, self.name)
+            return -1 if c is None else c.block_number
+
+    def sync(self, to_block: int | None = None) -> int:
+        """Index up to ``to_block`` (default: the head); returns events added."""
+        with self._sync_lock:
+            head = self.backend.block_number() if to_block is None else to_block
+            added = 0
+            while True:
+                start = self._checked_start()
+                if start > head:
+                    return added
+                end = min(head, start + self.batch_blocks - 1)
+                added += self._index_range(start, end)
+
+    def _checked_start(self) -> int:
+        with Session(self.engine) as s:
+            cursor = s.get(IndexCursor, self.name)
+        if cursor is None:
+            return 0
+        genesis = self.backend.get_block(0)
+        if cursor.chain_id != self.backend.chain_id or cursor.genesis_hash != "0x" + genesis.hash.hex():
+            raise IndexerError(
+                f"index {self.name!r} was built from another chain "
+                f"(chain id {cursor.chain_id}, genesis {cursor.genesis_hash[:12]}…)"
+            )
+        block = self.backend.get_block(cursor.block_number)
+        if "0x" + block.hash.hex() != cursor.block_hash:
+            raise IndexerError(
+                f"block {cursor.block_number} changed under the index: the chain reorganized "
+                "or was replaced; finality is assumed, rebuild the index"
+            )
+        return cursor.block_number + 1
+
+    def _index_range(self, start: int, end: int) -> int:
+        rows: list[dict[str, Any]] = []
+        if self._abis:
+            logs = self.backend.get_logs(start, end, addresses=list(self._abis))
+            rows = [r for r in (self._row(log) for log in logs) if r is not None]
+        end_block = self.backend.get_block(end)
+        genesis = self.backend.get_block(0) if start == 0 else None
+        with Session(self.engine) as s, s.begin():
+            self._insert(s, rows)
+            cursor = s.get(IndexCursor, self.name)
+            if cursor is None:
+                assert genesis is not None
+                cursor = IndexCursor(
+                    name=self.name,
+                    chain_id=self.backend.chain_id,
+                    genesis_hash="0x" + genesis.hash.hex(),
+                    block_number=end,
+                    block_hash="0x" + end_block.hash.hex(),
+                )
+                s.add(cursor)
+            else:
+                cursor.block_number = end
+                cursor.block_hash = "0x" + end_block.hash.hex()
+        if rows:
+            logger.debug("indexed %d events in blocks %d..%d", len(rows), start, end)
+        return len(rows)
+
+    def _backfill(
+        self, s: Session, address: str, artifact: str, abi: ContractABI, start: int, end: int
+    ) -> None:
+        logs = self.backend.get_logs(start, end, addresses=[address])
+        rows = []
+        for log in logs:
+            decoded = abi.decode_log(log)
+            if decoded is not None:
+                rows.append(_to_row(decoded, artifact, abi))
+        self._insert(s, rows)
+
+    def _row(self, log: Any) -> dict[str, Any] | None:
+        entry = self._abis.get(log.address)
+        if entry is None:
+            return None
+        artifact, abi = entry
+        decoded = abi.decode_log(log)
+        if decoded is None:
+            return None
+        return _to_row(decoded, artifact, abi)
+
+    def _insert(self, s: Session, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        dialect = self.engine.dialect.name
+        if dialect == "postgresql":
+            stmt = postgresql.insert(ChainEvent).on_conflict_do_nothing(
+                constraint="uq_event_position"
+            )
+        elif dialect == "sqlite":
+            stmt = sqlite.insert(ChainEvent).on_conflict_do_nothing()
+        else:  # pragma: no cover - only SQLite and PostgreSQL are supported
+            raise IndexerError(f"unsupported database {dialect}")
+        for i in range(0, len(rows), 5_000):
+            s.execute(stmt, rows[i : i + 5_000])
+
+    # -- reads -----------------------------------------------------------------------
+    def events(
+        self,
+        *,
+        address: str | None = None,
+        event: str | None = None,
+        args: dict[str, Any] | None = None,
+        from_block: int | None = None,
+        to_block: int | None = None,
+        limit: int | None = None,
+    ) -> list[IndexedEvent]:
+        """Indexed events by contract, event name and indexed-argument values."""
+        q = select(ChainEvent)
+        if address is not None:
+            address = to_checksum_address(address)
+            q = q.where(ChainEvent.address == address)
+        if event is not None:
+            q = q.where(ChainEvent.event == event)
+        if args:
+            if address is None or event is None:
+                raise InvalidInput("filtering by argument needs the contract and the event")
+            positions = self._indexed_positions(address, event)
+            for name, value in args.items():
+                if name not in positions:
+                    raise InvalidInput(f"{event}.{name} is not an indexed argument")
+                column = getattr(ChainEvent, f"arg{positions[name]}")
+                q = q.where(column == _text(value))
+        if from_block is not None:
+            q = q.where(ChainEvent.block_number >= from_block)
+        if to_block is not None:
+            q = q.where(ChainEvent.block_number <= to_block)
+        q = q.order_by(ChainEvent.block_number, ChainEvent.log_index)
+        if limit is not None:
+            q = q.limit(limit)
+        with Session(self.engine) as s:
+            return [
+                IndexedEvent(
+                    r.block_number, r.block_hash, r.tx_hash, r.log_index, r.address,
+                    r.contract, r.event, r.args,
+                )
+                for r in s.scalars(q)
+            ]
+
+    def _indexed_positions(self, address: str, event: str) -> dict[str, int]:
+        entry = self._abis.get(address)
+        if entry is None:
+            raise InvalidInput(f"contract {address} is not indexed")
+        ev = entry[1].events.get(event)
+        if ev is None:
+            raise InvalidInput(f"{entry[0]} has no event {event!r}")
+        return {n: i for i, n in enumerate(ev.indexed_names)}
+
+
+def _to_row(decoded: DecodedEvent, artifact: str, abi: ContractABI) -> dict[str, Any]:
+    indexed = abi.events[decoded.event].indexed_names
+    row: dict[str, Any] = {
+        "block_number": decoded.block_number,
+        "block_hash": "0x" + decoded.block_hash.hex(),
+        "tx_hash": "0x" + decoded.tx_hash.hex(),
+        "tx_index": decoded.tx_index,
+        "log_index": decoded.log_index,
+        "address": decoded.address,
+        "contract": artifact,
+        "event": decoded.event,
+        "args": {k: _jsonable(v) for k, v in decoded.args.items()},
+    }
+    for i in range(MAX_INDEXED_ARGS):
+        row[f"arg{i}"] = _text(decoded.args[indexed[i]]) if i < len(indexed) else None
+    return row
+

@@ -1,0 +1,1 @@
+"""Solidity sources (``src/``), their pinned build (``build.py``) and committed artifacts."""

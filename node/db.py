@@ -1,0 +1,42 @@
+"""SQL engine for a node's index and metadata (SQLite by default, PostgreSQL supported)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import DeclarativeBase
+
+from node.errors import ConfigError
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table the node keeps."""
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url`` with the pragmas the node relies on."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        engine = create_engine(url, pool_pre_ping=True, future=True)
+    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several unrelated types
+        raise ConfigError(f"bad database URL {url!r}: {exc}") from exc
+    if engine.dialect.name == "sqlite":
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(conn, _record):  # noqa: ANN001, ANN202
+            cur = conn.cursor()
+            # WAL keeps readers and the indexer's writer out of each other's way.
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    # Importing the model modules registers their tables on Base.metadata.
+    import node.chain.indexer.models  # noqa: F401
+
+    Base.metadata.create_all(engine)

@@ -1,0 +1,1 @@
+"""The pilot scenario run by ``make demo`` (Chengdu, embedded chain)."""

@@ -1,0 +1,108 @@
+"""The node's one settings class.
+
+Values come, in order of precedence, from explicit arguments, ``TANLIAN_*`` environment
+variables (nested with ``__``, e.g. ``TANLIAN_CHAIN__RPC_URL``) and ``node.toml`` in the
+node's home. Anything invalid fails at load time with a readable message.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    InitSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from node.errors import ConfigError
+
+CONFIG_FILE = "node.toml"
+_toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)
+
+
+class ChainSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    backend: Literal["embedded", "rpc"] = "embedded"
+    #: rpc backend: the JSON-RPC URL (a chain host, anvil or a Besu validator).
+    rpc_url: str | None = None
+    gas_price: Literal["auto", "zero", "market"] = "auto"
+    #: rpc backend: Besu QBFT / clique extraData handling.
+    poa: bool = False
+    #: embedded backend: where the chain store lives (default: HOME/chain).
+    store: Path | None = None
+    #: embedded backend: fsync every block (survives power loss, not only kill -9).
+    fsync: bool = False
+    #: embedded backend: chain id of a new chain.
+    chain_id: int = Field(default=20_260, gt=0)
+
+    @model_validator(mode="after")
+    def _rpc_needs_url(self) -> ChainSettings:
+        if self.backend == "rpc" and not self.rpc_url:
+            raise ValueError("chain.backend = 'rpc' needs chain.rpc_url")
+        return self
+
+
+class NodeSettings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TANLIAN_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    home: Path
+    name: str | None = None
+    chain: ChainSettings = ChainSettings()
+    #: SQLAlchemy URL of the node's index and metadata (default: SQLite in HOME).
+    database_url: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return init_settings, env_settings, _TomlSource(settings_cls)
+
+    @property
+    def chain_store(self) -> Path:
+        return self.chain.store or self.home / "chain"
+
+    @property
+    def db_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'node.db'}"
+
+
+class _TomlSource(InitSettingsSource):
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        path = _toml_path.get()
+        data: dict[str, Any] = {}
+        if path is not None and path.exists():
+            try:
+                data = tomllib.loads(path.read_text())
+            except tomllib.TOMLDecodeError as exc:
+                raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+        super().__init__(settings_cls, data)
+
+
+def load_settings(home: Path | str, **overrides: Any) -> NodeSettings:
+    """Settings of the node whose home is ``home``; raises ConfigError when invalid."""
+    home = Path(home).expanduser().resolve()
+    token = _toml_path.set(home / CONFIG_FILE)
+    try:
+        return NodeSettings(home=home, **overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ConfigError(f"invalid settings for {home}: {problems}") from None
+    finally:
+        _toml_path.reset(token)
