@@ -7,6 +7,7 @@ BIN    := $(VENV)/bin
 PY_STAMP  := $(VENV)/.stamp-deps
 NPM_STAMP := node_modules/.stamp-npm
 PYTEST_ARGS ?=
+export TANLIAN_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
 .PHONY: demo test setup contracts lint bench clean help
 

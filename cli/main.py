@@ -53,8 +53,11 @@ def chain_init(
         raise TanlianError(f"a chain already exists in {store}")
     with EmbeddedChain(store, genesis=GenesisSpec(chain_id=chain_id)) as chain:
         _emit(
-            {"chain_id": chain.chain_id, "genesis": "0x" + chain.genesis_hash.hex(),
-             "store": str(store)},
+            {
+                "chain_id": chain.chain_id,
+                "genesis": "0x" + chain.genesis_hash.hex(),
+                "store": str(store),
+            },
             as_json,
         )
 
@@ -81,7 +84,9 @@ def chain_serve(
     chain = EmbeddedChain(home / "chain", genesis=GenesisSpec(chain_id=chain_id), fsync=fsync)
     logging.getLogger(__name__).info(
         "serving chain %s (head %s) on http://127.0.0.1:%s",
-        chain.chain_id, chain.block_number(), port,
+        chain.chain_id,
+        chain.block_number(),
+        port,
     )
     try:
         uvicorn.run(create_app(chain), host="127.0.0.1", port=port, log_level="warning")
@@ -100,8 +105,13 @@ def chain_info(
     backend = RpcBackend(rpc, timeout=5)
     head = backend.get_block("latest")
     _emit(
-        {"url": rpc, "chain_id": backend.chain_id, "client": backend.client_version,
-         "head": head.number, "head_hash": "0x" + head.hash.hex()},
+        {
+            "url": rpc,
+            "chain_id": backend.chain_id,
+            "client": backend.client_version,
+            "head": head.number,
+            "head_hash": "0x" + head.hash.hex(),
+        },
         as_json,
     )
 
@@ -118,7 +128,8 @@ def demo(
 
 def main() -> None:
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     try:

@@ -18,12 +18,12 @@ def make_engine(url: str) -> Engine:
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     try:
         engine = create_engine(url, pool_pre_ping=True, future=True)
-    except Exception as exc:  # noqa: BLE001 - SQLAlchemy raises several unrelated types
+    except Exception as exc:
         raise ConfigError(f"bad database URL {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(conn, _record):  # noqa: ANN001, ANN202
+        def _sqlite_pragmas(conn, _record):
             cur = conn.cursor()
             # WAL keeps readers and the indexer's writer out of each other's way.
             cur.execute("PRAGMA journal_mode=WAL")

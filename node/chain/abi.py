@@ -28,7 +28,7 @@ def _type_str(param: dict) -> str:
     typ = param["type"]
     if typ.startswith("tuple"):
         inner = ",".join(_type_str(c) for c in param["components"])
-        return f"({inner}){typ[len('tuple'):]}"
+        return f"({inner}){typ[len('tuple') :]}"
     return typ
 
 
@@ -167,9 +167,7 @@ class ContractABI:
     def encode_call(self, name: str, args: tuple | list) -> bytes:
         fn = self.function(name)
         if len(args) != len(fn.input_types):
-            raise InvalidInput(
-                f"{name} takes {len(fn.input_types)} arguments, got {len(args)}"
-            )
+            raise InvalidInput(f"{name} takes {len(fn.input_types)} arguments, got {len(args)}")
         try:
             values = [_normalize_arg(t, a) for t, a in zip(fn.input_types, args, strict=True)]
             return fn.selector + abi_encode(list(fn.input_types), values)

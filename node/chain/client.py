@@ -157,9 +157,7 @@ class ChainClient:
         )
 
     # -- reads -------------------------------------------------------------------------
-    def call(
-        self, contract: Contract, fn: str, *args: Any, block: int | str = "latest"
-    ) -> Any:
+    def call(self, contract: Contract, fn: str, *args: Any, block: int | str = "latest") -> Any:
         data = contract.abi.encode_call(fn, args)
         sender = self.account.address if self.account else None
         result: CallResult = self.backend.call(contract.address, data, sender=sender, block=block)

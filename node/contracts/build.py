@@ -42,10 +42,7 @@ def _resolve(unit: str, target: str) -> str:
 
 
 def _read_unit(unit: str, src_dir: Path) -> str:
-    if unit.startswith("@"):
-        path = NODE_MODULES / unit
-    else:
-        path = src_dir / unit
+    path = NODE_MODULES / unit if unit.startswith("@") else src_dir / unit
     if not path.is_file():
         raise BuildError(f"cannot find import {unit} (looked at {path}); run npm ci")
     return path.read_text()

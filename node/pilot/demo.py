@@ -41,8 +41,12 @@ def run_demo(out_dir: Path, say: Say = print) -> dict[str, Any]:
     host = start_chain_host(out_dir / "chainhost")
     try:
         backend = RpcBackend(host.url)
-        step("chain_host_started", url=host.url, chain_id=backend.chain_id,
-             client=backend.client_version)
+        step(
+            "chain_host_started",
+            url=host.url,
+            chain_id=backend.chain_id,
+            client=backend.client_version,
+        )
         say(f"    chain id {backend.chain_id} at {host.url} ({backend.client_version})")
 
         say("2/4 deploying the contracts")
@@ -51,8 +55,13 @@ def run_demo(out_dir: Path, say: Say = print) -> dict[str, Any]:
         contracts: dict[str, str] = {}
         probe, result = deployer.deploy(load_artifact("ChainProbe"), "tanlian pilot")
         contracts["ChainProbe"] = probe.address
-        step("deployed", contract="ChainProbe", address=probe.address, tx=result.tx_hash,
-             block=result.receipt.block_number)
+        step(
+            "deployed",
+            contract="ChainProbe",
+            address=probe.address,
+            tx=result.tx_hash,
+            block=result.receipt.block_number,
+        )
         say(f"    ChainProbe  {probe.address}  tx {result.tx_hash}")
 
         say("3/4 sending transactions and indexing their events")
@@ -65,10 +74,13 @@ def run_demo(out_dir: Path, say: Say = print) -> dict[str, Any]:
         indexer.watch(probe.address, "ChainProbe")
         added = indexer.sync()
         stored = indexer.events(address=probe.address, event="ValueStored", args={"key": key})
-        step("transactions", txs=sent, indexed_events=added,
-             values=[e.args["value"] for e in stored])
-        say(f"    {len(sent)} transactions, {added} events indexed, values "
-            f"{[e.args['value'] for e in stored]}")
+        step(
+            "transactions", txs=sent, indexed_events=added, values=[e.args["value"] for e in stored]
+        )
+        say(
+            f"    {len(sent)} transactions, {added} events indexed, values "
+            f"{[e.args['value'] for e in stored]}"
+        )
         head_before = backend.get_block("latest")
         backend.close()
 
@@ -80,10 +92,16 @@ def run_demo(out_dir: Path, say: Say = print) -> dict[str, Any]:
         backend = RpcBackend(host.url)
         head_after = backend.get_block("latest")
         same = head_after.hash == head_before.hash
-        step("restarted", head=head_after.number, head_hash="0x" + head_after.hash.hex(),
-             same_head=same)
-        say(f"    head {head_after.number} 0x{head_after.hash.hex()[:16]}… "
-            f"{'unchanged' if same else 'CHANGED'}")
+        step(
+            "restarted",
+            head=head_after.number,
+            head_hash="0x" + head_after.hash.hex(),
+            same_head=same,
+        )
+        say(
+            f"    head {head_after.number} 0x{head_after.hash.hex()[:16]}… "
+            f"{'unchanged' if same else 'CHANGED'}"
+        )
         if not same:
             raise RuntimeError("the chain host came back with a different head")
         summary = {

@@ -20,9 +20,9 @@ from typing import Any
 
 from eth.abc import BlockHeaderAPI
 from eth.chains.base import MiningChain
+from eth.constants import BLANK_ROOT_HASH
 from eth.db.atomic import AtomicDB
 from eth.exceptions import HeaderNotFound, TransactionNotFound
-from eth_utils import ValidationError as EVMValidationError
 from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
 from eth_bloom import BloomFilter
@@ -32,6 +32,7 @@ from eth_tester.backends.pyevm.serializers import (
     serialize_transaction,
     serialize_transaction_receipt,
 )
+from eth_utils import ValidationError as EVMValidationError
 from eth_utils import to_canonical_address
 from eth_utils.toolz import assoc
 
@@ -54,6 +55,8 @@ class GenesisSpec:
     # Zero base fee: the chain is permissioned and gas-free, like Besu with min-gas-price 0.
     base_fee_per_gas: int = 0
     alloc: dict[str, int] = field(default_factory=dict)
+    # Random by default so that two chains created alike never share a genesis hash.
+    extra_data: bytes = field(default_factory=lambda: os.urandom(32))
 
 
 class _TanlianChainBase(MiningChain):
@@ -67,7 +70,7 @@ class _TanlianChainBase(MiningChain):
             parent_header, **assoc(header_params, "gas_limit", parent_header.gas_limit)
         )
 
-    def get_transaction_builder(self):  # noqa: ANN201 - py-evm's own type
+    def get_transaction_builder(self):
         return self.get_vm().get_transaction_builder()
 
 
@@ -78,7 +81,7 @@ def _chain_class(chain_id: int) -> type[MiningChain]:
 class _DurableBackend(PyEVMBackend):
     """eth-tester's PyEVM backend bound to an existing (durable) py-evm chain."""
 
-    def __init__(self, chain: MiningChain) -> None:  # noqa: D107 - skips genesis setup
+    def __init__(self, chain: MiningChain) -> None:
         self.chain = chain
         self.account_keys = ()
 
@@ -127,6 +130,7 @@ class EmbeddedChain:
             {
                 "gas_limit": genesis.gas_limit,
                 "timestamp": genesis.timestamp or int(time.time()),
+                "extra_data": genesis.extra_data,
             }
         )
         params["base_fee_per_gas"] = genesis.base_fee_per_gas
@@ -170,7 +174,8 @@ class EmbeddedChain:
             raise ChainStoreError("chain store genesis does not match its metadata")
         try:
             # The head's state root must be readable, or nothing can execute on it.
-            self._kv[head.state_root]
+            if head.state_root != BLANK_ROOT_HASH:
+                self._kv[head.state_root]
         except KeyError:
             raise ChainStoreError(
                 f"chain store {self.home} is corrupted: head state {head.state_root.hex()} missing"
@@ -299,7 +304,7 @@ class EmbeddedChain:
         with self._lock:
             return self._state_at(block).get_storage(address, slot)
 
-    def _state_at(self, block: int | str | bytes):  # noqa: ANN202 - py-evm StateAPI
+    def _state_at(self, block: int | str | bytes):
         header = self._header(block)
         return self._chain.get_vm(at_header=self._pending_header_after(header)).state
 
@@ -434,10 +439,7 @@ def _bloom_may_match(
     f = BloomFilter(bloom)
     if addresses and not any(a in f for a in addresses):
         return False
-    for options in topics:
-        if options and not any(t in f for t in options):
-            return False
-    return True
+    return all(not (options and not any(t in f for t in options)) for options in topics)
 
 
 def _log_matches(
@@ -445,9 +447,8 @@ def _log_matches(
 ) -> bool:
     if addresses and log.address not in addresses:
         return False
-    if len(topics) > len(log.topics):
-        if any(t for t in topics[len(log.topics) :]):
-            return False
+    if len(topics) > len(log.topics) and any(t for t in topics[len(log.topics) :]):
+        return False
     for position, options in enumerate(topics):
         if not options:
             continue

@@ -65,7 +65,17 @@ def start_chain_host(
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
-    cmd = [sys.executable, "-m", "cli.main", "chain", "serve", "--home", str(home), "--port", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "cli.main",
+        "chain",
+        "serve",
+        "--home",
+        str(home),
+        "--port",
+        str(port),
+    ]
     if chain_id is not None:
         cmd += ["--chain-id", str(chain_id)]
     if fsync:

@@ -254,9 +254,7 @@ class ChainRpc:
 
     def _receipt(self, p: list) -> dict | None:
         try:
-            return _receipt_rpc(
-                self.chain.get_receipt(_parse_bytes(_param(p, 0), "tx hash", 32))
-            )
+            return _receipt_rpc(self.chain.get_receipt(_parse_bytes(_param(p, 0), "tx hash", 32)))
         except NotFoundOnChain:
             return None
 
@@ -268,7 +266,9 @@ class ChainRpc:
 
     def _call(self, p: list) -> str:
         try:
-            ok, out, _ = self.chain.call(_parse_call(_param(p, 0)), _parse_block(_param(p, 1, "latest")))
+            ok, out, _ = self.chain.call(
+                _parse_call(_param(p, 0)), _parse_block(_param(p, 1, "latest"))
+            )
         except NotFoundOnChain as exc:
             raise RpcError(INVALID_PARAMS, exc.message) from None
         except TransactionRejected as exc:
@@ -302,7 +302,9 @@ class ChainRpc:
         if end - start > MAX_LOG_RANGE:
             raise RpcError(INVALID_PARAMS, f"block range larger than {MAX_LOG_RANGE}")
         raw_addr = flt.get("address") or []
-        addresses = [_parse_address(a) for a in ([raw_addr] if isinstance(raw_addr, str) else raw_addr)]
+        addresses = [
+            _parse_address(a) for a in ([raw_addr] if isinstance(raw_addr, str) else raw_addr)
+        ]
         try:
             topics = iter_topic_options(flt.get("topics") or [])
         except ValueError:
@@ -368,18 +370,31 @@ def create_app(chain: EmbeddedChain) -> Starlette:
             payload = json.loads(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return JSONResponse(
-                {"jsonrpc": "2.0", "id": None, "error": {"code": PARSE_ERROR, "message": "parse error"}}
+                {
+                    "jsonrpc": "2.0",
+                    "id": None,
+                    "error": {"code": PARSE_ERROR, "message": "parse error"},
+                }
             )
         if isinstance(payload, list):
             if not payload or len(payload) > MAX_BATCH:
                 return JSONResponse(
-                    {"jsonrpc": "2.0", "id": None, "error": {"code": INVALID_REQUEST, "message": f"batch must hold 1..{MAX_BATCH} requests"}}
+                    {
+                        "jsonrpc": "2.0",
+                        "id": None,
+                        "error": {
+                            "code": INVALID_REQUEST,
+                            "message": f"batch must hold 1..{MAX_BATCH} requests",
+                        },
+                    }
                 )
             return JSONResponse([await run_in_threadpool(rpc.handle, r) for r in payload])
         return JSONResponse(await run_in_threadpool(rpc.handle, payload))
 
     async def health(request: Request) -> Response:
-        return JSONResponse({"status": "ok", "chain_id": chain.chain_id, "head": chain.block_number()})
+        return JSONResponse(
+            {"status": "ok", "chain_id": chain.chain_id, "head": chain.block_number()}
+        )
 
     return Starlette(
         routes=[Route("/", endpoint, methods=["POST"]), Route("/healthz", health, methods=["GET"])]

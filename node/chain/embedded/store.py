@@ -111,9 +111,7 @@ class DurableKV(BaseDB):
                 if deletes:
                     self._conn.executemany("DELETE FROM kv WHERE k = ?", deletes)
                 for k, v in (meta or {}).items():
-                    self._conn.execute(
-                        "INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (k, v)
-                    )
+                    self._conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (k, v))
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
@@ -160,7 +158,7 @@ class DurableKV(BaseDB):
             self._cache.popitem(last=False)
 
 
-def _acquire_lock(lock_path: Path):  # noqa: ANN202 - returns an open file object
+def _acquire_lock(lock_path: Path):
     """One process owns a chain store at a time; a second one gets a clear error."""
     lock_path.parent.mkdir(parents=True, exist_ok=True)
     handle = open(lock_path, "a+")  # noqa: SIM115 - held for the store's lifetime

@@ -138,10 +138,18 @@ class EventIndexer:
         if cursor is None:
             return 0
         genesis = self.backend.get_block(0)
-        if cursor.chain_id != self.backend.chain_id or cursor.genesis_hash != "0x" + genesis.hash.hex():
+        if (
+            cursor.chain_id != self.backend.chain_id
+            or cursor.genesis_hash != "0x" + genesis.hash.hex()
+        ):
             raise IndexerError(
                 f"index {self.name!r} was built from another chain "
                 f"(chain id {cursor.chain_id}, genesis {cursor.genesis_hash[:12]}…)"
+            )
+        if cursor.block_number > self.backend.block_number():
+            raise IndexerError(
+                f"index {self.name!r} is at block {cursor.block_number}, beyond the chain's head; "
+                "the chain was replaced: rebuild the index"
             )
         block = self.backend.get_block(cursor.block_number)
         if "0x" + block.hash.hex() != cursor.block_hash:
@@ -251,8 +259,14 @@ class EventIndexer:
         with Session(self.engine) as s:
             return [
                 IndexedEvent(
-                    r.block_number, r.block_hash, r.tx_hash, r.log_index, r.address,
-                    r.contract, r.event, r.args,
+                    r.block_number,
+                    r.block_hash,
+                    r.tx_hash,
+                    r.log_index,
+                    r.address,
+                    r.contract,
+                    r.event,
+                    r.args,
                 )
                 for r in s.scalars(q)
             ]
@@ -283,4 +297,3 @@ def _to_row(decoded: DecodedEvent, artifact: str, abi: ContractABI) -> dict[str,
     for i in range(MAX_INDEXED_ARGS):
         row[f"arg{i}"] = _text(decoded.args[indexed[i]]) if i < len(indexed) else None
     return row
-

@@ -1,0 +1,70 @@
+"""ABI helper: reverts, arguments and events decode exactly."""
+
+from __future__ import annotations
+
+import pytest
+from eth_abi import encode
+from eth_utils import function_signature_to_4byte_selector
+
+from node.chain.artifacts import load_artifact
+from node.errors import InvalidInput
+
+ABI = load_artifact("ChainProbe").abi
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "args"),
+    [
+        (
+            function_signature_to_4byte_selector("Error(string)") + encode(["string"], ["no"]),
+            "Error",
+            {"message": "no"},
+        ),
+        (
+            function_signature_to_4byte_selector("Panic(uint256)") + encode(["uint256"], [0x11]),
+            "Panic",
+            {"code": 0x11},
+        ),
+        (
+            function_signature_to_4byte_selector("BatchTooLarge(uint256,uint256)")
+            + encode(["uint256", "uint256"], [9, 5]),
+            "BatchTooLarge",
+            {"requested": 9, "limit": 5},
+        ),
+        (b"", "EmptyRevert", {"data": b""}),
+        (b"\x01\x02", "UnknownError", {"data": b"\x01\x02"}),
+        (
+            b"\xde\xad\xbe\xef" + b"\x00" * 32,
+            "UnknownError",
+            {"data": b"\xde\xad\xbe\xef" + b"\x00" * 32},
+        ),
+        # a known selector with undecodable arguments is reported raw, not guessed
+        (
+            function_signature_to_4byte_selector("Error(string)") + b"\x01",
+            "UnknownError",
+            {"data": function_signature_to_4byte_selector("Error(string)") + b"\x01"},
+        ),
+    ],
+)
+def test_decode_revert(data: bytes, name: str, args: dict) -> None:
+    assert ABI.decode_revert(data) == (name, args)
+
+
+@pytest.mark.parametrize(
+    ("fn", "args", "message"),
+    [
+        ("store", ["0x01"], "takes 2 arguments"),
+        ("store", ["0xzz", 1], "bad arguments"),
+        ("store", ["0x" + "00" * 32, -1], "bad arguments"),
+        ("nope", [], "no function"),
+    ],
+)
+def test_bad_call_arguments_are_invalid_input(fn: str, args: list, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        ABI.encode_call(fn, args)
+
+
+def test_encode_accepts_hex_and_bytes_alike() -> None:
+    assert ABI.encode_call("valueOf", ["0x" + "ab" * 32]) == ABI.encode_call(
+        "valueOf", [b"\xab" * 32]
+    )

@@ -1,0 +1,180 @@
+"""Shared fixtures: real chains (embedded, served, anvil) and real databases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+import requests
+
+from node.chain.backend import ChainBackend, open_backend
+from node.chain.embedded.host import ChainHost, free_port, start_chain_host
+
+ROOT = Path(__file__).resolve().parent.parent
+NODE_BIN = ROOT / "node_modules" / ".bin"
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/postgres"
+
+
+# -- databases ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    url = os.environ.get("TANLIAN_TEST_PG_URL")
+    required = url is not None
+    url = url or DEFAULT_PG
+    try:
+        psycopg.connect(url, connect_timeout=3).close()
+    except psycopg.OperationalError as exc:
+        if required:
+            pytest.fail(f"TANLIAN_TEST_PG_URL={url} is unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {url} (set TANLIAN_TEST_PG_URL)")
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for one test, dropped afterwards."""
+    name = f"tanlian_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = pg_admin_url.rsplit("/", 1)[0]
+    yield f"{base}/{name}"
+    with psycopg.connect(pg_admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'index.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+# -- chains --------------------------------------------------------------------------------
+def _tool(name: str) -> str:
+    path = NODE_BIN / name
+    if path.exists():
+        return str(path)
+    found = shutil.which(name)
+    if found is None:
+        pytest.fail(f"{name} is not installed; run `npm ci` (make test does)")
+    return found
+
+
+@dataclass
+class Anvil:
+    url: str
+    process: subprocess.Popen
+
+    def fund(self, address: str, wei: int = 10**21) -> None:
+        requests.post(
+            self.url,
+            json={
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "anvil_setBalance",
+                "params": [address, hex(wei)],
+            },
+            timeout=5,
+        ).raise_for_status()
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [
+            _tool("anvil"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--silent",
+            "--chain-id",
+            "31337",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            r = requests.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+                timeout=1,
+            )
+            if r.ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.1)
+    else:
+        proc.kill()
+        pytest.fail("anvil did not start")
+    yield Anvil(url, proc)
+    proc.terminate()
+    proc.wait(10)
+
+
+@pytest.fixture
+def chain_host(tmp_path: Path) -> Iterator[ChainHost]:
+    host = start_chain_host(tmp_path / "host")
+    yield host
+    host.stop()
+
+
+@dataclass
+class BackendUnderTest:
+    """A backend plus what the conformance suite needs to drive it."""
+
+    kind: str
+    backend: ChainBackend
+    fund: Callable[[str], None]
+    restart: Callable[[], ChainBackend] | None
+
+
+@pytest.fixture(params=["embedded", "served", "anvil"])
+def any_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BackendUnderTest]:
+    kind = request.param
+    opened: list[ChainBackend] = []
+    hosts: list[ChainHost] = []
+    if kind == "embedded":
+        home = tmp_path / "chain"
+
+        def restart() -> ChainBackend:
+            opened[-1].close()
+            b = open_backend("embedded", home=home, create=False)
+            opened.append(b)
+            return b
+
+        opened.append(open_backend("embedded", home=home))
+        yield BackendUnderTest(kind, opened[0], lambda a: None, restart)
+    elif kind == "served":
+        hosts.append(start_chain_host(tmp_path / "host"))
+
+        def restart_host() -> ChainBackend:
+            opened[-1].close()
+            hosts[-1].stop()
+            hosts.append(start_chain_host(tmp_path / "host", port=hosts[-1].port))
+            b = open_backend("rpc", url=hosts[-1].url)
+            opened.append(b)
+            return b
+
+        opened.append(open_backend("rpc", url=hosts[0].url))
+        yield BackendUnderTest(kind, opened[0], lambda a: None, restart_host)
+    else:
+        node = request.getfixturevalue("anvil")
+        opened.append(open_backend("rpc", url=node.url))
+        yield BackendUnderTest(kind, opened[0], node.fund, None)
+    for b in opened:
+        b.close()
+    for h in hosts:
+        h.stop()
