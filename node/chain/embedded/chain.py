@@ -59,6 +59,19 @@ class GenesisSpec:
     extra_data: bytes = field(default_factory=lambda: os.urandom(32))
 
 
+BLOB_TX_TYPE = b"\x03"
+
+
+@dataclass(frozen=True)
+class Mined:
+    """A transaction just mined into its own block."""
+
+    tx_hash: bytes
+    tx: Any
+    receipt: Any
+    header: BlockHeaderAPI
+
+
 class _TanlianChainBase(MiningChain):
     vm_configuration = ((0, PragueVM),)
 
@@ -201,26 +214,42 @@ class EmbeddedChain:
     # -- writes --------------------------------------------------------------------
     def send_raw_transaction(self, raw: bytes) -> bytes:
         """Apply, mine and durably commit one signed transaction; returns its hash."""
+        return self.submit(raw).tx_hash
+
+    def submit(self, raw: bytes) -> Mined:
+        """Apply, mine and durably commit one signed transaction.
+
+        The transaction is decoded and applied by py-evm directly (the hot path); what is
+        returned is what the caller needs to build its receipt without reading it back.
+        """
+        raw = bytes(raw)
+        if raw[:1] == BLOB_TX_TYPE:
+            raise TransactionRejected("blob transactions are not accepted on this chain")
         with self._lock:
             try:
-                tx_hash = self._backend.send_raw_transaction(bytes(raw))
+                tx = (
+                    self._chain.get_vm_class(self._chain.header)
+                    .get_transaction_builder()
+                    .decode(raw)
+                )
+                # The pending header was made when the previous block was mined; give the
+                # new block the current time (Ethereum requires it to grow by >= 1 s).
+                self._chain.set_header_timestamp(max(int(time.time()), self._head.timestamp + 1))
+                _, receipt, _ = self._chain.apply_transaction(tx)
             except ChainStoreError:
-                self._kv.rollback()
-                raise
-            except (EVMValidationError, ValueError, TypeError) as exc:
                 self._reload()
-                raise TransactionRejected(f"transaction rejected: {exc}") from exc
+                raise
             except Exception as exc:
                 self._reload()
-                raise TransactionRejected(f"transaction rejected: {exc!r}") from exc
+                raise TransactionRejected(f"transaction rejected: {exc}") from exc
             try:
-                self._backend.mine_blocks(1)
+                block = self._chain.mine_block(mix_hash=os.urandom(32))
                 self._kv.commit()
             except BaseException:
                 self._reload()
                 raise
-            self._head = self._chain.get_canonical_head()
-            return tx_hash
+            self._head = block.header
+            return Mined(tx_hash=tx.hash, tx=tx, receipt=receipt, header=block.header)
 
     # -- reads ---------------------------------------------------------------------
     @property
@@ -327,7 +356,8 @@ class EmbeddedChain:
             return {"oldestBlock": oldest, "baseFeePerGas": base, "gasUsedRatio": ratio}
 
     def base_fee(self) -> int:
-        return self._pending_header_after(self._head).base_fee_per_gas
+        """Base fee of the next block."""
+        return self._chain.header.base_fee_per_gas
 
     # -- execution without mining --------------------------------------------------
     def _spoof(self, tx: dict, block: int | str) -> SpoofTransaction:

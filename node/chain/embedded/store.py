@@ -41,6 +41,10 @@ class DurableKV(BaseDB):
             )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute(f"PRAGMA synchronous={'FULL' if fsync else 'NORMAL'}")
+            # Trie keys are hashes, so every block dirties pages all over the table: a
+            # large page cache and rarer checkpoints keep each page's rewrites together.
+            self._conn.execute("PRAGMA cache_size=-65536")
+            self._conn.execute("PRAGMA wal_autocheckpoint=8192")
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS kv (k BLOB PRIMARY KEY, v BLOB NOT NULL) WITHOUT ROWID"
             )
