@@ -234,7 +234,7 @@ class EventIndexer:
         limit: int | None = None,
     ) -> list[IndexedEvent]:
         """Indexed events by contract, event name and indexed-argument values."""
-        q = select(ChainEvent)
+        q = select(*_EVENT_COLUMNS)
         if address is not None:
             address = to_checksum_address(address)
             q = q.where(ChainEvent.address == address)
@@ -256,20 +256,8 @@ class EventIndexer:
         q = q.order_by(ChainEvent.block_number, ChainEvent.log_index)
         if limit is not None:
             q = q.limit(limit)
-        with Session(self.engine) as s:
-            return [
-                IndexedEvent(
-                    r.block_number,
-                    r.block_hash,
-                    r.tx_hash,
-                    r.log_index,
-                    r.address,
-                    r.contract,
-                    r.event,
-                    r.args,
-                )
-                for r in s.scalars(q)
-            ]
+        with self.engine.connect() as conn:
+            return [IndexedEvent(*row) for row in conn.execute(q)]
 
     def _indexed_positions(self, address: str, event: str) -> dict[str, int]:
         entry = self._abis.get(address)
@@ -279,6 +267,18 @@ class EventIndexer:
         if ev is None:
             raise InvalidInput(f"{entry[0]} has no event {event!r}")
         return {n: i for i, n in enumerate(ev.indexed_names)}
+
+
+_EVENT_COLUMNS = (
+    ChainEvent.block_number,
+    ChainEvent.block_hash,
+    ChainEvent.tx_hash,
+    ChainEvent.log_index,
+    ChainEvent.address,
+    ChainEvent.contract,
+    ChainEvent.event,
+    ChainEvent.args,
+)
 
 
 def _to_row(decoded: DecodedEvent, artifact: str, abi: ContractABI) -> dict[str, Any]:

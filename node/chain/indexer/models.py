@@ -40,10 +40,12 @@ class ChainEvent(Base):
     __tablename__ = "chain_event"
     __table_args__ = (
         UniqueConstraint("block_number", "log_index", name="uq_event_position"),
-        Index("ix_event_arg0", "address", "event", "arg0"),
-        Index("ix_event_arg1", "address", "event", "arg1"),
-        Index("ix_event_arg2", "address", "event", "arg2"),
-        Index("ix_event_block", "address", "event", "block_number"),
+        # Each argument index also carries the result order, so that a lookup by
+        # argument never falls back to scanning the contract's events in order.
+        Index("ix_event_arg0", "address", "event", "arg0", "block_number", "log_index"),
+        Index("ix_event_arg1", "address", "event", "arg1", "block_number", "log_index"),
+        Index("ix_event_arg2", "address", "event", "arg2", "block_number", "log_index"),
+        Index("ix_event_block", "address", "event", "block_number", "log_index"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
