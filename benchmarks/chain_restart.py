@@ -59,8 +59,11 @@ def main() -> None:
 
             size = sum(p.stat().st_size for p in (home / "chain").glob("chain.sqlite*"))
             results.append((target, reopen, served, size, build))
-            print(f"{target:>7} tx: reopen {reopen * 1000:.1f} ms, host start {served:.2f} s "
-                  f"(built in {build:.0f}s, store {size / 2**20:.1f} MiB)", flush=True)
+            print(
+                f"{target:>7} tx: reopen {reopen * 1000:.1f} ms, host start {served:.2f} s "
+                f"(built in {build:.0f}s, store {size / 2**20:.1f} MiB)",
+                flush=True,
+            )
             backend = open_backend("embedded", home=home / "chain", create=False)
             client = ChainClient(backend, account)
         backend.close()
@@ -71,8 +74,10 @@ def main() -> None:
     print("\nrestart time by history (reopen = in process; host = new `chain serve` process)")
     print(f"{'transactions':>12} {'reopen ms':>10} {'x first':>8} {'host s':>8} {'store MiB':>10}")
     for target, reopen, served, size, _ in results:
-        print(f"{target:>12} {reopen * 1000:>10.1f} {reopen / base[1]:>8.2f} {served:>8.2f} "
-              f"{size / 2**20:>10.1f}")
+        print(
+            f"{target:>12} {reopen * 1000:>10.1f} {reopen / base[1]:>8.2f} {served:>8.2f} "
+            f"{size / 2**20:>10.1f}"
+        )
 
 
 if __name__ == "__main__":

@@ -85,8 +85,10 @@ def main() -> None:
         backend = open_backend("rpc", url=host.url, timeout=300)
         start = time.perf_counter()
         probe = emit(ChainClient(backend, new_account()), total)
-        print(f"emitted {total} events in {time.perf_counter() - start:.1f}s "
-              f"({total // PER_TX} transactions)")
+        print(
+            f"emitted {total} events in {time.perf_counter() - start:.1f}s "
+            f"({total // PER_TX} transactions)"
+        )
 
         dbs = {"sqlite": f"sqlite:///{work / 'index.db'}"}
         url = pg_url()
@@ -122,7 +124,8 @@ def main() -> None:
             port = free_port()
             proc = subprocess.Popen(
                 [str(anvil), "--port", str(port), "--silent", "--gas-limit", "100000000"],
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
             )
             try:
                 time.sleep(1.0)
@@ -148,7 +151,9 @@ def main() -> None:
     print(f"\nevent reads among {total} events (median)")
     print(f"{'source':<32} {'by':<4} {'ms':>10} {'events':>7} {'getLogs/index':>14}")
     for arg in ("tag", "seq"):
-        baseline = next(t for s, a, t, _ in rows if a == arg and s.startswith("eth_getLogs (served"))
+        baseline = next(
+            t for s, a, t, _ in rows if a == arg and s.startswith("eth_getLogs (served")
+        )
         for source, a, t, n in rows:
             if a != arg:
                 continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import orjson
+from psycopg.types.json import set_json_loads
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import DeclarativeBase
 
@@ -17,7 +19,13 @@ def make_engine(url: str) -> Engine:
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
     try:
-        engine = create_engine(url, pool_pre_ping=True, future=True)
+        # orjson: index reads return thousands of JSON argument maps at a time.
+        engine = create_engine(
+            url,
+            pool_pre_ping=True,
+            json_serializer=lambda v: orjson.dumps(v).decode(),
+            json_deserializer=orjson.loads,
+        )
     except Exception as exc:
         raise ConfigError(f"bad database URL {url!r}: {exc}") from exc
     if engine.dialect.name == "sqlite":
@@ -31,6 +39,12 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=10000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
+
+    else:
+
+        @event.listens_for(engine, "connect")
+        def _pg_json(conn, _record):  # noqa: ANN001, ANN202
+            set_json_loads(orjson.loads, conn)
 
     return engine
 

@@ -41,3 +41,15 @@ def test_invalid_settings_fail_fast(tmp_path: Path, toml: str, message: str) -> 
     (tmp_path / "node.toml").write_text(toml)
     with pytest.raises(ConfigError, match=message):
         load_settings(tmp_path)
+
+
+def test_settings_choose_the_backend(tmp_path: Path) -> None:
+    from node.chain.backend import backend_from_settings
+
+    (tmp_path / "node.toml").write_text("[chain]\nchain_id = 31415\n")
+    backend = backend_from_settings(load_settings(tmp_path))
+    try:
+        assert backend.name == "embedded" and backend.chain_id == 31415
+        assert (tmp_path / "chain" / "chain.sqlite").exists()
+    finally:
+        backend.close()

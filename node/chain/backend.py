@@ -10,9 +10,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from node.errors import ConfigError
+
+if TYPE_CHECKING:
+    from node.settings import NodeSettings
 
 
 @dataclass(frozen=True)
@@ -144,3 +147,18 @@ def _load_builtin() -> None:
     # Imported for their registration side effect, lazily to keep imports cheap.
     from node.chain import rpc_backend  # noqa: F401
     from node.chain.embedded import backend  # noqa: F401
+
+
+def backend_from_settings(settings: NodeSettings) -> ChainBackend:
+    """The backend a node's settings ask for."""
+    chain = settings.chain
+    if chain.backend == "embedded":
+        from node.chain.embedded.chain import GenesisSpec
+
+        return open_backend(
+            "embedded",
+            home=settings.chain_store,
+            genesis=GenesisSpec(chain_id=chain.chain_id),
+            fsync=chain.fsync,
+        )
+    return open_backend("rpc", url=chain.rpc_url, gas_price=chain.gas_price, poa=chain.poa)

@@ -23,15 +23,28 @@ def zero_fee_anvil() -> Iterator[str]:
     """anvil configured like a permissioned zero-gas chain (Besu --min-gas-price=0)."""
     port = free_port()
     proc = subprocess.Popen(
-        [_tool("anvil"), "--port", str(port), "--silent", "--base-fee", "0", "--gas-price", "0",
-         "--no-priority-fee"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            _tool("anvil"),
+            "--port",
+            str(port),
+            "--silent",
+            "--base-fee",
+            "0",
+            "--gas-price",
+            "0",
+            "--no-priority-fee",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
-            requests.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId",
-                                     "params": []}, timeout=1)
+            requests.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+                timeout=1,
+            )
             break
         except requests.RequestException:
             time.sleep(0.05)
@@ -56,10 +69,10 @@ def test_market_chain_uses_eip1559_and_refuses_unfunded_sender(anvil: Anvil) -> 
     backend = open_backend("rpc", url=anvil.url)
     assert backend.gas_price_mode == "market"
     client = ChainClient(backend, new_account())
-    with pytest.raises(TransactionRejected, match="(?i)funds"):
+    with pytest.raises(TransactionRejected, match=r"(?i)funds"):
         client.deploy(load_artifact("ChainProbe"), "poor")
     anvil.fund(client.address)
-    probe, deployed = client.deploy(load_artifact("ChainProbe"), "funded")
+    _, deployed = client.deploy(load_artifact("ChainProbe"), "funded")
     tx = backend._rpc("eth_getTransactionByHash", [deployed.tx_hash])
     assert tx["type"] == "0x2" and int(tx["maxFeePerGas"], 16) > 0
     assert int(tx["nonce"], 16) == 0  # the refused attempt did not burn a nonce

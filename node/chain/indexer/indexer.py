@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from eth_utils import to_checksum_address
 from sqlalchemy import Engine, select
@@ -57,8 +56,9 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
-@dataclass(frozen=True)
-class IndexedEvent:
+class IndexedEvent(NamedTuple):
+    """One event read from the index (a tuple: reads return thousands of them)."""
+
     block_number: int
     block_hash: str
     tx_hash: str
