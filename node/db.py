@@ -43,7 +43,7 @@ def make_engine(url: str) -> Engine:
     else:
 
         @event.listens_for(engine, "connect")
-        def _pg_json(conn, _record):  # noqa: ANN001, ANN202
+        def _pg_json(conn, _record):
             set_json_loads(orjson.loads, conn)
 
     return engine
