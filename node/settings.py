@@ -49,6 +49,24 @@ class ChainSettings(BaseModel):
         return self
 
 
+Role = Literal["provider", "consumer", "analyst", "regulator"]
+
+
+class ApiSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    host: Literal["127.0.0.1", "localhost", "0.0.0.0"] = "127.0.0.1"
+    port: int = Field(default=8600, gt=0, lt=65536)
+    #: How far a signed request's timestamp may be from this node's clock.
+    max_clock_skew_seconds: int = Field(default=60, gt=0, le=3600)
+
+
+class ContractSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    registry: str | None = None
+
+
 class NodeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TANLIAN_", env_nested_delimiter="__", extra="forbid"
@@ -56,7 +74,12 @@ class NodeSettings(BaseSettings):
 
     home: Path
     name: str | None = None
+    roles: list[Role] = []
+    #: Base URL other departments use to reach this node's API.
+    endpoint: str | None = None
+    api: ApiSettings = ApiSettings()
     chain: ChainSettings = ChainSettings()
+    contracts: ContractSettings = ContractSettings()
     #: SQLAlchemy URL of the node's index and metadata (default: SQLite in HOME).
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
