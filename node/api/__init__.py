@@ -1,0 +1,1 @@
+"""The department node's HTTP API: app, signed-request auth, and the client library."""

@@ -1,0 +1,176 @@
+"""The department node's FastAPI app.
+
+Public: ``/healthz`` and the OpenAPI docs. Everything else needs a request signed by a
+registered, active member (see ``node.api.signing``). Errors have one JSON shape,
+``{"code", "message", "detail"}``, produced here and nowhere else.
+"""
+
+import logging
+import time
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import node
+from node.api.signing import AuthNotActive, AuthUnknownAccount, SignedRequest, verify_request
+from node.errors import NotFound, TanlianError
+from node.registry.directory import MemberView
+from node.runtime import NodeRuntime
+
+logger = logging.getLogger(__name__)
+
+
+class RegistryNotConfigured(TanlianError):
+    code = "registry_not_configured"
+    http_status = 503
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    detail: Any = None
+
+
+class Health(BaseModel):
+    status: str
+    name: str | None
+    address: str
+    roles: list[str]
+    chain_id: int
+    chain_head: int | None
+    indexed_block: int
+    registry: str | None
+    sync_error: str | None
+    version: str
+
+
+class Member(BaseModel):
+    address: str
+    name: str
+    roles: list[str]
+    encryption_key: str
+    endpoint: str
+    status: str
+    approvals: int
+    registered_block: int
+    updated_block: int
+    approved_by: list[str]
+
+
+class MemberList(BaseModel):
+    as_of_block: int
+    members: list[Member]
+
+
+def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content={"code": code, "message": message, "detail": detail}
+    )
+
+
+def create_app(runtime: NodeRuntime) -> FastAPI:
+    settings = runtime.settings
+    app = FastAPI(
+        title=f"Tanlian node {settings.name or runtime.address}",
+        version=node.__version__,
+        description="A Tanlian department node. Every route except /healthz needs a "
+        "request signed by a registered, active member (x-tanlian-* headers).",
+        responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+    )
+
+    @app.exception_handler(TanlianError)
+    async def tanlian_error(_: Request, exc: TanlianError) -> JSONResponse:
+        return _error(exc.http_status, exc.code, exc.message, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return _error(400, "invalid_input", "request failed validation", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return _error(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return _error(500, "internal_error", "internal error; see the node's log")
+
+    async def caller(request: Request) -> MemberView:
+        """The registered, active member who signed this request."""
+        body = await request.body()
+        signed: SignedRequest = verify_request(
+            {k.lower(): v for k, v in request.headers.items()},
+            request.method,
+            request.url.path,
+            request.url.query,
+            body,
+            audience=runtime.address,
+            now=time.time(),
+            max_skew=settings.api.max_clock_skew_seconds,
+        )
+        directory = runtime.directory
+        if directory is None:
+            raise RegistryNotConfigured("this node has no registry configured")
+        member = directory.get(signed.account)
+        if member is None:
+            raise AuthUnknownAccount(f"{signed.account} is not a registered member")
+        if member.status != "active":
+            raise AuthNotActive(f"{signed.account} is {member.status}, not active")
+        # Checked last so that refused requests do not fill the nonce table.
+        runtime.nonces.use(signed.account, signed.nonce, signed.timestamp)
+        return member
+
+    Caller = Annotated[MemberView, Depends(caller)]
+
+    @app.get("/healthz", response_model=Health, tags=["public"])
+    def healthz() -> Health:
+        try:
+            head: int | None = runtime.backend.block_number()
+        except TanlianError:
+            head = None
+        return Health(
+            status="ok" if head is not None and runtime.last_sync_error is None else "degraded",
+            name=settings.name,
+            address=runtime.address,
+            roles=list(settings.roles),
+            chain_id=runtime.backend.chain_id,
+            chain_head=head,
+            indexed_block=runtime.indexer.cursor(),
+            registry=runtime.registry.address if runtime.registry else None,
+            sync_error=runtime.last_sync_error,
+            version=node.__version__,
+        )
+
+    @app.get("/v1/nodes", response_model=MemberList, tags=["registry"])
+    def list_nodes(_: Caller) -> MemberList:
+        """Every member the registry knows, with status, roles, keys and endpoints."""
+        assert runtime.directory is not None
+        return MemberList(
+            as_of_block=runtime.directory.as_of_block,
+            members=[Member(**m.as_dict()) for m in runtime.directory.all()],
+        )
+
+    @app.get("/v1/nodes/me", response_model=Member, tags=["registry"])
+    def me(who: Caller) -> Member:
+        """The caller's own record, as this node sees it."""
+        return Member(**who.as_dict())
+
+    @app.get("/v1/nodes/{address}", response_model=Member, tags=["registry"])
+    def one_node(address: str, _: Caller) -> Member:
+        assert runtime.directory is not None
+        from eth_utils import is_address, to_checksum_address
+
+        if not is_address(address):
+            raise NotFound(f"{address!r} is not an address")
+        member = runtime.directory.get(to_checksum_address(address))
+        if member is None:
+            raise NotFound(f"no member {address}")
+        return Member(**member.as_dict())
+
+    return app

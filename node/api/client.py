@@ -1,0 +1,107 @@
+"""A small client for node APIs that signs every request with the caller's account."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import httpx
+from eth_keys import keys
+
+from node.api.signing import sign_request
+from node.errors import TanlianError
+
+
+class NodeApiError(TanlianError):
+    """An error answered by a node, carrying the node's own stable code."""
+
+    def __init__(self, status: int, code: str, message: str, detail: Any = None) -> None:
+        super().__init__(message, detail=detail)
+        self.http_status = status
+        self.code = code
+
+
+class NodeUnreachable(TanlianError):
+    code = "node_unreachable"
+    http_status = 503
+
+
+class NodeClient:
+    """Talks to one node; learns the node's address (the signature audience) on first use."""
+
+    def __init__(
+        self,
+        base_url: str,
+        key: keys.PrivateKey | bytes | None = None,
+        *,
+        audience: str | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        if isinstance(key, bytes):
+            key = keys.PrivateKey(key)
+        self._key = key
+        self._audience = audience
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> NodeClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def audience(self) -> str:
+        if self._audience is None:
+            self._audience = self.health()["address"]
+        return self._audience
+
+    def health(self) -> dict[str, Any]:
+        return self._send("GET", "/healthz", signed=False)
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self._send("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self._send("POST", path, body=body)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        signed: bool = True,
+    ) -> Any:
+        query = urlencode(params or {}, doseq=True)
+        content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = {"content-type": "application/json"} if body is not None else {}
+        if signed:
+            if self._key is None:
+                raise TanlianError("this client has no key to sign requests with")
+            headers.update(
+                sign_request(self._key, method, urlsplit(path).path, query, content, self.audience)
+            )
+        url = path + (f"?{query}" if query else "")
+        try:
+            response = self._http.request(method, url, content=content, headers=headers)
+        except httpx.TransportError as exc:
+            raise NodeUnreachable(f"node {self.base_url} unreachable: {exc}") from exc
+        if response.status_code >= 400:
+            try:
+                err = response.json()
+                raise NodeApiError(
+                    response.status_code, err["code"], err["message"], err.get("detail")
+                )
+            except (ValueError, KeyError, TypeError):
+                raise NodeApiError(
+                    response.status_code,
+                    "http_error",
+                    f"{response.status_code}: {response.text[:200]}",
+                ) from None
+        return response.json()

@@ -1,0 +1,181 @@
+"""Signed requests: what a caller signs and how a node checks it.
+
+A request is signed by the caller's chain account over its method, path, query, body
+hash, the node it is meant for (audience), a random nonce and a timestamp, as an EIP-191
+personal message, so any Ethereum signer could produce it. The node recovers the account
+from the signature; it never needs a shared secret.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, urlencode
+
+from eth_keys import keys
+from eth_keys.exceptions import BadSignature, ValidationError
+from eth_utils import keccak, to_checksum_address
+
+from node.errors import TanlianError
+
+SCHEME = "TANLIAN-REQUEST-V1"
+H_ACCOUNT = "x-tanlian-account"
+H_AUDIENCE = "x-tanlian-audience"
+H_NONCE = "x-tanlian-nonce"
+H_TIMESTAMP = "x-tanlian-timestamp"
+H_SIGNATURE = "x-tanlian-signature"
+HEADERS = (H_ACCOUNT, H_AUDIENCE, H_NONCE, H_TIMESTAMP, H_SIGNATURE)
+
+
+class AuthError(TanlianError):
+    code = "auth_failed"
+    http_status = 401
+
+
+class AuthMissing(AuthError):
+    code = "auth_missing"
+
+
+class AuthMalformed(AuthError):
+    code = "auth_malformed"
+
+
+class AuthBadSignature(AuthError):
+    code = "auth_bad_signature"
+
+
+class AuthStale(AuthError):
+    code = "auth_stale"
+
+
+class AuthReplayed(AuthError):
+    code = "auth_replayed"
+
+
+class AuthWrongAudience(AuthError):
+    code = "auth_wrong_audience"
+
+
+class AuthForbidden(AuthError):
+    code = "auth_forbidden"
+    http_status = 403
+
+
+class AuthUnknownAccount(AuthForbidden):
+    code = "auth_unknown_account"
+
+
+class AuthNotActive(AuthForbidden):
+    code = "auth_not_active"
+
+
+def canonical_query(query: str) -> str:
+    return urlencode(sorted(parse_qsl(query, keep_blank_values=True)))
+
+
+def message(
+    method: str, path: str, query: str, body: bytes, audience: str, nonce: str, timestamp: int
+) -> bytes:
+    text = "\n".join(
+        [
+            SCHEME,
+            method.upper(),
+            path,
+            canonical_query(query),
+            hashlib.sha256(body).hexdigest(),
+            to_checksum_address(audience),
+            nonce,
+            str(timestamp),
+        ]
+    )
+    return text.encode()
+
+
+def _digest(msg: bytes) -> bytes:
+    return keccak(b"\x19Ethereum Signed Message:\n" + str(len(msg)).encode() + msg)
+
+
+def sign_request(
+    key: keys.PrivateKey,
+    method: str,
+    path: str,
+    query: str,
+    body: bytes,
+    audience: str,
+    *,
+    nonce: str | None = None,
+    timestamp: int | None = None,
+) -> dict[str, str]:
+    """Headers that authenticate one request as ``key``'s account."""
+    nonce = nonce or os.urandom(16).hex()
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    sig = key.sign_msg_hash(_digest(message(method, path, query, body, audience, nonce, timestamp)))
+    r, s, v = sig.r, sig.s, sig.v
+    raw = r.to_bytes(32, "big") + s.to_bytes(32, "big") + bytes([v + 27])
+    return {
+        H_ACCOUNT: key.public_key.to_checksum_address(),
+        H_AUDIENCE: to_checksum_address(audience),
+        H_NONCE: nonce,
+        H_TIMESTAMP: str(timestamp),
+        H_SIGNATURE: "0x" + raw.hex(),
+    }
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    account: str
+    nonce: str
+    timestamp: int
+
+
+def verify_request(
+    headers: dict[str, str],
+    method: str,
+    path: str,
+    query: str,
+    body: bytes,
+    *,
+    audience: str,
+    now: float,
+    max_skew: int,
+) -> SignedRequest:
+    """Check a request's signature, audience and freshness; returns who signed it.
+
+    Replay (nonce reuse) and membership are checked by the caller, which owns that state.
+    """
+    values = {h: headers.get(h) for h in HEADERS}
+    if not any(values.values()):
+        raise AuthMissing("this route needs a signed request (x-tanlian-* headers)")
+    missing = [h for h, v in values.items() if not v]
+    if missing:
+        raise AuthMalformed(f"missing headers: {', '.join(missing)}")
+    try:
+        claimed = to_checksum_address(values[H_ACCOUNT])
+        req_audience = to_checksum_address(values[H_AUDIENCE])
+        timestamp = int(values[H_TIMESTAMP])
+        sig_hex = values[H_SIGNATURE]
+        raw = bytes.fromhex(sig_hex[2:] if sig_hex.startswith("0x") else sig_hex)
+    except (ValueError, TypeError):
+        raise AuthMalformed("malformed x-tanlian-* headers") from None
+    nonce = values[H_NONCE]
+    if not (16 <= len(nonce) <= 128) or not all(c in "0123456789abcdef" for c in nonce):
+        raise AuthMalformed("nonce must be 16-128 lower-case hex characters")
+    if len(raw) != 65 or raw[64] not in (27, 28):
+        raise AuthMalformed("signature must be 65 bytes r|s|v with v 27 or 28")
+    if req_audience != to_checksum_address(audience):
+        raise AuthWrongAudience(f"request was signed for {req_audience}, not this node")
+    if abs(now - timestamp) > max_skew:
+        raise AuthStale(f"timestamp {timestamp} is more than {max_skew}s from this node's clock")
+    msg = message(method, path, query, body, req_audience, nonce, timestamp)
+    try:
+        sig = keys.Signature(
+            vrs=(raw[64] - 27, int.from_bytes(raw[:32]), int.from_bytes(raw[32:64]))
+        )
+        signer = sig.recover_public_key_from_msg_hash(_digest(msg)).to_checksum_address()
+    except (BadSignature, ValidationError, ValueError):
+        raise AuthBadSignature("signature does not verify") from None
+    if signer != claimed:
+        raise AuthBadSignature("signature does not match x-tanlian-account")
+    return SignedRequest(claimed, nonce, timestamp)

@@ -1,0 +1,1 @@
+"""A local multi-node network: the pilot's departments on one machine (`tanlian network`)."""

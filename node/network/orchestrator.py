@@ -1,0 +1,371 @@
+"""`tanlian network up | status | down` for a local network of department nodes.
+
+Everything a network run creates lives under one root folder:
+
+    ROOT/state.json            what `up` started (pids, ports, registry address)
+    ROOT/chain/                the chain host's home (durable embedded chain)
+    ROOT/nodes/NAME/           each department's home (keystore.json, node.toml, node.db)
+    ROOT/secrets/NAME.password the keystore password of each department (mode 0600)
+    ROOT/logs/NAME.log         each process's output
+
+`up` is idempotent: it reuses what is healthy, restarts what died and registers and
+activates only the departments that are not active yet. `down` stops exactly the
+processes recorded in state.json, after checking that each pid still runs our command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import stat
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from node.chain.backend import open_backend
+from node.chain.client import ChainClient
+from node.errors import TanlianError
+from node.network.config import Department, NetworkConfig
+from node.registry.identity import init_node, update_config
+from node.registry.keystore import KEYSTORE_FILE, read_public, unlock
+from node.registry.registry import GenesisMember, Registry, Status, deploy_registry
+
+Say = Callable[[str], None]
+
+
+class NetworkError(TanlianError):
+    code = "network_error"
+    http_status = 500
+
+
+@dataclass
+class ProcessInfo:
+    pid: int
+    port: int
+
+
+def _alive(pid: int, marker: str) -> bool:
+    """Whether ``pid`` runs and is our process (its command line holds ``marker``)."""
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return False
+    try:
+        st = Path(f"/proc/{pid}/stat").read_text().split()
+        if st[2] == "Z":  # a zombie is dead
+            return False
+    except (OSError, IndexError):
+        pass
+    return marker in cmdline
+
+
+def _healthy(url: str, timeout: float = 1.0) -> dict | None:
+    try:
+        r = httpx.get(url + "/healthz", timeout=timeout)
+    except httpx.HTTPError:
+        return None
+    return r.json() if r.status_code == 200 else None
+
+
+class LocalNetwork:
+    def __init__(self, config: NetworkConfig, root: Path, say: Say = print) -> None:
+        self.config = config
+        self.root = Path(root).resolve()
+        self.say = say
+        self.state_path = self.root / "state.json"
+
+    # -- paths and state -------------------------------------------------------------
+    def home(self, dept: Department) -> Path:
+        return self.root / "nodes" / dept.name
+
+    def secret(self, dept: Department) -> Path:
+        return self.root / "secrets" / f"{dept.name}.password"
+
+    @property
+    def chain_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.chain.port}"
+
+    def load_state(self) -> dict[str, Any]:
+        if not self.state_path.exists():
+            return {"chain": None, "registry": None, "nodes": {}}
+        try:
+            return json.loads(self.state_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise NetworkError(f"{self.state_path} is damaged: {exc}") from exc
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        tmp.replace(self.state_path)
+
+    def _spawn(self, args: list[str], log_name: str) -> int:
+        log_dir = self.root / "logs"
+        log_dir.mkdir(parents=True, exist_ok=True)
+        with open(log_dir / f"{log_name}.log", "ab") as log:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "cli.main", *args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # survives the CLI that started it
+                cwd=Path(__file__).resolve().parents[2],
+            )
+        return proc.pid
+
+    def _wait_healthy(
+        self, url: str, pid: int, marker: str, what: str, timeout: float = 60
+    ) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            health = _healthy(url)
+            if health is not None:
+                return health
+            if not _alive(pid, marker):
+                raise NetworkError(f"{what} exited during start; see {self.root / 'logs'}")
+            time.sleep(0.1)
+        raise NetworkError(f"{what} did not become healthy in {timeout:.0f}s")
+
+    # -- up --------------------------------------------------------------------------
+    def up(self) -> dict[str, Any]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        state = self.load_state()
+        self._ensure_chain(state)
+        self._ensure_identities()
+        self._ensure_registry(state)
+        self._ensure_nodes(state)
+        self._ensure_members(state)
+        self.save_state(state)
+        return self.status()
+
+    def _ensure_chain(self, state: dict[str, Any]) -> None:
+        home = self.root / "chain"
+        marker = str(home)
+        info = state.get("chain")
+        if info and _alive(info["pid"], marker) and _healthy(self.chain_url):
+            self.say(f"chain host already running (pid {info['pid']})")
+            return
+        if _healthy(self.chain_url):
+            raise NetworkError(
+                f"port {self.config.chain.port} answers but is not this network's chain host"
+            )
+        pid = self._spawn(
+            [
+                "chain",
+                "serve",
+                "--home",
+                str(home),
+                "--port",
+                str(self.config.chain.port),
+                "--chain-id",
+                str(self.config.network.chain_id),
+            ],
+            "chain",
+        )
+        self._wait_healthy(self.chain_url, pid, marker, "chain host")
+        state["chain"] = {"pid": pid, "port": self.config.chain.port}
+        self.save_state(state)
+        self.say(f"chain host started (pid {pid}) at {self.chain_url}")
+
+    def _ensure_identities(self) -> None:
+        for dept in self.config.departments:
+            home = self.home(dept)
+            if (home / KEYSTORE_FILE).exists():
+                continue
+            secret = self.secret(dept)
+            secret.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(secret.parent, stat.S_IRWXU)
+            if not secret.exists():
+                fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "w") as fh:
+                    fh.write(secrets.token_hex(24))
+            info = init_node(
+                home,
+                name=dept.name,
+                roles=list(dept.roles),
+                endpoint=dept.endpoint,
+                password=secret.read_text(),
+                api_port=dept.port,
+                chain={"backend": "rpc", "rpc_url": self.chain_url},
+            )
+            self.say(f"created identity of {dept.name}: {info['address']}")
+
+    def _keys(self, dept: Department):
+        return unlock(self.home(dept) / KEYSTORE_FILE, self.secret(dept).read_text())
+
+    def _ensure_registry(self, state: dict[str, Any]) -> None:
+        backend = open_backend("rpc", url=self.chain_url)
+        try:
+            address = state.get("registry")
+            if address and backend.get_code(address):
+                return
+            genesis = []
+            for dept in self.config.departments:
+                if dept.genesis:
+                    public = read_public(self.home(dept) / KEYSTORE_FILE)
+                    genesis.append(
+                        GenesisMember(
+                            public["address"],
+                            dept.name,
+                            list(dept.roles),
+                            bytes.fromhex(public["encryption_public_key"][2:]),
+                            dept.endpoint,
+                        )
+                    )
+            deployer = ChainClient(backend, self._keys(self.config.genesis_regulators[0]).account)
+            contract, result = deploy_registry(
+                deployer, genesis, self.config.network.approval_threshold
+            )
+            state["registry"] = contract.address
+            state["registry_tx"] = result.tx_hash
+            self.save_state(state)
+            self.say(f"NodeRegistry deployed at {contract.address} (tx {result.tx_hash})")
+        finally:
+            backend.close()
+        for dept in self.config.departments:
+            update_config(self.home(dept), contracts={"registry": state["registry"]})
+
+    def _ensure_nodes(self, state: dict[str, Any]) -> None:
+        started = []
+        for dept in self.config.departments:
+            home = self.home(dept)
+            info = state["nodes"].get(dept.name)
+            if info and _alive(info["pid"], str(home)) and _healthy(dept.endpoint):
+                continue
+            if info and _alive(info["pid"], str(home)):
+                os.kill(info["pid"], signal.SIGKILL)  # alive but not answering: replace it
+            if _healthy(dept.endpoint):
+                raise NetworkError(f"port {dept.port} answers but is not {dept.name}'s node")
+            pid = self._spawn(
+                ["node", "serve", "--home", str(home), "--password-file", str(self.secret(dept))],
+                dept.name,
+            )
+            state["nodes"][dept.name] = {"pid": pid, "port": dept.port}
+            started.append(dept)
+            self.save_state(state)
+        for dept in started:
+            pid = state["nodes"][dept.name]["pid"]
+            self._wait_healthy(dept.endpoint, pid, str(self.home(dept)), f"node {dept.name}")
+            self.say(f"node {dept.name} started (pid {pid}) at {dept.endpoint}")
+
+    def _ensure_members(self, state: dict[str, Any]) -> None:
+        backend = open_backend("rpc", url=self.chain_url)
+        try:
+            reader = Registry(ChainClient(backend), state["registry"])
+            regulators = [
+                Registry(ChainClient(backend, self._keys(d).account), state["registry"])
+                for d in self.config.genesis_regulators
+            ]
+            for dept in self.config.departments:
+                address = read_public(self.home(dept) / KEYSTORE_FILE)["address"]
+                member = reader.member(address)
+                if member.status == Status.NONE:
+                    keys = self._keys(dept)
+                    mine = Registry(ChainClient(backend, keys.account), state["registry"])
+                    mine.register(dept.name, dept.roles, keys.encryption_public_key, dept.endpoint)
+                    self.say(f"{dept.name} registered (pending)")
+                    member = reader.member(address)
+                for regulator in regulators:
+                    if member.status != Status.PENDING:
+                        break
+                    if regulator.client.address == address or reader.client.call(
+                        reader.contract, "hasApproved", address, regulator.client.address
+                    ):
+                        continue
+                    regulator.approve(address)
+                    member = reader.member(address)
+                if member.status == Status.ACTIVE:
+                    self.say(f"{dept.name} active")
+                else:
+                    self.say(f"{dept.name} is {member.status.label}")
+        finally:
+            backend.close()
+
+    # -- status / down -----------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        state = self.load_state()
+        chain_info = state.get("chain") or {}
+        chain_health = _healthy(self.chain_url)
+        rows = []
+        for dept in self.config.departments:
+            info = state["nodes"].get(dept.name) or {}
+            alive = bool(info) and _alive(info["pid"], str(self.home(dept)))
+            health = _healthy(dept.endpoint) if alive else None
+            rows.append(
+                {
+                    "name": dept.name,
+                    "title": dept.title,
+                    "roles": list(dept.roles),
+                    "pid": info.get("pid"),
+                    "process": "running" if alive else ("dead" if info else "not started"),
+                    "health": health["status"] if health else "down",
+                    "address": health["address"] if health else None,
+                    "chain_head": health["chain_head"] if health else None,
+                    "indexed_block": health["indexed_block"] if health else None,
+                    "endpoint": dept.endpoint,
+                }
+            )
+        registry_status: dict[str, str] = {}
+        if chain_health and state.get("registry"):
+            backend = open_backend("rpc", url=self.chain_url)
+            try:
+                reader = Registry(ChainClient(backend), state["registry"])
+                for row, dept in zip(rows, self.config.departments, strict=True):
+                    keystore = self.home(dept) / KEYSTORE_FILE
+                    if keystore.exists():
+                        address = read_public(keystore)["address"]
+                        row["address"] = address
+                        registry_status[dept.name] = reader.member(address).status.label
+            finally:
+                backend.close()
+        for row in rows:
+            row["registry_status"] = registry_status.get(row["name"], "unknown")
+        return {
+            "network": self.config.network.name,
+            "root": str(self.root),
+            "chain": {
+                "url": self.chain_url,
+                "pid": chain_info.get("pid"),
+                "health": "ok" if chain_health else "down",
+                "chain_id": chain_health["chain_id"] if chain_health else None,
+                "head": chain_health["head"] if chain_health else None,
+            },
+            "registry": state.get("registry"),
+            "departments": rows,
+        }
+
+    def down(self) -> list[str]:
+        state = self.load_state()
+        stopped = []
+        targets = [
+            (name, info["pid"], str(self.root / "nodes" / name))
+            for name, info in state.get("nodes", {}).items()
+        ]
+        if state.get("chain"):
+            targets.append(("chain", state["chain"]["pid"], str(self.root / "chain")))
+        for name, pid, marker in targets:
+            if _alive(pid, marker):
+                os.kill(pid, signal.SIGTERM)
+                stopped.append((name, pid, marker))
+        deadline = time.monotonic() + 15
+        for _name, pid, marker in stopped:
+            while _alive(pid, marker) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            if _alive(pid, marker):
+                os.kill(pid, signal.SIGKILL)
+        state["nodes"] = {}
+        state["chain"] = None
+        if self.state_path.exists():
+            self.save_state(state)
+        return [name for name, _, _ in stopped]
