@@ -42,12 +42,17 @@ def chain_serve(
     port: Annotated[int, typer.Option(help="Loopback port for JSON-RPC.")] = 8545,
     chain_id: Annotated[int, typer.Option(help="Chain id if a new chain is created.")] = 20_260,
     fsync: Annotated[bool, typer.Option(help="fsync every block (power-loss safe).")] = False,
+    host: Annotated[
+        str, typer.Option(help="127.0.0.1 (default), or 0.0.0.0 inside a container only.")
+    ] = "127.0.0.1",
 ) -> None:
     """Serve the embedded chain in HOME/chain as Ethereum JSON-RPC on 127.0.0.1:PORT.
 
-    Creates the chain on first use. Binds to loopback only: the department nodes of a local
+    Creates the chain on first use. Binds to loopback: the department nodes of a local
     network share the chain through it.
     """
+    if host not in ("127.0.0.1", "0.0.0.0"):
+        raise TanlianError("--host must be 127.0.0.1 or 0.0.0.0 (containers)")
     import uvicorn
 
     from node.chain.embedded.chain import EmbeddedChain, GenesisSpec
@@ -63,7 +68,7 @@ def chain_serve(
         port,
     )
     try:
-        uvicorn.run(create_app(chain), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(create_app(chain), host=host, port=port, log_level="warning")
     finally:
         chain.close()
 
