@@ -1,22 +1,39 @@
-"""`make demo`'s scenario runs end to end on a real chain host."""
+"""`make demo`'s scenario runs end to end with real processes."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
+from node.network.config import load_network_config
+from node.network.orchestrator import LocalNetwork
 from node.pilot.demo import run_demo
+from tests.network.test_local_network import _config
 
 
-def test_demo_writes_summary(tmp_path: Path) -> None:
+def test_demo_brings_up_six_departments_and_writes_summary(tmp_path: Path) -> None:
+    config = _config(tmp_path / "net.toml", full=True)
     lines: list[str] = []
-    summary = run_demo(tmp_path / "demo", say=lines.append)
-    on_disk = json.loads((tmp_path / "demo" / "summary.json").read_text())
-    assert on_disk == summary
-    assert summary["chain_id"] == 20_260
-    assert set(summary["contracts"]) == {"ChainProbe"}
-    steps = {s["step"]: s for s in summary["steps"]}
-    assert steps["transactions"]["values"] == [2015, 2020, 2024]
-    assert steps["restarted"]["same_head"] is True
-    assert summary["head"] == 4  # deploy + three transactions
-    assert any("unchanged" in line for line in lines)
+    try:
+        summary = run_demo(tmp_path / "demo", config, say=lines.append)
+        on_disk = json.loads((tmp_path / "demo" / "summary.json").read_text())
+        assert on_disk == summary
+        assert [d["name"] for d in summary["departments"]] == [
+            "drc",
+            "stats",
+            "eco",
+            "grid",
+            "transport",
+            "analyst",
+        ]
+        assert all(d["status"] == "active" for d in summary["departments"])
+        assert summary["registry_views_agree"] is True
+        registered = [s["department"] for s in summary["steps"] if s["step"] == "registered"]
+        assert registered == ["stats", "eco", "grid", "transport", "analyst"]
+        assert all(s["tx"].startswith("0x") for s in summary["steps"] if "tx" in s)
+        assert {"step": "outsider_refused", "answer": "403 auth_unknown_account"} in summary[
+            "steps"
+        ]
+        assert any("all 6 nodes agree on the registry: yes" in line for line in lines)
+    finally:
+        LocalNetwork(load_network_config(config), tmp_path / "demo" / "network").down()

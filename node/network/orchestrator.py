@@ -85,6 +85,8 @@ class LocalNetwork:
         self.root = Path(root).resolve()
         self.say = say
         self.state_path = self.root / "state.json"
+        #: What this run did on chain, with transaction hashes (for summaries).
+        self.events: list[dict[str, Any]] = []
 
     # -- paths and state -------------------------------------------------------------
     def home(self, dept: Department) -> Path:
@@ -229,6 +231,14 @@ class LocalNetwork:
             )
             state["registry"] = contract.address
             state["registry_tx"] = result.tx_hash
+            self.events.append(
+                {
+                    "step": "registry_deployed",
+                    "address": contract.address,
+                    "tx": result.tx_hash,
+                    "genesis": [g.name for g in genesis],
+                }
+            )
             self.save_state(state)
             self.say(f"NodeRegistry deployed at {contract.address} (tx {result.tx_hash})")
         finally:
@@ -273,7 +283,17 @@ class LocalNetwork:
                 if member.status == Status.NONE:
                     keys = self._keys(dept)
                     mine = Registry(ChainClient(backend, keys.account), state["registry"])
-                    mine.register(dept.name, dept.roles, keys.encryption_public_key, dept.endpoint)
+                    r = mine.register(
+                        dept.name, dept.roles, keys.encryption_public_key, dept.endpoint
+                    )
+                    self.events.append(
+                        {
+                            "step": "registered",
+                            "department": dept.name,
+                            "address": address,
+                            "tx": r.tx_hash,
+                        }
+                    )
                     self.say(f"{dept.name} registered (pending)")
                     member = reader.member(address)
                 for regulator in regulators:
@@ -283,7 +303,15 @@ class LocalNetwork:
                         reader.contract, "hasApproved", address, regulator.client.address
                     ):
                         continue
-                    regulator.approve(address)
+                    r = regulator.approve(address)
+                    self.events.append(
+                        {
+                            "step": "approved",
+                            "department": dept.name,
+                            "regulator": regulator.client.address,
+                            "tx": r.tx_hash,
+                        }
+                    )
                     member = reader.member(address)
                 if member.status == Status.ACTIVE:
                     self.say(f"{dept.name} active")

@@ -41,8 +41,9 @@ def init_node(
             f"name {name!r}: 2-32 characters, lower-case letters, digits and '-', "
             "starting with a letter"
         )
-    roles = sorted({r.strip().lower() for r in roles if r.strip()}, key=list(ROLE_BITS).index)
-    roles_to_mask(roles)
+    cleaned = {r.strip().lower() for r in roles if r.strip()}
+    roles_to_mask(cleaned)  # raises on unknown or missing roles
+    roles = sorted(cleaned, key=list(ROLE_BITS).index)
     endpoint = validate_endpoint(endpoint)
     home = Path(home)
     if (home / KEYSTORE_FILE).exists() or (home / CONFIG_FILE).exists():

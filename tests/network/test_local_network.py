@@ -29,7 +29,14 @@ DEPARTMENTS = [
 ]
 
 
-def _config(path: Path) -> Path:
+def _config(path: Path, *, full: bool = False) -> Path:
+    """A network definition on free ports: a small one, or the whole pilot (full=True)."""
+    departments = DEPARTMENTS
+    if full:
+        local = Path(__file__).resolve().parents[2] / "network-config" / "local.toml"
+        departments = [
+            (d.name, list(d.roles), d.genesis) for d in load_network_config(local).departments
+        ]
     lines = [
         "[network]",
         'name = "test-net"',
@@ -39,7 +46,7 @@ def _config(path: Path) -> Path:
         f"port = {free_port()}",
         "",
     ]
-    for name, roles, genesis in DEPARTMENTS:
+    for name, roles, genesis in departments:
         lines += [
             "[[departments]]",
             f'name = "{name}"',
