@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 
-from node.api.nonces import NonceStore
+from node.api.nonces import JOURNAL_FILE, NonceStore
 from node.chain.backend import backend_from_settings
 from node.chain.client import ChainClient
 from node.chain.indexer.indexer import EventIndexer
@@ -31,7 +31,7 @@ class NodeRuntime:
         self.client = ChainClient(self.backend, keys.account)
         self.engine = make_engine(settings.db_url)
         self.indexer = EventIndexer(self.backend, self.engine)
-        self.nonces = NonceStore(self.engine, settings.api.max_clock_skew_seconds)
+        self.nonces = NonceStore(settings.home / JOURNAL_FILE, settings.api.max_clock_skew_seconds)
         self.registry: Registry | None = None
         self.directory: MemberDirectory | None = None
         if settings.contracts.registry:
@@ -74,6 +74,7 @@ class NodeRuntime:
             self._thread.join(5)
         self.backend.close()
         self.engine.dispose()
+        self.nonces.close()
 
     def wait_synced(self, block: int, timeout: float = 10.0) -> None:
         deadline = time.monotonic() + timeout

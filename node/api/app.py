@@ -101,16 +101,21 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         logger.exception("unhandled error")
         return _error(500, "internal_error", "internal error; see the node's log")
 
+    own_address = runtime.address
+
     async def caller(request: Request) -> MemberView:
         """The registered, active member who signed this request."""
-        body = await request.body()
+        headers = request.headers
+        # Bodiless requests (most reads) skip waiting on the body stream.
+        has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+        body = await request.body() if has_body else b""
         signed: SignedRequest = verify_request(
-            {k.lower(): v for k, v in request.headers.items()},
+            headers,
             request.method,
             request.url.path,
             request.url.query,
             body,
-            audience=runtime.address,
+            audience=own_address,
             now=time.time(),
             max_skew=settings.api.max_clock_skew_seconds,
         )
