@@ -49,6 +49,8 @@ lint: $(PY_STAMP)
 bench: $(PY_STAMP) $(NPM_STAMP)
 	$(BIN)/python benchmarks/chain_throughput.py
 	$(BIN)/python benchmarks/event_reads.py
+	$(BIN)/python benchmarks/chain_restart.py
+	$(BIN)/python benchmarks/signed_requests.py
 
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache

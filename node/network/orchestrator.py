@@ -71,6 +71,20 @@ def _alive(pid: int, marker: str) -> bool:
     return marker in cmdline
 
 
+def _gone(pid: int) -> bool:
+    """Whether ``pid`` has exited (a zombie counts as exited)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
 def _healthy(url: str, timeout: float = 1.0) -> dict | None:
     try:
         r = httpx.get(url + "/healthz", timeout=timeout)
@@ -387,11 +401,13 @@ class LocalNetwork:
                 os.kill(pid, signal.SIGTERM)
                 stopped.append((name, pid, marker))
         deadline = time.monotonic() + 15
-        for _name, pid, marker in stopped:
-            while _alive(pid, marker) and time.monotonic() < deadline:
+        for _name, pid, _marker in stopped:
+            while not _gone(pid) and time.monotonic() < deadline:
                 time.sleep(0.05)
-            if _alive(pid, marker):
+            if not _gone(pid):
                 os.kill(pid, signal.SIGKILL)
+                while not _gone(pid):
+                    time.sleep(0.05)
         state["nodes"] = {}
         state["chain"] = None
         if self.state_path.exists():

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -193,6 +192,14 @@ def test_down_stops_exactly_what_up_started(network: LocalNetwork) -> None:
 
 
 def _reap_or_check(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+    """Raise ProcessLookupError once ``pid`` is gone (reaping it if it is our child)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            done, _ = os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            break  # not our child (or already reaped): ask the kernel below
+        if done:
+            break
+        time.sleep(0.05)  # exiting but not yet a zombie
     os.kill(pid, 0)
