@@ -54,20 +54,12 @@ class ProcessInfo:
 
 def _alive(pid: int, marker: str) -> bool:
     """Whether ``pid`` runs and is our process (its command line holds ``marker``)."""
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
+    if _gone(pid):
         return False
     try:
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return False
-    try:
-        st = Path(f"/proc/{pid}/stat").read_text().split()
-        if st[2] == "Z":  # a zombie is dead
-            return False
-    except (OSError, IndexError):
-        pass
     return marker in cmdline
 
 
