@@ -23,6 +23,9 @@ def serve(home: HomeOpt, password_file: PasswordFileOpt = None) -> None:
     settings, keys = node_context(home, password_file)
     runtime = NodeRuntime(settings, keys)
     try:
+        cleaned = runtime.recover()
+        if any(cleaned.values()):
+            logging.getLogger(__name__).info("store recovery: %s", cleaned)
         runtime.sync()
         runtime.start_sync()
         logging.getLogger(__name__).info(

@@ -10,13 +10,16 @@ from node.api.nonces import JOURNAL_FILE, NonceStore
 from node.chain.backend import backend_from_settings
 from node.chain.client import ChainClient
 from node.chain.indexer.indexer import EventIndexer
-from node.db import make_engine
+from node.db import create_schema, make_engine
 from node.errors import TanlianError
+from node.privacy.store import BlobStore, VersionStore
 from node.registry.directory import MemberDirectory
 from node.registry.keystore import NodeKeys
 from node.registry.registry import ARTIFACT as REGISTRY_ARTIFACT
 from node.registry.registry import Registry
 from node.settings import NodeSettings
+from node.sharing.contracts import ACCESS, CATALOG, Sharing
+from node.sharing.service import Releaser, recover
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +41,18 @@ class NodeRuntime:
             self.indexer.watch(settings.contracts.registry, REGISTRY_ARTIFACT)
             self.registry = Registry(self.client, settings.contracts.registry)
             self.directory = MemberDirectory(self.indexer, self.registry.address)
+        self.blobs = BlobStore(settings.home / "blobs")
+        self.versions = VersionStore(self.engine)
+        self.sharing: Sharing | None = None
+        self.releaser: Releaser | None = None
+        contracts = settings.contracts
+        if contracts.catalog and contracts.access:
+            self.indexer.watch(contracts.catalog, CATALOG)
+            self.indexer.watch(contracts.access, ACCESS)
+            self.sharing = Sharing(self.client, contracts.catalog, contracts.access)
+            if self.registry is not None:
+                self.releaser = Releaser(self.sharing, self.registry, self.versions, keys)
+        self._release_cursor = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_sync_error: str | None = None
@@ -50,6 +65,51 @@ class NodeRuntime:
         self.indexer.sync()
         if self.directory is not None:
             self.directory.refresh()
+        if self.releaser is not None and self.sharing is not None:
+            self._release_new()
+
+    def recover(self) -> dict[str, int]:
+        """Clean what a crash may have left in the blob store (run before serving)."""
+        return recover(self.blobs, self.versions, self.sharing)
+
+    def _release_new(self) -> None:
+        """Release keys for requests authorized, or consumers re-keyed, since last time."""
+        assert self.sharing is not None and self.releaser is not None
+        cursor = self.indexer.cursor()
+        if cursor <= self._release_cursor and not self.releaser.retry:
+            return
+        start = self._release_cursor + 1
+        access = self.sharing.access.address
+        ids = [
+            e.args["requestId"]
+            for e in self.indexer.events(
+                address=access, event="AccessAuthorized", from_block=start, to_block=cursor
+            )
+        ]
+        if self.registry is not None:
+            rotated = {
+                e.args["account"]
+                for e in self.indexer.events(
+                    address=self.registry.address,
+                    event="EncryptionKeyRotated",
+                    from_block=start,
+                    to_block=cursor,
+                )
+            }
+            if rotated:
+                ids += [
+                    e.args["requestId"]
+                    for e in self.indexer.events(address=access, event="KeyReleased")
+                    if self._consumer_in(e, rotated)
+                ]
+        ids += list(self.releaser.retry)
+        if ids:
+            self.releaser.run(sorted(set(ids)))
+        self._release_cursor = cursor
+
+    def _consumer_in(self, event, accounts: set[str]) -> bool:
+        assert self.sharing is not None
+        return self.sharing.request(event.args["requestId"]).consumer in accounts
 
     def start_sync(self, interval: float = 0.2) -> None:
         """Keep the index in step with the chain from a background thread."""
@@ -82,8 +142,9 @@ class NodeRuntime:
             time.sleep(0.05)
 
 
-class RegistrySession:
-    """Chain access for one department's registry commands, without the node's server."""
+class NodeSession:
+    """A department's chain contracts and local store, for one command (no server, no
+    index): what the CLI and scripts use while the node process serves."""
 
     def __init__(self, settings: NodeSettings, keys: NodeKeys) -> None:
         if not settings.contracts.registry:
@@ -94,18 +155,45 @@ class RegistrySession:
         self.settings = settings
         self.keys = keys
         self.backend = backend_from_settings(settings)
-        self.registry = Registry(
-            ChainClient(self.backend, keys.account), settings.contracts.registry
-        )
+        self.client = ChainClient(self.backend, keys.account)
+        self.registry = Registry(self.client, settings.contracts.registry)
+        self._engine = None
+        c = settings.contracts
+        self.sharing = Sharing(self.client, c.catalog, c.access) if c.catalog and c.access else None
+
+    def require_sharing(self) -> Sharing:
+        if self.sharing is None:
+            raise RegistryMissing("node.toml names no data catalog (contracts.catalog/access)")
+        return self.sharing
+
+    @property
+    def engine(self):
+        if self._engine is None:
+            self._engine = make_engine(self.settings.db_url)
+            create_schema(self._engine)
+        return self._engine
+
+    @property
+    def blobs(self) -> BlobStore:
+        return BlobStore(self.settings.home / "blobs")
+
+    @property
+    def versions(self) -> VersionStore:
+        return VersionStore(self.engine)
 
     def close(self) -> None:
         self.backend.close()
+        if self._engine is not None:
+            self._engine.dispose()
 
-    def __enter__(self) -> RegistrySession:
+    def __enter__(self) -> NodeSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+RegistrySession = NodeSession
 
 
 class RegistryMissing(TanlianError):

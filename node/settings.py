@@ -65,6 +65,8 @@ class ContractSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
     registry: str | None = None
+    catalog: str | None = None
+    access: str | None = None
 
 
 class NodeSettings(BaseSettings):

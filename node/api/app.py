@@ -11,15 +11,24 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import node
-from node.api.signing import AuthNotActive, AuthUnknownAccount, SignedRequest, verify_request
+from node.api.signing import (
+    AuthForbidden,
+    AuthNotActive,
+    AuthUnknownAccount,
+    SignedRequest,
+    verify_request,
+)
 from node.errors import NotFound, TanlianError
+from node.privacy.downloads import DownloadLogStore
 from node.registry.directory import MemberView
 from node.runtime import NodeRuntime
+from node.sharing import views
+from node.sharing.service import check_download
 
 logger = logging.getLogger(__name__)
 
@@ -74,6 +83,7 @@ def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResp
 
 def create_app(runtime: NodeRuntime) -> FastAPI:
     settings = runtime.settings
+    downloads = DownloadLogStore(runtime.engine)
     app = FastAPI(
         title=f"Tanlian node {settings.name or runtime.address}",
         version=node.__version__,
@@ -177,5 +187,91 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         if member is None:
             raise NotFound(f"no member {address}")
         return Member(**member.as_dict())
+
+    # -- datasets and access ----------------------------------------------------------
+    def sharing_views():
+        if runtime.sharing is None:
+            raise RegistryNotConfigured("this node has no data catalog configured")
+        return runtime.sharing
+
+    @app.get("/v1/datasets", tags=["sharing"])
+    def list_datasets(_: Caller) -> dict[str, Any]:
+        """Every dataset in the catalog with its policy and anchored versions."""
+        sharing = sharing_views()
+        return {
+            "as_of_block": runtime.indexer.cursor(),
+            "datasets": views.datasets(runtime.indexer, sharing.catalog.address),
+        }
+
+    @app.get("/v1/datasets/{dataset_id}", tags=["sharing"])
+    def one_dataset(dataset_id: str, _: Caller) -> dict[str, Any]:
+        sharing = sharing_views()
+        for d in views.datasets(runtime.indexer, sharing.catalog.address):
+            if d["dataset_id"] == dataset_id.lower():
+                return d
+        raise NotFound(f"no dataset {dataset_id}")
+
+    @app.get("/v1/access", tags=["sharing"])
+    def list_access(who: Caller, mine: bool = False, incoming: bool = False) -> dict[str, Any]:
+        """Access requests; `mine`: the caller's own; `incoming`: on datasets this node owns."""
+        sharing = sharing_views()
+        reqs = views.requests(runtime.indexer, sharing.access.address)
+        if mine:
+            reqs = [r for r in reqs if r["consumer"] == who.address]
+        if incoming:
+            owned = {
+                d["dataset_id"]
+                for d in views.datasets(runtime.indexer, sharing.catalog.address)
+                if d["owner"] == runtime.address
+            }
+            reqs = [r for r in reqs if r["dataset_id"] in owned]
+        return {"as_of_block": runtime.indexer.cursor(), "requests": reqs}
+
+    @app.get("/v1/datasets/{dataset_id}/versions/{version}/blob", tags=["sharing"])
+    def download(dataset_id: str, version: int, request: int, who: Caller) -> StreamingResponse:
+        """The encrypted blob of a version, for the consumer of a usable RAW grant."""
+        sharing = sharing_views()
+        try:
+            ds_bytes = bytes.fromhex(dataset_id.removeprefix("0x"))
+        except ValueError:
+            raise NotFound(f"no dataset {dataset_id}") from None
+        grant = check_download(sharing, request, who.address, ds_bytes, version, runtime.address)
+        row = runtime.versions.find("0x" + ds_bytes.hex(), version)
+        if row is None:
+            raise NotFound(f"version {version} of {dataset_id} is not stored on this node")
+        log_id = downloads.start(request, who.address, row.dataset_id, version, row.ciphertext_hash)
+        blob = runtime.blobs.stream(bytes.fromhex(row.ciphertext_hash[2:]))
+
+        def body():
+            sent, outcome = 0, "aborted"
+            try:
+                for i, block in enumerate(blob):
+                    # The grant must hold for the whole transfer, not only at its start.
+                    if time.time() >= grant.expires_at or (
+                        i % 256 == 255 and not sharing.is_usable(request)
+                    ):
+                        outcome = "grant ended during transfer"
+                        return
+                    yield block
+                    sent += len(block)
+                outcome = "completed"
+            finally:
+                downloads.finish(log_id, sent, outcome)
+
+        return StreamingResponse(
+            body(),
+            media_type="application/octet-stream",
+            headers={
+                "content-length": str(row.ciphertext_size),
+                "x-tanlian-ciphertext-sha256": row.ciphertext_hash,
+            },
+        )
+
+    @app.get("/v1/downloads", tags=["sharing"])
+    def list_downloads(who: Caller) -> dict[str, Any]:
+        """Downloads this node served: for regulators and for this node's own account."""
+        if "regulator" not in who.roles and who.address != runtime.address:
+            raise AuthForbidden("only regulators and the owner read the download log")
+        return {"downloads": downloads.all()}
 
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
@@ -69,6 +70,37 @@ class NodeClient:
     def post(self, path: str, body: Any = None) -> Any:
         return self._send("POST", path, body=body)
 
+    def stream(
+        self, method: str, path: str, params: dict[str, Any] | None = None, chunk: int = 1 << 16
+    ) -> Iterator[bytes]:
+        """A signed request whose (large) response body is yielded in chunks."""
+        query = urlencode(params or {}, doseq=True)
+        if self._key is None:
+            raise TanlianError("this client has no key to sign requests with")
+        headers = sign_request(self._key, method, urlsplit(path).path, query, b"", self.audience)
+        url = path + (f"?{query}" if query else "")
+        try:
+            with self._http.stream(method, url, headers=headers) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._raise(response)
+                yield from response.iter_bytes(chunk)
+        except httpx.TransportError as exc:
+            raise NodeUnreachable(f"transfer from {self.base_url} failed: {exc}") from exc
+
+    @staticmethod
+    def _raise(response: httpx.Response) -> None:
+        try:
+            err = response.json()
+            code, message, detail = err["code"], err["message"], err.get("detail")
+        except (ValueError, KeyError, TypeError):
+            code, message, detail = (
+                "http_error",
+                f"{response.status_code}: {response.text[:200]}",
+                None,
+            )
+        raise NodeApiError(response.status_code, code, message, detail)
+
     def _send(
         self,
         method: str,
@@ -93,15 +125,5 @@ class NodeClient:
         except httpx.TransportError as exc:
             raise NodeUnreachable(f"node {self.base_url} unreachable: {exc}") from exc
         if response.status_code >= 400:
-            try:
-                err = response.json()
-                raise NodeApiError(
-                    response.status_code, err["code"], err["message"], err.get("detail")
-                )
-            except (ValueError, KeyError, TypeError):
-                raise NodeApiError(
-                    response.status_code,
-                    "http_error",
-                    f"{response.status_code}: {response.text[:200]}",
-                ) from None
+            self._raise(response)
         return response.json()

@@ -42,12 +42,31 @@ def _normalize_arg(typ: str, value: Any) -> Any:
     return value
 
 
+def _tuple_components(typ: str) -> list[str]:
+    """Component types of a tuple type string such as ``(address,(uint8,bool),bytes32)``."""
+    inner, parts, depth, start = typ[1:-1], [], 0, 0
+    for i, ch in enumerate(inner):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(inner[start:i])
+            start = i + 1
+    if inner:
+        parts.append(inner[start:])
+    return parts
+
+
 def _pythonize(typ: str, value: Any) -> Any:
+    """Canonical Python values: checksummed addresses, also inside arrays and structs."""
     if typ == "address":
         return to_checksum_address(value)
     if typ.endswith("]") and isinstance(value, list | tuple):
         inner = typ[: typ.rindex("[")]
         return [_pythonize(inner, v) for v in value]
+    if typ.startswith("(") and typ.endswith(")") and isinstance(value, list | tuple):
+        return tuple(_pythonize(t, v) for t, v in zip(_tuple_components(typ), value, strict=True))
     return value
 
 
@@ -196,6 +215,10 @@ class ContractABI:
         if len(data) < 4:
             return ("EmptyRevert" if not data else "UnknownError"), {"data": data}
         err = self.errors_by_selector.get(data[:4])
+        if err is None:
+            from node.chain.artifacts import all_errors  # late: artifacts import this module
+
+            err = all_errors().get(data[:4])  # type: ignore[assignment]
         if err is None:
             return "UnknownError", {"data": data}
         try:

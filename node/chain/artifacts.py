@@ -36,3 +36,14 @@ def load_artifact(name: str) -> Artifact:
         deployed_bytecode=bytes.fromhex(data["deployedBytecode"][2:]),
         sources_digest=data["sourcesDigest"],
     )
+
+
+@cache
+def all_errors() -> dict[bytes, object]:
+    """Custom errors of every committed contract, by selector: a revert can bubble up from
+    a contract the caller did not call directly (AccessManager → DataCatalog)."""
+    manifest = json.loads((ARTIFACTS_DIR / "manifest.json").read_text())
+    errors: dict[bytes, object] = {}
+    for name in manifest["contracts"]:
+        errors.update(load_artifact(name).abi.errors_by_selector)
+    return errors

@@ -123,13 +123,18 @@ class ChainClient:
         fees = self.backend.fee_fields()
         lock = self.nonces.lock_for(account.address)
         with lock:
-            nonce = self.nonces.take(account.address)
-            raw = sign_transaction(self._key, self.backend.chain_id, nonce, gas, fees, to, data)
-            try:
-                tx_hash = self.backend.send_raw_transaction(raw)
-            except TransactionRejected:
-                self.nonces.forget(account.address)
-                raise
+            for attempt in (1, 2):
+                nonce = self.nonces.take(account.address)
+                raw = sign_transaction(self._key, self.backend.chain_id, nonce, gas, fees, to, data)
+                try:
+                    tx_hash = self.backend.send_raw_transaction(raw)
+                    break
+                except TransactionRejected as exc:
+                    self.nonces.forget(account.address)
+                    # Another process signing with the same account moved the nonce on:
+                    # re-read it from the chain and try once more.
+                    if attempt == 2 or "nonce" not in exc.message.lower():
+                        raise
         receipt = self.backend.wait_for_receipt(tx_hash, timeout=timeout)
         if not receipt.ok:
             # Replay at the parent block to learn why it reverted; on a one-transaction

@@ -14,6 +14,7 @@ import posixpath
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from node.contracts.toolchain import (
@@ -62,32 +63,39 @@ def collect_sources(src_dir: Path = SRC_DIR) -> dict[str, str]:
     return sources
 
 
-def compile_sources(sources: dict[str, str]) -> dict:
-    solcjs = NODE_MODULES / ".bin" / "solcjs"
-    if not solcjs.exists():
-        raise BuildError("solcjs not installed; run `npm ci` (make contracts does)")
+def compile_sources(sources: dict[str, str], own_units: set[str] | None = None) -> dict:
+    solc_pkg = NODE_MODULES / "solc"
+    if not solc_pkg.exists():
+        raise BuildError("solc is not installed; run `npm ci` (make contracts does)")
+    targets = own_units or set(sources)
     std_input = {
         "language": "Solidity",
         "sources": {name: {"content": text} for name, text in sorted(sources.items())},
         "settings": {
             **COMPILER_SETTINGS,
             "outputSelection": {
-                "*": {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}
+                unit: {"*": ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]}
+                for unit in sorted(targets)
             },
         },
     }
-    proc = subprocess.run(
-        [str(solcjs), "--standard-json"],
-        input=json.dumps(std_input),
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    # solcjs prints a note about SMT solvers before the JSON document.
-    start = proc.stdout.find("{")
-    if proc.returncode != 0 or start < 0:
-        raise BuildError(f"solc failed: {proc.stderr.strip() or proc.stdout.strip()}")
-    output = json.loads(proc.stdout[start:])
+    with tempfile.TemporaryDirectory() as tmp:
+        out_path = Path(tmp) / "out.json"
+        proc = subprocess.run(
+            [
+                "node",
+                str(Path(__file__).with_name("solc_compile.cjs")),
+                str(solc_pkg),
+                str(out_path),
+            ],
+            input=json.dumps(std_input),
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if proc.returncode != 0 or not out_path.exists():
+            raise BuildError(f"solc failed: {proc.stderr.strip() or proc.stdout.strip()}")
+        output = json.loads(out_path.read_text())
     errors = [e for e in output.get("errors", []) if e.get("severity") == "error"]
     if errors:
         raise BuildError("\n".join(e.get("formattedMessage", e["message"]) for e in errors))
@@ -96,7 +104,7 @@ def compile_sources(sources: dict[str, str]) -> dict:
 
 def solc_version() -> str:
     out = subprocess.run(
-        [str(NODE_MODULES / ".bin" / "solcjs"), "--version"],
+        ["node", "-e", f"console.log(require({str(NODE_MODULES / 'solc')!r}).version())"],
         capture_output=True,
         text=True,
         check=True,
@@ -106,7 +114,8 @@ def solc_version() -> str:
 
 def build(src_dir: Path = SRC_DIR, out_dir: Path = ARTIFACTS_DIR) -> list[Path]:
     sources = collect_sources(src_dir)
-    output = compile_sources(sources)
+    own = {p.relative_to(src_dir).as_posix() for p in source_files(src_dir)}
+    output = compile_sources(sources, own)
     digest = sources_digest(src_dir)
     versions = pinned_versions()
     compiler = solc_version()

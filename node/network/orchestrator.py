@@ -37,6 +37,7 @@ from node.network.config import Department, NetworkConfig
 from node.registry.identity import init_node, update_config
 from node.registry.keystore import KEYSTORE_FILE, read_public, unlock
 from node.registry.registry import GenesisMember, Registry, Status, deploy_registry
+from node.sharing.contracts import deploy_sharing
 
 Say = Callable[[str], None]
 
@@ -217,6 +218,7 @@ class LocalNetwork:
         try:
             address = state.get("registry")
             if address and backend.get_code(address):
+                self._ensure_sharing(state, backend)
                 return
             genesis = []
             for dept in self.config.departments:
@@ -247,10 +249,30 @@ class LocalNetwork:
             )
             self.save_state(state)
             self.say(f"NodeRegistry deployed at {contract.address} (tx {result.tx_hash})")
+            self._ensure_sharing(state, backend)
         finally:
             backend.close()
+
+    def _ensure_sharing(self, state: dict[str, Any], backend) -> None:
+        catalog, access = state.get("catalog"), state.get("access")
+        if not (catalog and access and backend.get_code(catalog) and backend.get_code(access)):
+            deployer = ChainClient(backend, self._keys(self.config.genesis_regulators[0]).account)
+            cat, acc = deploy_sharing(deployer, state["registry"])
+            state["catalog"], state["access"] = cat.address, acc.address
+            self.save_state(state)
+            self.events.append(
+                {"step": "sharing_deployed", "catalog": cat.address, "access": acc.address}
+            )
+            self.say(f"DataCatalog at {cat.address}, AccessManager at {acc.address}")
         for dept in self.config.departments:
-            update_config(self.home(dept), contracts={"registry": state["registry"]})
+            update_config(
+                self.home(dept),
+                contracts={
+                    "registry": state["registry"],
+                    "catalog": state["catalog"],
+                    "access": state["access"],
+                },
+            )
 
     def _ensure_nodes(self, state: dict[str, Any]) -> None:
         started = []

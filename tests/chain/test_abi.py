@@ -68,3 +68,49 @@ def test_encode_accepts_hex_and_bytes_alike() -> None:
     assert ABI.encode_call("valueOf", ["0x" + "ab" * 32]) == ABI.encode_call(
         "valueOf", [b"\xab" * 32]
     )
+
+
+def test_addresses_inside_structs_are_checksummed() -> None:
+    from eth_abi import encode
+
+    from node.chain.abi import ContractABI
+
+    abi = ContractABI(
+        [
+            {
+                "type": "function",
+                "name": "f",
+                "inputs": [],
+                "stateMutability": "view",
+                "outputs": [
+                    {
+                        "name": "r",
+                        "type": "tuple",
+                        "components": [
+                            {"name": "a", "type": "address"},
+                            {
+                                "name": "t",
+                                "type": "tuple",
+                                "components": [
+                                    {"name": "b", "type": "address"},
+                                    {"name": "n", "type": "uint8"},
+                                ],
+                            },
+                            {"name": "l", "type": "address[]"},
+                        ],
+                    }
+                ],
+            }
+        ]
+    )
+    raw = encode(
+        ["(address,(address,uint8),address[])"],
+        [("0x" + "ab" * 20, ("0x" + "cd" * 20, 7), ["0x" + "ef" * 20])],
+    )
+    a, (b, n), lst = abi.decode_output("f", raw)
+    assert n == 7
+    from eth_utils import to_checksum_address
+
+    assert a == to_checksum_address("0x" + "ab" * 20)
+    assert b == to_checksum_address("0x" + "cd" * 20)
+    assert lst == [to_checksum_address("0x" + "ef" * 20)]

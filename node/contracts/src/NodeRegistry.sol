@@ -193,6 +193,17 @@ contract NodeRegistry is AccessControl {
         return _members[account].status == Status.Active;
     }
 
+    /// @notice Roles mask of `account` while it is active; zero otherwise.
+    function activeRolesOf(address account) external view returns (uint8) {
+        Member storage m = _members[account];
+        return m.status == Status.Active ? m.roles : 0;
+    }
+
+    /// @notice Current X25519 encryption key of `account` (zero when unknown).
+    function encryptionKeyOf(address account) external view returns (bytes32) {
+        return _members[account].encryptionKey;
+    }
+
     /// @notice Whether `regulator` has approved `account`.
     function hasApproved(address account, address regulator) external view returns (bool) {
         return _approvedBy[account][regulator];

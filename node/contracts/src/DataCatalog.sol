@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.30;
+
+import {NodeRegistry} from "./NodeRegistry.sol";
+
+/// @title DataCatalog
+/// @notice The datasets of the network: who owns each, its access policy and the hashes of
+///         every published version. Only hashes, sizes and policies are stored: the data
+///         stays encrypted at the owner's node.
+contract DataCatalog {
+    /// @notice Access rules an owner presets for a dataset.
+    /// @param autoApproveRoles Requests from members holding any of these role bits are
+    ///        authorized at once (ROLE_* bits of NodeRegistry).
+    /// @param reviewerApprovals Otherwise: reviewer approvals needed besides the owner's.
+    /// @param rawAllowed Whether decrypted copies may be released (else DP queries only).
+    /// @param epsilonCeilingMilli Largest privacy budget one grant may hold, in 1/1000 of ε.
+    struct Policy {
+        uint8 autoApproveRoles;
+        uint8 reviewerApprovals;
+        bool rawAllowed;
+        uint64 epsilonCeilingMilli;
+    }
+
+    /// @notice One published version of a dataset.
+    struct Version {
+        bytes32 plaintextHash;
+        bytes32 ciphertextHash;
+        bytes32 schemaHash;
+        uint64 size;
+        uint64 publishedAt;
+    }
+
+    /// @notice A dataset and its owner.
+    struct Dataset {
+        address owner;
+        string name;
+        uint8 classification;
+        Policy policy;
+        uint32 versionCount;
+    }
+
+    /// @notice Classification levels: 0 public, 1 internal, 2 sensitive, 3 restricted.
+    uint8 public constant MAX_CLASSIFICATION = 3;
+
+    /// @notice `account` is not an active provider.
+    error NotProvider(address account);
+    /// @notice `datasetId` already exists.
+    error DatasetExists(bytes32 datasetId);
+    /// @notice `datasetId` does not exist.
+    error UnknownDataset(bytes32 datasetId);
+    /// @notice `account` does not own `datasetId`.
+    error NotOwner(bytes32 datasetId, address account);
+    /// @notice `version` of `datasetId` does not exist.
+    error UnknownVersion(bytes32 datasetId, uint32 version);
+    /// @notice Classification above MAX_CLASSIFICATION.
+    error InvalidClassification(uint8 classification);
+    /// @notice A policy that lets nothing through, or that has unknown role bits.
+    error InvalidPolicy();
+    /// @notice Names must be 1-128 bytes.
+    error InvalidName();
+    /// @notice Hashes must not be zero.
+    error InvalidHash();
+
+    /// @notice `owner` created `datasetId` named `name`.
+    event DatasetCreated(
+        bytes32 indexed datasetId, address indexed owner, string name, uint8 classification, Policy policy
+    );
+    /// @notice `owner` published `version` of `datasetId`.
+    event VersionPublished(
+        bytes32 indexed datasetId,
+        uint32 indexed version,
+        bytes32 plaintextHash,
+        bytes32 ciphertextHash,
+        bytes32 schemaHash,
+        uint64 size
+    );
+    /// @notice The owner changed the policy of `datasetId`.
+    event PolicyChanged(bytes32 indexed datasetId, Policy policy);
+
+    NodeRegistry private immutable _registry;
+    mapping(bytes32 datasetId => Dataset) private _datasets;
+    mapping(bytes32 datasetId => mapping(uint32 version => Version)) private _versions;
+
+    /// @param registry_ The network's NodeRegistry.
+    constructor(NodeRegistry registry_) {
+        _registry = registry_;
+    }
+
+    /// @notice Creates a dataset owned by the caller; its id is keccak256(abi.encode(owner, name)).
+    function createDataset(string calldata name, uint8 classification, Policy calldata policy)
+        external
+        returns (bytes32 datasetId)
+    {
+        _onlyProvider();
+        uint256 len = bytes(name).length;
+        if (len == 0 || len > 128) revert InvalidName();
+        if (classification > MAX_CLASSIFICATION) revert InvalidClassification(classification);
+        _checkPolicy(policy);
+        datasetId = keccak256(abi.encode(msg.sender, name));
+        if (_datasets[datasetId].owner != address(0)) revert DatasetExists(datasetId);
+        Dataset storage d = _datasets[datasetId];
+        d.owner = msg.sender;
+        d.name = name;
+        d.classification = classification;
+        d.policy = policy;
+        emit DatasetCreated(datasetId, msg.sender, name, classification, policy);
+    }
+
+    /// @notice Anchors a new version (its encrypted blob is already stored at the owner).
+    function publishVersion(
+        bytes32 datasetId,
+        bytes32 plaintextHash,
+        bytes32 ciphertextHash,
+        bytes32 schemaHash,
+        uint64 size
+    ) external returns (uint32 version) {
+        Dataset storage d = _owned(datasetId);
+        _onlyProvider();
+        if (plaintextHash == bytes32(0) || ciphertextHash == bytes32(0) || schemaHash == bytes32(0)) {
+            revert InvalidHash();
+        }
+        version = ++d.versionCount;
+        _versions[datasetId][version] = Version({
+            plaintextHash: plaintextHash,
+            ciphertextHash: ciphertextHash,
+            schemaHash: schemaHash,
+            size: size,
+            publishedAt: uint64(block.timestamp)
+        });
+        emit VersionPublished(datasetId, version, plaintextHash, ciphertextHash, schemaHash, size);
+    }
+
+    /// @notice Replaces the access policy of a dataset the caller owns.
+    function setPolicy(bytes32 datasetId, Policy calldata policy) external {
+        Dataset storage d = _owned(datasetId);
+        _checkPolicy(policy);
+        d.policy = policy;
+        emit PolicyChanged(datasetId, policy);
+    }
+
+    /// @notice The dataset `datasetId` (owner zero when unknown).
+    function dataset(bytes32 datasetId) external view returns (Dataset memory) {
+        return _datasets[datasetId];
+    }
+
+    /// @notice Owner and policy of `datasetId`; reverts when unknown.
+    function ownerAndPolicy(bytes32 datasetId) external view returns (address, Policy memory) {
+        Dataset storage d = _datasets[datasetId];
+        if (d.owner == address(0)) revert UnknownDataset(datasetId);
+        return (d.owner, d.policy);
+    }
+
+    /// @notice Version `version` of `datasetId`; reverts when unknown.
+    function versionOf(bytes32 datasetId, uint32 version) external view returns (Version memory) {
+        Dataset storage d = _datasets[datasetId];
+        if (d.owner == address(0)) revert UnknownDataset(datasetId);
+        if (version == 0 || version > d.versionCount) revert UnknownVersion(datasetId, version);
+        return _versions[datasetId][version];
+    }
+
+    /// @notice The id a dataset named `name` of `owner` has.
+    function datasetIdOf(address owner, string calldata name) external pure returns (bytes32) {
+        return keccak256(abi.encode(owner, name));
+    }
+
+    /// @notice The registry this catalog trusts.
+    function registry() external view returns (NodeRegistry) {
+        return _registry;
+    }
+
+    function _owned(bytes32 datasetId) private view returns (Dataset storage d) {
+        d = _datasets[datasetId];
+        if (d.owner == address(0)) revert UnknownDataset(datasetId);
+        if (d.owner != msg.sender) revert NotOwner(datasetId, msg.sender);
+    }
+
+    function _onlyProvider() private view {
+        if (!_registry.hasRole(_registry.PROVIDER_ROLE(), msg.sender)) revert NotProvider(msg.sender);
+    }
+
+    function _checkPolicy(Policy calldata policy) private pure {
+        if (policy.autoApproveRoles > 15) revert InvalidPolicy();
+        // A policy must allow at least one use: raw release or a positive DP budget.
+        if (!policy.rawAllowed && policy.epsilonCeilingMilli == 0) revert InvalidPolicy();
+    }
+}

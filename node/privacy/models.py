@@ -1,0 +1,52 @@
+"""SQL tables of the owner's encrypted store and of served downloads."""
+
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, Boolean, Float, Integer, LargeBinary, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from node.db import Base
+
+
+class StoredVersion(Base):
+    """One encrypted dataset version in this node's blob store.
+
+    ``state`` is 'stored' between the blob being written and the version being anchored on
+    chain, then 'anchored'. Only anchored versions are ever listed or served.
+    """
+
+    __tablename__ = "stored_version"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(128), index=True)
+    dataset_id: Mapped[str] = mapped_column(String(66), index=True)
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    format: Mapped[str] = mapped_column(String(16))
+    plaintext_hash: Mapped[str] = mapped_column(String(66))
+    ciphertext_hash: Mapped[str] = mapped_column(String(66), index=True)
+    schema_hash: Mapped[str] = mapped_column(String(66))
+    plaintext_size: Mapped[int] = mapped_column(BigInteger)
+    ciphertext_size: Mapped[int] = mapped_column(BigInteger)
+    # The data key, sealed to this node's own X25519 key: never stored in clear.
+    sealed_data_key: Mapped[bytes] = mapped_column(LargeBinary)
+    state: Mapped[str] = mapped_column(String(16))
+    anchor_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class DownloadLog(Base):
+    """Every ciphertext download this node served (for the regulator's audit)."""
+
+    __tablename__ = "download_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    consumer: Mapped[str] = mapped_column(String(42), index=True)
+    dataset_id: Mapped[str] = mapped_column(String(66))
+    version: Mapped[int] = mapped_column(Integer)
+    ciphertext_hash: Mapped[str] = mapped_column(String(66))
+    bytes_sent: Mapped[int] = mapped_column(BigInteger, default=0)
+    started_at: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    completed: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome: Mapped[str] = mapped_column(String(64), default="started")

@@ -1,0 +1,1 @@
+"""Encrypted data sharing: catalog and access contracts, publishing, release and pulling."""

@@ -1,0 +1,294 @@
+"""Publishing, key release, download checks and pulling: the sharing flows.
+
+Publish: canonicalize → encrypt into the blob store → metadata row → anchor on chain
+(create the dataset if new, publish the version) → mark anchored. A crash anywhere leaves a
+row 'stored' (or nothing); :func:`recover` anchors nothing twice: it adopts versions the
+chain already has and removes the rest.
+
+Release: the owner's node seals the data key to the consumer's registered X25519 key for
+every authorized RAW request on its datasets, and again after the consumer rotates its key.
+
+Pull: the consumer opens the released key, downloads the ciphertext with a signed request,
+checks it against the anchored ciphertext hash, decrypts it and checks the plaintext hash,
+and only then moves the file into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from node.api.client import NodeClient
+from node.errors import InvalidInput, NotFound, TanlianError
+from node.privacy.canonical import canonicalize
+from node.privacy.crypto import IntegrityError, decrypt_stream, open_key, seal_key
+from node.privacy.store import BlobStore, VersionStore
+from node.registry.keystore import NodeKeys
+from node.registry.registry import Registry
+from node.sharing.contracts import Mode, Policy, RequestInfo, Sharing, State
+
+logger = logging.getLogger(__name__)
+Progress = Callable[[int, int], None]
+
+
+class GrantError(TanlianError):
+    code = "grant_refused"
+    http_status = 403
+
+
+class GrantNotYours(GrantError):
+    code = "grant_not_yours"
+
+
+class GrantMismatch(GrantError):
+    code = "grant_mismatch"
+
+
+class GrantNotUsable(GrantError):
+    code = "grant_not_usable"
+
+
+@dataclass(frozen=True)
+class Published:
+    dataset_id: bytes
+    version: int
+    plaintext_hash: bytes
+    ciphertext_hash: bytes
+    schema_hash: bytes
+    plaintext_size: int
+    created_tx: str | None
+    publish_tx: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "dataset_id": "0x" + self.dataset_id.hex(),
+            "version": self.version,
+            "plaintext_sha256": "0x" + self.plaintext_hash.hex(),
+            "ciphertext_sha256": "0x" + self.ciphertext_hash.hex(),
+            "schema_hash": "0x" + self.schema_hash.hex(),
+            "size": self.plaintext_size,
+            "create_tx": self.created_tx,
+            "publish_tx": self.publish_tx,
+        }
+
+
+def publish(
+    blobs: BlobStore,
+    versions: VersionStore,
+    sharing: Sharing,
+    keys: NodeKeys,
+    file: Path,
+    *,
+    name: str,
+    classification: str = "internal",
+    policy: Policy | None = None,
+    fmt: str | None = None,
+) -> Published:
+    canonical = canonicalize(Path(file), fmt)
+    dataset_id = sharing.dataset_id(keys.address, name)
+    existing = sharing.dataset(dataset_id)
+    if existing is None and policy is None:
+        raise InvalidInput(f"dataset {name!r} is new: give its access policy")
+    written = blobs.write_encrypted(canonical.chunks, keys.encryption_public_key)
+    d = written.digests
+    row = versions.add(
+        name=name,
+        dataset_id="0x" + dataset_id.hex(),
+        version=None,
+        format=canonical.format,
+        plaintext_hash="0x" + d.plaintext_sha256.hex(),
+        ciphertext_hash="0x" + d.ciphertext_sha256.hex(),
+        schema_hash="0x" + canonical.schema_hash.hex(),
+        plaintext_size=d.plaintext_size,
+        ciphertext_size=d.ciphertext_size,
+        sealed_data_key=written.sealed_data_key,
+    )
+    created = None
+    if existing is None:
+        assert policy is not None
+        created = sharing.create_dataset(name, classification, policy).tx_hash
+    result = sharing.publish_version(
+        dataset_id,
+        d.plaintext_sha256,
+        d.ciphertext_sha256,
+        canonical.schema_hash,
+        d.plaintext_size,
+    )
+    version = result.event("VersionPublished").args["version"]
+    versions.mark_anchored(row, "0x" + dataset_id.hex(), version, result.tx_hash)
+    return Published(
+        dataset_id,
+        version,
+        d.plaintext_sha256,
+        d.ciphertext_sha256,
+        canonical.schema_hash,
+        d.plaintext_size,
+        created,
+        result.tx_hash,
+    )
+
+
+def recover(blobs: BlobStore, versions: VersionStore, sharing: Sharing | None) -> dict[str, int]:
+    """After a crash: adopt versions the chain has, drop the rest, clean the blob store."""
+    adopted = dropped = 0
+    for row in versions.unanchored():
+        found = None
+        if sharing is not None:
+            ds = sharing.dataset(bytes.fromhex(row.dataset_id[2:]))
+            if ds is not None:
+                for v in range(ds["versions"], 0, -1):
+                    info = sharing.version(bytes.fromhex(row.dataset_id[2:]), v)
+                    if "0x" + info["ciphertext_hash"].hex() == row.ciphertext_hash:
+                        found = v
+                        break
+        if found is not None:
+            versions.mark_anchored(row.id, row.dataset_id, found, "recovered")
+            adopted += 1
+        else:
+            versions.drop(row.id)
+            dropped += 1
+    removed = blobs.cleanup(versions.all_blob_names())
+    return {"adopted": adopted, "dropped": dropped, "files_removed": removed}
+
+
+def check_download(
+    sharing: Sharing, request_id: int, caller: str, dataset_id: bytes, version: int, me: str
+) -> RequestInfo:
+    """The grant behind a download, or a GrantError saying why not."""
+    try:
+        req = sharing.request(request_id)
+    except TanlianError:
+        raise NotFound(f"no access request {request_id}") from None
+    if req.consumer != caller:
+        raise GrantNotYours(f"request {request_id} belongs to another consumer")
+    if req.dataset_id != dataset_id or req.version != version or req.owner != me:
+        raise GrantMismatch(f"request {request_id} is for another dataset version")
+    if req.mode != Mode.RAW:
+        raise GrantMismatch(f"request {request_id} is a DP grant: no raw download")
+    if not sharing.is_usable(request_id):
+        raise GrantNotUsable(
+            f"request {request_id} is {req.state.label} and not usable now "
+            "(revoked, expired, not released, or a party is not active)"
+        )
+    return req
+
+
+class Releaser:
+    """Releases data keys for this owner's authorized RAW requests (run after each sync)."""
+
+    def __init__(
+        self, sharing: Sharing, registry: Registry, versions: VersionStore, keys: NodeKeys
+    ) -> None:
+        self.sharing = sharing
+        self.registry = registry
+        self.versions = versions
+        self.keys = keys
+        #: Requests whose release failed; tried again on the next run.
+        self.retry: set[int] = set()
+
+    def run(self, candidate_ids: list[int]) -> list[int]:
+        released = []
+        for rid in candidate_ids:
+            try:
+                req = self.sharing.request(rid)
+            except TanlianError:
+                continue
+            if req.owner != self.keys.address or req.mode != Mode.RAW:
+                continue
+            if req.state not in (State.AUTHORIZED, State.RELEASED):
+                continue
+            consumer_key = self.registry.client.call(
+                self.registry.contract, "encryptionKeyOf", req.consumer
+            )
+            if req.state == State.RELEASED:
+                _, sealed_for = self.sharing.wrapped_key(rid)
+                if sealed_for == consumer_key:
+                    continue  # released to the consumer's current key already
+            row = self.versions.find("0x" + req.dataset_id.hex(), req.version)
+            if row is None:
+                logger.warning("request %s: version not in this node's store", rid)
+                continue
+            data_key = open_key(row.sealed_data_key, self.keys.encryption_key)
+            try:
+                self.sharing.release(rid, seal_key(data_key, consumer_key), consumer_key)
+            except TanlianError as exc:
+                logger.warning("release of request %s failed (will retry): %s", rid, exc)
+                self.retry.add(rid)
+                continue
+            self.retry.discard(rid)
+            released.append(rid)
+        return released
+
+
+def pull(
+    sharing: Sharing,
+    registry: Registry,
+    keys: NodeKeys,
+    request_id: int,
+    out: Path,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Download, verify and decrypt a released RAW grant into ``out``."""
+    req = sharing.request(request_id)
+    if req.consumer != keys.address:
+        raise GrantNotYours(f"request {request_id} belongs to {req.consumer}, not to you")
+    if req.mode != Mode.RAW:
+        raise GrantMismatch(f"request {request_id} is a DP grant: use tanlian query")
+    if req.state != State.RELEASED:
+        raise GrantNotUsable(f"request {request_id} is {req.state.label}; no key released")
+    sealed, sealed_for = sharing.wrapped_key(request_id)
+    if sealed_for != keys.encryption_public_key:
+        raise GrantNotUsable(
+            f"request {request_id}'s key was released to an older encryption key; "
+            "the owner's node re-releases it to your current key"
+        )
+    data_key = open_key(sealed, keys.encryption_key)
+    anchored = sharing.version(req.dataset_id, req.version)
+    owner = registry.member(req.owner)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    path = f"/v1/datasets/0x{req.dataset_id.hex()}/versions/{req.version}/blob"
+    fd_c, tmp_cipher = tempfile.mkstemp(prefix=".tanlian-", dir=out.parent)
+    fd_p, tmp_plain = tempfile.mkstemp(prefix=".tanlian-", dir=out.parent)
+    try:
+        cipher_h = hashlib.sha256()
+        with os.fdopen(fd_c, "wb") as fh, NodeClient(owner.endpoint, keys.account.key) as node:
+            received = 0
+            for block in node.stream("GET", path, params={"request": request_id}):
+                fh.write(block)
+                cipher_h.update(block)
+                received += len(block)
+                if progress:
+                    progress(received, anchored["size"])
+        if cipher_h.digest() != anchored["ciphertext_hash"]:
+            raise IntegrityError("downloaded ciphertext does not match the hash anchored on chain")
+        with open(tmp_cipher, "rb") as src, os.fdopen(fd_p, "wb") as dst:
+            plain_hash = decrypt_stream(iter(lambda: src.read(1 << 20), b""), data_key, dst.write)
+            dst.flush()
+            os.fsync(dst.fileno())
+        if plain_hash != anchored["plaintext_hash"]:
+            raise IntegrityError(
+                "decrypted data does not match the plaintext hash anchored on chain"
+            )
+        os.replace(tmp_plain, out)
+    finally:
+        for t in (tmp_cipher, tmp_plain):
+            Path(t).unlink(missing_ok=True)
+    return {
+        "request": request_id,
+        "dataset_id": "0x" + req.dataset_id.hex(),
+        "version": req.version,
+        "owner": to_checksum_address(req.owner),
+        "file": str(out),
+        "size": out.stat().st_size,
+        "plaintext_sha256": "0x" + plain_hash.hex(),
+        "verified": True,
+    }

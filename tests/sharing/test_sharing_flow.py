@@ -1,0 +1,324 @@
+"""Publish → apply → authorize → release → pull → revoke on a running network of real nodes,
+and the ways people try to get around it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from node.api.client import NodeApiError, NodeClient
+from node.api.signing import sign_request
+from node.chain.errors import ContractReverted
+from node.network.config import load_network_config
+from node.network.orchestrator import LocalNetwork
+from node.privacy.crypto import IntegrityError
+from node.registry.keystore import KEYSTORE_FILE, unlock
+from node.runtime import NodeSession
+from node.settings import load_settings
+from node.sharing.contracts import Mode, Policy, State
+from node.sharing.service import GrantNotUsable, publish, pull
+from tests.network.test_local_network import _config
+
+CSV = "district,year,gdp\r\n锦江区,2023,1342.5\r\n武侯区,2023,1428.0\r\n"
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
+    root = tmp_path_factory.mktemp("share")
+    config = load_network_config(_config(root / "net.toml", full=True))
+    network = LocalNetwork(config, root / "state", say=lambda _: None)
+    try:
+        network.up()
+        yield network
+    finally:
+        network.down()
+
+
+def session(net: LocalNetwork, name: str) -> NodeSession:
+    dept = next(d for d in net.config.departments if d.name == name)
+    keys = unlock(net.home(dept) / KEYSTORE_FILE, net.secret(dept).read_text())
+    return NodeSession(load_settings(net.home(dept)), keys)
+
+
+def wait_state(s: NodeSession, rid: int, state: State, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while s.require_sharing().request(rid).state != state:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"request {rid} never reached {state.label}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def panel(net: LocalNetwork, tmp_path_factory: pytest.TempPathFactory):
+    path = tmp_path_factory.mktemp("data") / "panel.csv"
+    path.write_bytes(CSV.encode())
+    with session(net, "stats") as stats:
+        pub = publish(
+            stats.blobs,
+            stats.versions,
+            stats.require_sharing(),
+            stats.keys,
+            path,
+            name="district-panel",
+            classification="internal",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+    return pub
+
+
+def test_publish_is_anchored_and_listed_everywhere(net: LocalNetwork, panel) -> None:
+    with session(net, "analyst") as analyst:
+        v = analyst.require_sharing().version(panel.dataset_id, 1)
+        assert v["ciphertext_hash"] == panel.ciphertext_hash
+        assert v["plaintext_hash"] == panel.plaintext_hash
+        eco = next(d for d in net.config.departments if d.name == "eco")
+        with NodeClient(eco.endpoint, analyst.keys.account.key) as c:
+            deadline = time.monotonic() + 10
+            while True:
+                listed = {d["name"]: d for d in c.get("/v1/datasets")["datasets"]}
+                if listed.get("district-panel", {}).get("versions") or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+        assert listed["district-panel"]["versions"][0]["ciphertext_sha256"] == (
+            "0x" + panel.ciphertext_hash.hex()
+        )
+
+
+def test_auto_authorized_raw_grant_is_released_and_pulled(
+    net: LocalNetwork, panel, tmp_path: Path
+) -> None:
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        r = sh.apply(panel.dataset_id, 1, "green index 2023", Mode.RAW, duration=3600)
+        rid = r.event("AccessRequested").args["requestId"]
+        assert r.event("AccessAuthorized").args["automatic"] is True
+        wait_state(analyst, rid, State.RELEASED)  # the stats node released the key itself
+        out = tmp_path / "panel.csv"
+        info = pull(sh, analyst.registry, analyst.keys, rid, out)
+        assert info["verified"] is True
+        # the canonical form: no BOM, LF line ends
+        assert out.read_text(encoding="utf-8") == CSV.replace("\r\n", "\n")
+
+
+def test_pending_request_needs_owner_and_reviewer(net: LocalNetwork, tmp_path: Path) -> None:
+    data = tmp_path / "grid.csv"
+    data.write_text("enterprise,month,kwh\nE1,2024-01,1200\n")
+    with session(net, "eco") as eco:
+        pub = publish(
+            eco.blobs,
+            eco.versions,
+            eco.require_sharing(),
+            eco.keys,
+            data,
+            name="stations",
+            classification="sensitive",
+            policy=Policy(reviewer_approvals=1, raw_allowed=True),
+        )
+    with session(net, "analyst") as analyst:
+        r = analyst.require_sharing().apply(pub.dataset_id, 1, "audit", Mode.RAW, duration=3600)
+        rid = r.event("AccessRequested").args["requestId"]
+        assert [e.event for e in r.events] == ["AccessRequested"]
+        with session(net, "eco") as eco, session(net, "grid") as grid:
+            with pytest.raises(ContractReverted) as info:
+                analyst.require_sharing().approve(rid)  # the consumer cannot approve itself
+            assert info.value.error == "NotDecider"
+            eco.require_sharing().approve(rid)
+            assert analyst.require_sharing().request(rid).state == State.PENDING
+            result = grid.require_sharing().approve(rid)
+            assert [e.event for e in result.events] == ["AccessApproved", "AccessAuthorized"]
+            with pytest.raises(ContractReverted) as twice:
+                grid.require_sharing().approve(rid)
+            assert twice.value.error == "WrongState"
+        wait_state(analyst, rid, State.RELEASED)
+        assert pull(
+            analyst.require_sharing(), analyst.registry, analyst.keys, rid, tmp_path / "out.csv"
+        )["verified"]
+
+
+def test_revoked_grant_cannot_be_pulled(net: LocalNetwork, panel, tmp_path: Path) -> None:
+    with session(net, "analyst") as analyst, session(net, "stats") as stats:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(panel.dataset_id, 1, "x", Mode.RAW, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        wait_state(analyst, rid, State.RELEASED)
+        stats.require_sharing().revoke(rid, "purpose ended")
+        out = tmp_path / "never.csv"
+        with pytest.raises(GrantNotUsable):
+            pull(sh, analyst.registry, analyst.keys, rid, out)
+        assert not out.exists()
+        # and the owner's node refuses the raw download too, even with the old key
+        stats_dept = next(d for d in net.config.departments if d.name == "stats")
+        path = f"/v1/datasets/0x{panel.dataset_id.hex()}/versions/1/blob"
+        with (
+            NodeClient(stats_dept.endpoint, analyst.keys.account.key) as c,
+            pytest.raises(NodeApiError) as refused,
+        ):
+            list(c.stream("GET", path, params={"request": rid}))
+        assert (refused.value.http_status, refused.value.code) == (403, "grant_not_usable")
+
+
+def test_another_consumers_grant_and_replays_are_refused(net: LocalNetwork, panel) -> None:
+    with session(net, "analyst") as analyst, session(net, "eco") as eco:
+        rid = (
+            analyst.require_sharing()
+            .apply(panel.dataset_id, 1, "y", Mode.RAW, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        wait_state(analyst, rid, State.RELEASED)
+        stats_dept = next(d for d in net.config.departments if d.name == "stats")
+        path = f"/v1/datasets/0x{panel.dataset_id.hex()}/versions/1/blob"
+        with (
+            NodeClient(stats_dept.endpoint, eco.keys.account.key) as c,
+            pytest.raises(NodeApiError) as theft,
+        ):
+            list(c.stream("GET", path, params={"request": rid}))
+        assert theft.value.code == "grant_not_yours"
+        # a captured, valid download request replayed
+        with NodeClient(stats_dept.endpoint) as anon:
+            audience = anon.health()["address"]
+        from eth_keys import keys as ek
+
+        headers = sign_request(
+            ek.PrivateKey(analyst.keys.account.key), "GET", path, f"request={rid}", b"", audience
+        )
+        import httpx
+
+        first = httpx.get(stats_dept.endpoint + path, params={"request": rid}, headers=headers)
+        assert first.status_code == 200
+        again = httpx.get(stats_dept.endpoint + path, params={"request": rid}, headers=headers)
+        assert (again.status_code, again.json()["code"]) == (401, "auth_replayed")
+
+
+def test_flipped_byte_in_stored_blob_is_detected(net: LocalNetwork, tmp_path: Path) -> None:
+    data = tmp_path / "t.csv"
+    data.write_text("a,b\n" + "1,2\n" * 50_000)
+    with session(net, "transport") as transport:
+        pub = publish(
+            transport.blobs,
+            transport.versions,
+            transport.require_sharing(),
+            transport.keys,
+            data,
+            name="nev-share",
+            classification="internal",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+        blob = transport.blobs.path_for(pub.ciphertext_hash)
+    raw = bytearray(blob.read_bytes())
+    raw[len(raw) // 2] ^= 0x01
+    blob.write_bytes(bytes(raw))
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(pub.dataset_id, 1, "z", Mode.RAW, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        wait_state(analyst, rid, State.RELEASED)
+        out = tmp_path / "bad.csv"
+        with pytest.raises(IntegrityError, match="does not match"):
+            pull(sh, analyst.registry, analyst.keys, rid, out)
+        assert not out.exists()
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tanlian-")]
+
+
+def test_dp_only_dataset_refuses_raw_and_bounds_epsilon(net: LocalNetwork, tmp_path: Path) -> None:
+    data = tmp_path / "elec.csv"
+    data.write_text("enterprise,district,kwh\nE1,锦江区,100\n")
+    with session(net, "grid") as grid:
+        pub = publish(
+            grid.blobs,
+            grid.versions,
+            grid.require_sharing(),
+            grid.keys,
+            data,
+            name="enterprise-electricity",
+            classification="restricted",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=2.0),
+        )
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        with pytest.raises(ContractReverted) as raw:
+            sh.apply(pub.dataset_id, 1, "raw please", Mode.RAW, duration=3600)
+        assert raw.value.error == "RawNotAllowed"
+        with pytest.raises(ContractReverted) as eps:
+            sh.apply(pub.dataset_id, 1, "too much", Mode.DP, epsilon=2.5, duration=3600)
+        assert (eps.value.error, eps.value.error_args) == (
+            "InvalidEpsilon",
+            {"asked": 2500, "ceiling": 2000},
+        )
+        ok = sh.apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=1.0, duration=3600)
+        assert ok.event("AccessAuthorized").args["automatic"] is True
+
+
+def test_key_rotation_requires_a_fresh_release(net: LocalNetwork, panel, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from nacl.public import PrivateKey
+
+    from node.privacy.crypto import open_key
+
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(panel.dataset_id, 1, "rot", Mode.RAW, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        wait_state(analyst, rid, State.RELEASED)
+        old_sealed, sealed_for = sh.wrapped_key(rid)
+        assert sealed_for == analyst.keys.encryption_public_key
+        new_key = PrivateKey.generate()
+        analyst.registry.rotate_encryption_key(bytes(new_key.public_key))
+        # the old release cannot be opened with the new key
+        with pytest.raises(IntegrityError):
+            open_key(old_sealed, new_key)
+        # the stats node notices the rotation and re-releases to the new key
+        deadline = time.monotonic() + 15
+        while sh.wrapped_key(rid)[1] != bytes(new_key.public_key):
+            assert time.monotonic() < deadline, "the owner never re-released"
+            time.sleep(0.1)
+        rotated = replace(analyst.keys, encryption_key=new_key)
+        assert pull(sh, analyst.registry, rotated, rid, tmp_path / "r.csv")["verified"]
+        # and a consumer still holding only the old key is told why it cannot pull
+        with pytest.raises(GrantNotUsable, match="older encryption key"):
+            pull(sh, analyst.registry, analyst.keys, rid, tmp_path / "old.csv")
+        analyst.registry.rotate_encryption_key(analyst.keys.encryption_public_key)  # restore
+
+
+def test_download_log_records_who_what_when(net: LocalNetwork, panel) -> None:
+    with session(net, "drc") as drc:
+        stats_dept = next(d for d in net.config.departments if d.name == "stats")
+        with NodeClient(stats_dept.endpoint, drc.keys.account.key) as c:
+            log = c.get("/v1/downloads")["downloads"]
+    done = [d for d in log if d["completed"]]
+    assert done and all(d["bytes"] > 0 for d in done)
+    assert {d["ciphertext_sha256"] for d in done} == {"0x" + panel.ciphertext_hash.hex()}
+    with session(net, "eco") as eco:
+        with (
+            NodeClient(stats_dept.endpoint, eco.keys.account.key) as c,
+            pytest.raises(NodeApiError) as info,
+        ):
+            c.get("/v1/downloads")
+        assert info.value.code == "auth_forbidden"
+
+
+def test_unusable_states_are_refused_on_chain(net: LocalNetwork, panel) -> None:
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        with pytest.raises(ContractReverted) as short:
+            sh.apply(panel.dataset_id, 1, "p", Mode.RAW, duration=10)
+        assert short.value.error == "InvalidDuration"
+        with pytest.raises(ContractReverted) as version:
+            sh.apply(panel.dataset_id, 9, "p", Mode.RAW, duration=3600)
+        assert version.value.error == "UnknownVersion"
+    with session(net, "stats") as stats, pytest.raises(ContractReverted) as own:
+        stats.require_sharing().apply(panel.dataset_id, 1, "p", Mode.RAW, duration=3600)
+    assert own.value.error in ("NotEligible", "SelfRequest")
