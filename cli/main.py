@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cli import chain, identity, network, node_cmd, registry
+from cli import access, chain, dataset, identity, network, node_cmd, registry
 from node.errors import TanlianError
 
 app = typer.Typer(
@@ -27,6 +27,8 @@ app.add_typer(chain.app, name="chain")
 app.add_typer(node_cmd.app, name="node")
 app.add_typer(registry.app, name="registry")
 app.add_typer(network.app, name="network")
+app.add_typer(dataset.app, name="dataset")
+app.add_typer(access.app, name="access")
 app.command("init")(identity.init)
 
 

@@ -35,5 +35,14 @@ def test_demo_brings_up_six_departments_and_writes_summary(tmp_path: Path) -> No
             "steps"
         ]
         assert any("all 6 nodes agree on the registry: yes" in line for line in lines)
+        # the sharing story
+        assert set(summary["contracts"]) == {"NodeRegistry", "DataCatalog", "AccessManager"}
+        steps = {s["step"]: s for s in summary["steps"]}
+        assert [p["owner"] for p in summary["pulled"]] == ["stats", "transport", "eco"]
+        assert all(p["verified"] and p["identical_to_source"] for p in summary["pulled"])
+        assert steps["grid_raw_refused"]["error"] == "RawNotAllowed"
+        assert steps["revoked"]["pull_after_revoke"] == "refused: grant_not_usable"
+        applied = [s for s in summary["steps"] if s["step"] == "applied"]
+        assert [a["authorized_at_once"] for a in applied] == [True, True, False]
     finally:
         LocalNetwork(load_network_config(config), tmp_path / "demo" / "network").down()

@@ -1,11 +1,14 @@
 """The pilot scenario (`make demo`), step by step, with a JSON summary.
 
-Stage reached so far: the chain foundation and the department nodes. The pilot network of
-network-config/local.toml comes up (a durable embedded chain host and one node process per
-department), the NodeRegistry is deployed with the commission as genesis regulator, every
-other department registers and is approved, and each node's view of the registry (read
-from its own event index through a signed request) is printed and checked. The network is
-left running for exploration; `tanlian network down --root OUT/network` stops it.
+Stages reached so far: chain foundation, department nodes, encrypted sharing. The pilot
+network of network-config/local.toml comes up (a durable embedded chain host and one node
+process per department), the contracts are deployed with the commission as genesis
+regulator, every other department registers and is approved, and each node's view of the
+registry is checked. Then the departments publish SYNTHETIC panels (calibrated to the
+city's totals), the evaluation team applies for them — some grants authorize at once,
+one waits for the owner and a reviewer, the grid's enterprise data is DP-only — the owners'
+nodes release the keys, the analyst pulls and verifies, and a revoked grant's pull fails.
+The network is left running; `tanlian network down --root OUT/network` stops it.
 """
 
 from __future__ import annotations
@@ -18,10 +21,17 @@ from pathlib import Path
 from typing import Any
 
 from node.api.client import NodeApiError, NodeClient
+from node.chain.errors import ContractReverted
 from node.contracts.toolchain import ARTIFACTS_DIR
+from node.errors import TanlianError
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
+from node.pilot import synthetic
 from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
+from node.runtime import NodeSession
+from node.settings import load_settings
+from node.sharing.contracts import Mode, Policy, State
+from node.sharing.service import publish, pull
 
 Say = Callable[[str], None]
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "network-config" / "local.toml"
@@ -47,7 +57,7 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     steps.extend(network.events)
     state = network.load_state()
 
-    say("2/3 the registry as each department's node sees it (signed requests)")
+    say("2/4 the registry as each department's node sees it (signed requests)")
     views: dict[str, list[tuple[str, str]]] = {}
     for dept in config.departments:
         keys = unlock(network.home(dept) / KEYSTORE_FILE, network.secret(dept).read_text())
@@ -68,7 +78,7 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     if not consistent or any(r["registry_status"] != "active" for r in rows.values()):
         raise RuntimeError(f"the registry is not as expected: {views}")
 
-    say("3/3 an outsider's signed request is refused")
+    say("3/4 an outsider's signed request is refused")
     outsider = generate_keys()
     with NodeClient(config.departments[1].endpoint, outsider.account.key) as client:
         try:
@@ -79,14 +89,24 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     say(f"    {config.departments[1].name} answered: {refused}")
     steps.append({"step": "outsider_refused", "answer": refused})
 
+    say("4/4 sharing: publish, apply, authorize, release, pull, revoke (SYNTHETIC data)")
+    sharing_steps, pulled = share_story(network, out_dir, say)
+    steps.extend(sharing_steps)
+
     manifest = json.loads((ARTIFACTS_DIR / "manifest.json").read_text())
     summary = {
-        "scenario": "Tanlian pilot, Chengdu (stage: chain foundation + department nodes)",
+        "scenario": "Tanlian pilot, Chengdu (stages: chain, department nodes, encrypted sharing)",
+        "data_note": "all datasets are SYNTHETIC, generated and calibrated to city totals",
         "network": config.network.name,
         "chain_id": status["chain"]["chain_id"],
         "chain_url": status["chain"]["url"],
         "head": status["chain"]["head"],
-        "contracts": {"NodeRegistry": state["registry"]},
+        "contracts": {
+            "NodeRegistry": state["registry"],
+            "DataCatalog": state["catalog"],
+            "AccessManager": state["access"],
+        },
+        "pulled": pulled,
         "compiler": manifest["solc"],
         "openzeppelin": manifest["openzeppelin"],
         "departments": [
@@ -112,3 +132,177 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
         f"stop it with: tanlian network down --root {network.root}"
     )
     return summary
+
+
+def _session(network: LocalNetwork, name: str) -> NodeSession:
+    dept = next(d for d in network.config.departments if d.name == name)
+    keys = unlock(network.home(dept) / KEYSTORE_FILE, network.secret(dept).read_text())
+    return NodeSession(load_settings(network.home(dept)), keys)
+
+
+def _wait_released(s: NodeSession, rid: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while s.require_sharing().request(rid).state != State.RELEASED:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"request {rid}: the owner's node did not release the key")
+        time.sleep(0.1)
+
+
+def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, list]:
+    data = out_dir / "data"
+    files = {
+        "stats": synthetic.stats_panel(data / "stats_district_panel_2015_2024.csv"),
+        "eco": synthetic.eco_panel(data / "eco_environment_panel_2015_2024.csv"),
+        "transport": synthetic.transport_panel(data / "transport_panel_2015_2024.csv"),
+        "grid": synthetic.grid_enterprise_electricity(data / "grid_enterprise_kwh_2024.csv"),
+    }
+    policies = {
+        "stats": (
+            "district-socioeconomic-panel",
+            "internal",
+            Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        ),
+        "eco": ("environment-panel", "sensitive", Policy(reviewer_approvals=1, raw_allowed=True)),
+        "transport": (
+            "transport-panel",
+            "internal",
+            Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        ),
+        "grid": (
+            "enterprise-electricity-monthly",
+            "restricted",
+            Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=3.0),
+        ),
+    }
+    steps: list[dict[str, Any]] = []
+    published = {}
+    for dept, (name, cls, policy) in policies.items():
+        with _session(network, dept) as s:
+            pub = publish(
+                s.blobs,
+                s.versions,
+                s.require_sharing(),
+                s.keys,
+                files[dept],
+                name=name,
+                classification=cls,
+                policy=policy,
+            )
+        published[dept] = pub
+        steps.append({"step": "published", "department": dept, "dataset": name, **pub.as_dict()})
+        say(
+            f"    {dept:<9} published {name} v{pub.version} ({pub.plaintext_size} bytes, "
+            f"{'raw' if policy.raw_allowed else 'DP only'})"
+        )
+
+    pulled = []
+    with _session(network, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        grants = {}
+        for dept in ("stats", "transport", "eco"):
+            r = sh.apply(
+                published[dept].dataset_id,
+                1,
+                f"green low-carbon index: {dept}",
+                Mode.RAW,
+                duration=30 * 86400,
+            )
+            rid = r.event("AccessRequested").args["requestId"]
+            auto = any(e.event == "AccessAuthorized" for e in r.events)
+            grants[dept] = rid
+            steps.append(
+                {
+                    "step": "applied",
+                    "dataset_owner": dept,
+                    "request": rid,
+                    "mode": "raw",
+                    "authorized_at_once": auto,
+                    "tx": r.tx_hash,
+                }
+            )
+            say(
+                f"    analyst applied for {dept}'s panel: request {rid} "
+                f"{'authorized by preset policy' if auto else 'pending owner + reviewer'}"
+            )
+        with _session(network, "eco") as eco, _session(network, "grid") as grid:
+            a1 = eco.require_sharing().approve(grants["eco"])
+            a2 = grid.require_sharing().approve(grants["eco"])
+        steps.append(
+            {
+                "step": "approved",
+                "request": grants["eco"],
+                "owner_tx": a1.tx_hash,
+                "reviewer": "grid",
+                "reviewer_tx": a2.tx_hash,
+            }
+        )
+        say(f"    eco (owner) and grid (reviewer) approved request {grants['eco']}")
+        for dept, rid in grants.items():
+            _wait_released(analyst, rid)
+            out = out_dir / "pulled" / files[dept].name
+            info = pull(sh, analyst.registry, analyst.keys, rid, out)
+            same = out.read_bytes() == files[dept].read_bytes()
+            pulled.append(
+                {
+                    "request": rid,
+                    "owner": dept,
+                    "file": str(out),
+                    "plaintext_sha256": info["plaintext_sha256"],
+                    "verified": True,
+                    "identical_to_source": same,
+                }
+            )
+            steps.append({"step": "pulled", "request": rid, "owner": dept, "bytes": info["size"]})
+            say(
+                f"    analyst pulled request {rid} from {dept}: both hashes verified, "
+                f"{info['size']} bytes"
+            )
+        try:
+            sh.apply(
+                published["grid"].dataset_id, 1, "raw enterprise data", Mode.RAW, duration=86400
+            )
+            raw_refused = None
+        except ContractReverted as exc:
+            raw_refused = exc.error
+        dp = sh.apply(
+            published["grid"].dataset_id,
+            1,
+            "electricity by district and sector",
+            Mode.DP,
+            epsilon=1.0,
+            duration=30 * 86400,
+        )
+        dp_id = dp.event("AccessRequested").args["requestId"]
+        steps.append({"step": "grid_raw_refused", "error": raw_refused})
+        steps.append(
+            {"step": "grid_dp_granted", "request": dp_id, "epsilon": 1.0, "tx": dp.tx_hash}
+        )
+        say(
+            f"    grid's data: raw refused on chain ({raw_refused}); DP grant {dp_id} "
+            "(ε 1.0) authorized for the privacy gate"
+        )
+        with _session(network, "transport") as transport:
+            rv = transport.require_sharing().revoke(grants["transport"], "pilot phase ended")
+        try:
+            pull(
+                sh,
+                analyst.registry,
+                analyst.keys,
+                grants["transport"],
+                out_dir / "pulled" / "after_revoke.csv",
+            )
+            after = "pulled (UNEXPECTED)"
+        except TanlianError as exc:
+            after = f"refused: {exc.code}"
+        steps.append(
+            {
+                "step": "revoked",
+                "request": grants["transport"],
+                "tx": rv.tx_hash,
+                "pull_after_revoke": after,
+            }
+        )
+        say(f"    transport revoked request {grants['transport']}; a new pull is {after}")
+        if after.startswith("pulled") or raw_refused != "RawNotAllowed":
+            raise RuntimeError("the sharing rules did not hold in the demo")
+    return steps, pulled

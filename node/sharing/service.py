@@ -91,13 +91,18 @@ def publish(
     classification: str = "internal",
     policy: Policy | None = None,
     fmt: str | None = None,
+    progress: Progress | None = None,
 ) -> Published:
     canonical = canonicalize(Path(file), fmt)
+    chunks = canonical.chunks
+    if progress is not None:
+        total = Path(file).stat().st_size
+        chunks = _counting(chunks, total, progress)
     dataset_id = sharing.dataset_id(keys.address, name)
     existing = sharing.dataset(dataset_id)
     if existing is None and policy is None:
         raise InvalidInput(f"dataset {name!r} is new: give its access policy")
-    written = blobs.write_encrypted(canonical.chunks, keys.encryption_public_key)
+    written = blobs.write_encrypted(chunks, keys.encryption_public_key)
     d = written.digests
     row = versions.add(
         name=name,
@@ -134,6 +139,14 @@ def publish(
         created,
         result.tx_hash,
     )
+
+
+def _counting(chunks, total: int, progress: Progress):
+    done = 0
+    for c in chunks:
+        done += len(c)
+        progress(min(done, total), total)
+        yield c
 
 
 def recover(blobs: BlobStore, versions: VersionStore, sharing: Sharing | None) -> dict[str, int]:

@@ -62,8 +62,9 @@ def test_kill9_under_load_loses_no_acknowledged_transaction(tmp_path: Path) -> N
         backend = open_backend("rpc", url=host.url)
         head = backend.get_block("latest")
         last = max(acknowledged, key=lambda r: r.block_number)
-        # the head is the last acknowledged block, or one committed just before the kill
-        assert head.number in (last.block_number, last.block_number + 1)
+        # the head is the last acknowledged block, or beyond it by at most one transaction
+        # per sender: each may have had one committed but not yet acknowledged
+        assert last.block_number <= head.number <= last.block_number + 3
         if head.number == last.block_number:
             assert head.hash == last.block_hash
         for receipt in acknowledged:

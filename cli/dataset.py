@@ -1,0 +1,117 @@
+"""`tanlian dataset ...`: publish encrypted datasets and browse the catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, node_context, table
+from cli.progress import bar
+
+app = typer.Typer(help="Publish datasets and browse the catalog.", no_args_is_help=True)
+
+
+@app.command("publish")
+def publish(
+    file: Annotated[Path, typer.Argument(help="CSV, JSON, GeoJSON, Parquet or zipped shapefile.")],
+    home: HomeOpt,
+    name: Annotated[str, typer.Option(help="Dataset name (a new version if it exists).")],
+    classification: Annotated[
+        str, typer.Option(help="public, internal, sensitive or restricted.")
+    ] = "internal",
+    auto_approve: Annotated[
+        str, typer.Option(help="Roles authorized at once, comma-separated (e.g. analyst).")
+    ] = "",
+    reviewers: Annotated[int, typer.Option(help="Reviewer approvals needed otherwise.")] = 0,
+    raw: Annotated[bool, typer.Option("--raw/--dp-only", help="Allow decrypted copies.")] = True,
+    epsilon_ceiling: Annotated[float, typer.Option(help="Largest ε one DP grant may hold.")] = 0.0,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Encrypt FILE into this node's store and anchor its hashes on chain."""
+    from node.runtime import NodeSession
+    from node.sharing.contracts import Policy
+    from node.sharing.service import publish as do_publish
+
+    settings, keys = node_context(home, password_file)
+    policy = Policy(
+        auto_approve_roles=tuple(r for r in auto_approve.split(",") if r.strip()),
+        reviewer_approvals=reviewers,
+        raw_allowed=raw,
+        epsilon_ceiling=epsilon_ceiling,
+    )
+    with NodeSession(settings, keys) as s, bar(f"encrypting {file.name}", not as_json) as tick:
+        result = do_publish(
+            s.blobs,
+            s.versions,
+            s.require_sharing(),
+            keys,
+            file,
+            name=name,
+            classification=classification,
+            policy=policy,
+            progress=tick,
+        )
+    emit({"name": name, **result.as_dict()}, as_json)
+
+
+def _client(home: Path, password_file: Path | None):
+    from node.api.client import NodeClient
+
+    settings, keys = node_context(home, password_file)
+    return NodeClient(f"http://127.0.0.1:{settings.api.port}", keys.account.key)
+
+
+@app.command("list")
+def list_datasets(
+    home: HomeOpt, password_file: PasswordFileOpt = None, as_json: JsonOpt = False
+) -> None:
+    """The catalog as this department's node sees it."""
+    with _client(home, password_file) as c:
+        data = c.get("/v1/datasets")
+    if as_json:
+        emit(data, True)
+        return
+    rows = [
+        {**d, "versions": len(d["versions"]), "policy": _policy_text(d["policy"])}
+        for d in data["datasets"]
+    ]
+    table(
+        rows,
+        ["name", "dataset_id", "owner", "classification", "versions", "policy"],
+        title=f"catalog as of block {data['as_of_block']}",
+    )
+
+
+@app.command("show")
+def show(
+    dataset_id: Annotated[str, typer.Argument(help="0x… dataset id.")],
+    home: HomeOpt,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """One dataset: owner, policy and every anchored version with its hashes."""
+    with _client(home, password_file) as c:
+        d = c.get(f"/v1/datasets/{dataset_id}")
+    if as_json:
+        emit(d, True)
+        return
+    emit(
+        {k: d[k] for k in ("name", "dataset_id", "owner", "classification")}
+        | {"policy": _policy_text(d["policy"])},
+        False,
+    )
+    table(d["versions"], ["version", "size", "plaintext_sha256", "ciphertext_sha256", "block"])
+
+
+def _policy_text(p: dict) -> str:
+    parts = []
+    if p["auto_approve_roles"]:
+        parts.append("auto: " + "/".join(p["auto_approve_roles"]))
+    parts.append(f"{p['reviewer_approvals']} reviewer(s)")
+    parts.append("raw" if p["raw_allowed"] else "DP only")
+    if p["epsilon_ceiling"]:
+        parts.append(f"ε≤{p['epsilon_ceiling']}")
+    return ", ".join(parts)

@@ -1,0 +1,198 @@
+"""SYNTHETIC demo panels for the pilot, calibrated to Chengdu's published city totals.
+
+District-level statistics are not published in a reusable form, so the pilot's datasets are
+generated here, seeded and reproducible, and every row says ``synthetic = yes``. City
+totals for 2022 (resident population 21.268 M; GDP 2,081.75 bn yuan with primary :
+secondary : tertiary = 58.84 : 640.41 : 1,382.50 bn; area 14,335 km²) come from
+../shared/data/README.md; district names and codes from data/chengdu_units.csv.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from pathlib import Path
+
+DATA = Path(__file__).resolve().parent / "data"
+YEARS = range(2015, 2025)
+TOTALS_2022 = {
+    "primary": 58.84,
+    "secondary": 640.41,
+    "tertiary": 1382.50,
+    "population_10k": 2126.8,
+    "area_km2": 14335.0,
+}
+CENTRAL = {"510104", "510105", "510106", "510107", "510108"}
+SECTORS = [
+    "manufacturing",
+    "electronics",
+    "chemicals",
+    "food",
+    "logistics",
+    "commerce",
+    "data centres",
+    "construction materials",
+]
+
+
+def units() -> list[tuple[str, str, str]]:
+    rows = []
+    for line in (DATA / "chengdu_units.csv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or not line.strip():
+            continue
+        adcode, name, _pinyin, kind = line.split(",")[:4]
+        rows.append((adcode, name, kind))
+    return rows
+
+
+def _shares(rng: random.Random, weights: list[float]) -> list[float]:
+    draws = [rng.gammavariate(w, 1.0) for w in weights]
+    total = sum(draws)
+    return [d / total for d in draws]
+
+
+def _write(path: Path, header: list[str], rows: list[list[object]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    return path
+
+
+def stats_panel(out: Path, seed: int = 2022) -> Path:
+    rng = random.Random(seed)
+    us = units()
+    central = [u[0] in CENTRAL for u in us]
+    sector_w = {
+        "primary": [0.3 if c else 4.0 for c in central],
+        "secondary": [2.0 if c else 4.0 for c in central],
+        "tertiary": [9.0 if c else 2.0 for c in central],
+        "population_10k": [6.0 if c else 3.0 for c in central],
+        "area_km2": [0.3 if c else 6.0 for c in central],
+    }
+    base = {k: [s * TOTALS_2022[k] for s in _shares(rng, w)] for k, w in sector_w.items()}
+    growth = [rng.uniform(0.05, 0.09) for _ in us]
+    rows = []
+    for i, (adcode, name, _) in enumerate(us):
+        for year in YEARS:
+            # nominal growth around 2022, with the 2020 slowdown
+            factor = (1 + growth[i]) ** (year - 2022) * (0.97 if year == 2020 else 1.0)
+            p, s, t = (base[k][i] * factor for k in ("primary", "secondary", "tertiary"))
+            pop = base["population_10k"][i] * (1.012 ** (year - 2022))
+            rows.append(
+                [
+                    adcode,
+                    name,
+                    year,
+                    round(p + s + t, 2),
+                    round(p, 2),
+                    round(s, 2),
+                    round(t, 2),
+                    round(pop, 1),
+                    round(base["area_km2"][i], 1),
+                    "yes",
+                ]
+            )
+    return _write(
+        out,
+        [
+            "adcode",
+            "district",
+            "year",
+            "gdp_bn_yuan",
+            "primary_bn",
+            "secondary_bn",
+            "tertiary_bn",
+            "population_10k",
+            "area_km2",
+            "synthetic",
+        ],
+        rows,
+    )
+
+
+def eco_panel(out: Path, seed: int = 7) -> Path:
+    rng = random.Random(seed)
+    rows = []
+    for adcode, name, _ in units():
+        pm, days, forest = rng.uniform(45, 60), rng.uniform(230, 270), rng.uniform(25, 50)
+        park = rng.uniform(9, 14)
+        for year in YEARS:
+            k = year - 2015
+            rows.append(
+                [
+                    adcode,
+                    name,
+                    year,
+                    round(days + 4 * k + rng.uniform(-6, 6)),
+                    round(pm * 0.95**k + rng.uniform(-2, 2), 1),
+                    round(min(70, forest + 0.5 * k), 1),
+                    round(park + 0.3 * k, 1),
+                    "yes",
+                ]
+            )
+    return _write(
+        out,
+        [
+            "adcode",
+            "district",
+            "year",
+            "good_air_days",
+            "pm25_ugm3",
+            "forest_cover_pct",
+            "park_green_m2_per_capita",
+            "synthetic",
+        ],
+        rows,
+    )
+
+
+def transport_panel(out: Path, seed: int = 11) -> Path:
+    rng = random.Random(seed)
+    rows = []
+    for adcode, name, _ in units():
+        nev, pt = rng.uniform(1, 3), rng.uniform(35, 55)
+        for year in YEARS:
+            k = year - 2015
+            rows.append(
+                [
+                    adcode,
+                    name,
+                    year,
+                    round(min(60, nev * 1.35**k), 1),
+                    round(pt + 0.8 * k + rng.uniform(-1, 1), 1),
+                    "yes",
+                ]
+            )
+    return _write(
+        out,
+        ["adcode", "district", "year", "nev_share_pct", "public_transport_share_pct", "synthetic"],
+        rows,
+    )
+
+
+def grid_enterprise_electricity(out: Path, enterprises: int = 400, seed: int = 3) -> Path:
+    rng = random.Random(seed)
+    us = units()
+    rows = []
+    for e in range(1, enterprises + 1):
+        adcode, name, _ = rng.choice(us)
+        sector = rng.choice(SECTORS)
+        base = rng.lognormvariate(13, 1.0)  # kWh per month
+        for month in range(1, 13):
+            season = 1.15 if month in (7, 8, 1) else 1.0
+            rows.append(
+                [
+                    f"E{e:04d}",
+                    adcode,
+                    name,
+                    sector,
+                    f"2024-{month:02d}",
+                    round(base * season * rng.uniform(0.9, 1.1)),
+                    "yes",
+                ]
+            )
+    return _write(
+        out, ["enterprise_id", "adcode", "district", "sector", "month", "kwh", "synthetic"], rows
+    )
