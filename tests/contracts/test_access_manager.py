@@ -1,0 +1,338 @@
+"""AccessManager and DataCatalog: the role × action × state matrix, exact errors and events,
+expiry, and a Hypothesis state machine showing that no call sequence lets an unauthorized
+account reach a released key or an approval count twice."""
+
+from __future__ import annotations
+
+import itertools
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from node.chain.backend import open_backend
+from node.chain.client import ChainClient, new_account
+from node.chain.errors import ContractReverted
+from node.registry.registry import GenesisMember, Registry, deploy_registry
+from node.sharing.contracts import Mode, Policy, Sharing, State, deploy_sharing
+
+KEY = b"\x11" * 32
+SEALED = b"\x22" * 80
+ACTORS = ("owner", "reviewer", "consumer", "other", "regulator", "stranger", "suspended")
+
+
+@dataclass
+class World:
+    backend: object
+    sharing: dict[str, Sharing]
+    registry: Registry
+    keys: dict[str, bytes]
+    dataset: bytes
+
+    def addr(self, who: str) -> str:
+        return self.sharing[who].client.address
+
+
+def build(home: Path, policy: Policy) -> World:
+    backend = open_backend("embedded", home=home)
+    clients = {a: ChainClient(backend, new_account()) for a in ACTORS}
+    roles = {
+        "owner": ["provider"],
+        "reviewer": ["provider"],
+        "consumer": ["consumer"],
+        "other": ["consumer", "analyst"],
+        "regulator": ["regulator"],
+        "suspended": ["consumer"],
+    }
+    keys = {a: bytes([i + 1]) * 32 for i, a in enumerate(ACTORS)}
+    genesis = [
+        GenesisMember(clients[a].address, a, r, keys[a], "http://x") for a, r in roles.items()
+    ]
+    reg_contract, _ = deploy_registry(clients["regulator"], genesis, 1)
+    catalog, access = deploy_sharing(clients["regulator"], reg_contract.address)
+    sharing = {a: Sharing(c, catalog.address, access.address) for a, c in clients.items()}
+    registry = Registry(clients["regulator"], reg_contract.address)
+    registry.suspend(clients["suspended"].address, "test")
+    sharing["owner"].create_dataset("panel", "internal", policy)
+    dataset = sharing["owner"].dataset_id(clients["owner"].address, "panel")
+    sharing["owner"].publish_version(dataset, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, 10)
+    return World(backend, sharing, registry, keys, dataset)
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    w = build(
+        tmp_path_factory.mktemp("am") / "chain",
+        Policy(reviewer_approvals=1, raw_allowed=True, epsilon_ceiling=2.0),
+    )
+    yield w
+    w.backend.close()
+
+
+def new_request(w: World, state: State) -> int:
+    """A RAW request of `consumer`, driven to `state`."""
+    r = w.sharing["consumer"].apply(w.dataset, 1, "p", Mode.RAW, duration=3600)
+    rid = r.event("AccessRequested").args["requestId"]
+    if state in (State.AUTHORIZED, State.RELEASED, State.REVOKED):
+        w.sharing["owner"].approve(rid)
+        w.sharing["reviewer"].approve(rid)
+    if state == State.RELEASED:
+        w.sharing["owner"].release(rid, SEALED, w.keys["consumer"])
+    if state == State.REJECTED:
+        w.sharing["owner"].reject(rid, "no")
+    if state == State.REVOKED:
+        w.sharing["owner"].revoke(rid, "no")
+    assert w.sharing["consumer"].request(rid).state == state
+    return rid
+
+
+def allowed(action: str, actor: str, state: State) -> bool:
+    """The rules, written once in Python: who may do what in which state."""
+    if action == "approve":
+        # reviewers: active providers and regulators other than the owner and the consumer
+        return state == State.PENDING and actor in ("owner", "reviewer", "regulator")
+    if action == "reject":
+        return state == State.PENDING and actor == "owner"
+    if action == "release":
+        return state in (State.AUTHORIZED, State.RELEASED) and actor == "owner"
+    if action == "revoke":
+        return state in (State.PENDING, State.AUTHORIZED, State.RELEASED) and actor in (
+            "owner",
+            "regulator",
+        )
+    raise AssertionError(action)
+
+
+def attempt(w: World, action: str, actor: str, rid: int):
+    sh = w.sharing[actor]
+    if action == "approve":
+        return sh.approve(rid)
+    if action == "reject":
+        return sh.reject(rid, "r")
+    if action == "release":
+        return sh.release(rid, SEALED, w.keys["consumer"])
+    return sh.revoke(rid, "r")
+
+
+STATES = [State.PENDING, State.AUTHORIZED, State.RELEASED, State.REJECTED, State.REVOKED]
+
+
+@pytest.mark.parametrize(
+    ("action", "state"), list(itertools.product(["approve", "reject", "release", "revoke"], STATES))
+)
+def test_matrix_role_action_state(world: World, action: str, state: State) -> None:
+    for actor in ACTORS:
+        rid = new_request(world, state)
+        before = world.sharing["consumer"].request(rid)
+        if allowed(action, actor, state):
+            attempt(world, action, actor, rid)
+        else:
+            with pytest.raises(ContractReverted) as info:
+                attempt(world, action, actor, rid)
+            assert info.value.error in ("NotDecider", "WrongState"), (actor, info.value.error)
+            assert world.sharing["consumer"].request(rid) == before  # nothing changed
+        # only the consumer's registered key ever holds a released key
+        sealed, sealed_for = world.sharing["consumer"].wrapped_key(rid)
+        if sealed:
+            assert sealed_for == world.keys["consumer"]
+
+
+@pytest.mark.parametrize(
+    ("actor", "mode", "epsilon", "error"),
+    [
+        ("stranger", Mode.RAW, 0.0, "NotEligible"),
+        ("suspended", Mode.RAW, 0.0, "NotEligible"),
+        ("reviewer", Mode.RAW, 0.0, "NotEligible"),  # a provider without CONSUMER
+        ("regulator", Mode.DP, 1.0, "NotEligible"),
+        ("consumer", Mode.RAW, 0.5, "InvalidEpsilon"),
+        ("consumer", Mode.DP, 0.0, "InvalidEpsilon"),
+        ("other", Mode.DP, 2.5, "InvalidEpsilon"),
+    ],
+)
+def test_apply_refusals(world: World, actor: str, mode: Mode, epsilon: float, error: str) -> None:
+    with pytest.raises(ContractReverted) as info:
+        world.sharing[actor].apply(world.dataset, 1, "p", mode, epsilon=epsilon, duration=3600)
+    assert info.value.error == error
+
+
+def test_events_and_exact_arguments(world: World) -> None:
+    c = world.sharing["consumer"]
+    r = c.apply(world.dataset, 1, "why", Mode.RAW, duration=3600)
+    req = r.event("AccessRequested").args
+    rid = req["requestId"]
+    assert {k: v for k, v in req.items() if k != "purposeHash"} == {
+        "requestId": rid,
+        "datasetId": world.dataset,
+        "consumer": world.addr("consumer"),
+        "version": 1,
+        "mode": 0,
+        "epsilonMilli": 0,
+        "duration": 3600,
+    }
+    owner = world.sharing["owner"].approve(rid)
+    assert owner.event("AccessApproved").args == {
+        "requestId": rid,
+        "approver": world.addr("owner"),
+        "isOwner": True,
+        "approvals": 0,
+    }
+    done = world.sharing["reviewer"].approve(rid)
+    assert [e.event for e in done.events] == ["AccessApproved", "AccessAuthorized"]
+    rel = world.sharing["owner"].release(rid, SEALED, world.keys["consumer"])
+    assert rel.event("KeyReleased").args == {
+        "requestId": rid,
+        "consumerKey": world.keys["consumer"],
+        "wrappedKey": SEALED,
+    }
+    with pytest.raises(ContractReverted) as stale:
+        world.sharing["owner"].release(rid, SEALED, world.keys["other"])
+    assert stale.value.error_args == {
+        "used": world.keys["other"],
+        "registered": world.keys["consumer"],
+    }
+    with pytest.raises(ContractReverted) as short:
+        world.sharing["owner"].release(rid, b"\x00" * 79, world.keys["consumer"])
+    assert short.value.error_args == {"length": 79}
+    assert c.is_usable(rid)
+
+
+def test_grants_expire(tmp_path: Path) -> None:
+    w = build(tmp_path / "chain", Policy(auto_approve_roles=("consumer",), raw_allowed=True))
+    try:
+        rid = (
+            w.sharing["consumer"]
+            .apply(w.dataset, 1, "p", Mode.RAW, duration=60)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        w.sharing["owner"].release(rid, SEALED, w.keys["consumer"])
+        assert w.sharing["consumer"].is_usable(rid)
+        # one block per transaction, at least one second apart: 61 quick ones pass a minute
+        for _ in range(61):
+            w.registry.client.transact(w.registry.contract, "setEndpoint", "http://y")
+        assert not w.sharing["consumer"].is_usable(rid)
+        with pytest.raises(ContractReverted) as info:
+            w.sharing["owner"].release(rid, SEALED, w.keys["consumer"])
+        assert info.value.error == "Expired"
+    finally:
+        w.backend.close()
+
+
+class AccessMachine(RuleBasedStateMachine):
+    """Random applications and decisions by random actors against a Python model."""
+
+    @initialize()
+    def setup(self) -> None:
+        self.tmp = tempfile.TemporaryDirectory()
+        self.w = build(
+            Path(self.tmp.name) / "chain",
+            Policy(
+                auto_approve_roles=("analyst",),
+                reviewer_approvals=1,
+                raw_allowed=True,
+                epsilon_ceiling=2.0,
+            ),
+        )
+        self.model: dict[int, dict] = {}
+
+    def teardown(self) -> None:
+        if hasattr(self, "w"):
+            self.w.backend.close()
+            self.tmp.cleanup()
+
+    @rule(actor=st.sampled_from(["consumer", "other", "stranger", "owner"]), dp=st.booleans())
+    def apply(self, actor: str, dp: bool) -> None:
+        sh = self.w.sharing[actor]
+        eligible = actor in ("consumer", "other")
+        try:
+            r = sh.apply(
+                self.w.dataset,
+                1,
+                "p",
+                Mode.DP if dp else Mode.RAW,
+                epsilon=1.0 if dp else 0.0,
+                duration=3600,
+            )
+        except ContractReverted:
+            assert not eligible
+            return
+        assert eligible
+        rid = r.event("AccessRequested").args["requestId"]
+        auto = actor == "other"  # the analyst role is auto-approved
+        self.model[rid] = {
+            "consumer": actor,
+            "dp": dp,
+            "owner_ok": False,
+            "reviewers": set(),
+            "state": State.AUTHORIZED if auto else State.PENDING,
+        }
+
+    @rule(
+        actor=st.sampled_from(ACTORS),
+        pick=st.integers(0, 30),
+        action=st.sampled_from(["approve", "reject", "release", "revoke"]),
+    )
+    def decide(self, actor: str, pick: int, action: str) -> None:
+        if not self.model:
+            return
+        rid = sorted(self.model)[pick % len(self.model)]
+        m = self.model[rid]
+        ok = allowed(action, actor, m["state"])
+        if action == "approve" and ok:
+            ok = (
+                actor != m["consumer"]
+                and actor not in m["reviewers"]
+                and not (actor == "owner" and m["owner_ok"])
+            )
+        if action == "release" and ok:
+            ok = not m["dp"]
+        if action == "release":
+            consumer_key = self.w.keys[m["consumer"]]
+            call = lambda: self.w.sharing[actor].release(rid, SEALED, consumer_key)  # noqa: E731
+        else:
+            call = lambda: attempt(self.w, action, actor, rid)  # noqa: E731
+        if not ok:
+            with pytest.raises(ContractReverted):
+                call()
+            return
+        call()
+        if action == "approve":
+            if actor == "owner":
+                m["owner_ok"] = True
+            else:
+                m["reviewers"].add(actor)
+            if m["owner_ok"] and m["reviewers"]:
+                m["state"] = State.AUTHORIZED
+        elif action == "reject":
+            m["state"] = State.REJECTED
+        elif action == "release":
+            m["state"] = State.RELEASED
+        else:
+            m["state"] = State.REVOKED
+
+    @invariant()
+    def chain_agrees(self) -> None:
+        if not hasattr(self, "w"):
+            return
+        sh = self.w.sharing["regulator"]
+        for rid, m in self.model.items():
+            info = sh.request(rid)
+            assert info.state == m["state"]
+            assert info.approvals == len(m["reviewers"])  # no approval counted twice
+            sealed, sealed_for = sh.wrapped_key(rid)
+            if sealed:  # a key only ever reaches the request's own consumer, via the owner
+                assert m["state"] == State.RELEASED and not m["dp"]
+                assert sealed_for == self.w.keys[m["consumer"]]
+
+
+AccessMachine.TestCase.settings = settings(
+    max_examples=15,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+TestAccessStateMachine = AccessMachine.TestCase
