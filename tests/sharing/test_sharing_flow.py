@@ -19,7 +19,7 @@ from node.registry.keystore import KEYSTORE_FILE, unlock
 from node.runtime import NodeSession
 from node.settings import load_settings
 from node.sharing.contracts import Mode, Policy, State
-from node.sharing.service import GrantNotUsable, publish, pull
+from node.sharing.service import GrantNotUsable, publish, pull, recover
 from tests.network.test_local_network import _config
 
 CSV = "district,year,gdp\r\n锦江区,2023,1342.5\r\n武侯区,2023,1428.0\r\n"
@@ -322,3 +322,156 @@ def test_unusable_states_are_refused_on_chain(net: LocalNetwork, panel) -> None:
     with session(net, "stats") as stats, pytest.raises(ContractReverted) as own:
         stats.require_sharing().apply(panel.dataset_id, 1, "p", Mode.RAW, duration=3600)
     assert own.value.error in ("NotEligible", "SelfRequest")
+
+
+_PUBLISH_CHILD = r"""
+import sys
+from pathlib import Path
+from node.registry.keystore import KEYSTORE_FILE, unlock
+from node.runtime import NodeSession
+from node.settings import load_settings
+from node.sharing.contracts import Policy
+from node.sharing.service import publish
+import os, signal
+from node.privacy.store import VersionStore
+from node.sharing.contracts import Sharing
+home, secret, data, name, crash_at = sys.argv[1:6]
+keys = unlock(Path(home) / KEYSTORE_FILE, Path(secret).read_text())
+
+def die(*args, **kwargs):
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if crash_at == "before_anchor":      # blob and metadata row written, chain not told
+    Sharing.publish_version = die
+elif crash_at == "after_anchor":     # version anchored on chain, row not yet marked
+    VersionStore.mark_anchored = die
+with NodeSession(load_settings(home), keys) as s:
+    print("start", flush=True)
+    publish(s.blobs, s.versions, s.require_sharing(), keys, Path(data), name=name,
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True))
+    print("done", flush=True)
+"""
+
+
+def _big_csv(path: Path, rows: int) -> Path:
+    with open(path, "w") as fh:
+        fh.write("enterprise,month,kwh\n")
+        for i in range(rows):
+            fh.write(f"E{i:07d},2024-{i % 12 + 1:02d},{i * 7 % 100000}\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("crash_at", "expect"),
+    [("encrypting", "nothing"), ("before_anchor", "nothing"), ("after_anchor", "anchored")],
+)
+def test_kill9_during_publish_leaves_nothing_half_made(
+    net: LocalNetwork, tmp_path: Path, crash_at: str, expect: str
+) -> None:
+    import hashlib
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    dept = next(d for d in net.config.departments if d.name == "transport")
+    data = _big_csv(tmp_path / "big.csv", 2_000_000 if crash_at == "encrypting" else 1000)
+    name = f"kill-{crash_at}"
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _PUBLISH_CHILD,
+            str(net.home(dept)),
+            str(net.secret(dept)),
+            str(data),
+            name,
+            crash_at,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    assert child.stdout.readline().strip() == "start"
+    if crash_at == "encrypting":
+        time.sleep(0.05)  # well inside the ~50 MB encryption
+        os.kill(child.pid, signal.SIGKILL)
+    assert child.wait(60) == -signal.SIGKILL
+    with session(net, "transport") as s:
+        sh = s.require_sharing()
+        outcome = recover(s.blobs, s.versions, sh)
+        assert not list(s.blobs.tmp.iterdir())  # no temporary file survives recovery
+        dataset_id = sh.dataset_id(s.keys.address, name)
+        ds = sh.dataset(dataset_id)
+        rows = [r for r in s.versions.anchored() if r.name == name]
+        assert not s.versions.unanchored()
+        if ds is None or ds["versions"] == 0:
+            assert rows == []  # nothing visible anywhere
+        else:
+            # a complete, verifiable version: chain, metadata and blob agree
+            (row,) = rows
+            anchored = sh.version(dataset_id, 1)
+            assert row.ciphertext_hash == "0x" + anchored["ciphertext_hash"].hex()
+            blob = s.blobs.path_for(anchored["ciphertext_hash"])
+            assert hashlib.sha256(blob.read_bytes()).digest() == anchored["ciphertext_hash"]
+        referenced = {r.ciphertext_hash[2:] for r in s.versions.anchored()}
+        on_disk = {
+            p.name for sub in s.blobs.root.iterdir() if sub != s.blobs.tmp for p in sub.iterdir()
+        }
+        assert on_disk == referenced, outcome
+        assert ("anchored" if rows else "nothing") == expect, outcome
+    # and publishing the same name again works after the crash
+    with session(net, "transport") as s:
+        again = publish(
+            s.blobs,
+            s.versions,
+            s.require_sharing(),
+            s.keys,
+            _big_csv(tmp_path / "small.csv", 10),
+            name=name,
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+        assert again.version >= 1
+
+
+def test_kill9_of_owner_node_during_download_then_retry(net: LocalNetwork, tmp_path: Path) -> None:
+    import os
+    import signal
+    import threading
+
+    data = _big_csv(tmp_path / "dl.csv", 2_000_000)  # ~50 MB
+    with session(net, "stats") as stats:
+        pub = publish(
+            stats.blobs,
+            stats.versions,
+            stats.require_sharing(),
+            stats.keys,
+            data,
+            name="big-download",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+    stats_pid = net.load_state()["nodes"]["stats"]["pid"]
+    out = tmp_path / "got.csv"
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(pub.dataset_id, 1, "dl", Mode.RAW, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        wait_state(analyst, rid, State.RELEASED)
+        killed = threading.Event()
+
+        def progress(done: int, total: int) -> None:
+            if done > 4 << 20 and not killed.is_set():
+                killed.set()
+                os.kill(stats_pid, signal.SIGKILL)  # the owner's node dies mid-transfer
+
+        with pytest.raises(Exception):  # noqa: B017 - transport error or integrity error
+            pull(sh, analyst.registry, analyst.keys, rid, out, progress=progress)
+        assert killed.is_set()
+        assert not out.exists()
+        assert not [p for p in tmp_path.iterdir() if p.name.startswith(".tanlian-")]
+        net.up()  # restarts the stats node
+        info = pull(sh, analyst.registry, analyst.keys, rid, out)
+        assert info["verified"] and out.read_bytes() == data.read_bytes()
