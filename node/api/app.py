@@ -240,7 +240,7 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         if row is None:
             raise NotFound(f"version {version} of {dataset_id} is not stored on this node")
         log_id = downloads.start(request, who.address, row.dataset_id, version, row.ciphertext_hash)
-        blob = runtime.blobs.stream(bytes.fromhex(row.ciphertext_hash[2:]))
+        blob = runtime.blobs.stream(bytes.fromhex(row.ciphertext_hash[2:]), chunk=1 << 20)
 
         def body():
             sent, outcome = 0, "aborted"
@@ -248,7 +248,7 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
                 for i, block in enumerate(blob):
                     # The grant must hold for the whole transfer, not only at its start.
                     if time.time() >= grant.expires_at or (
-                        i % 256 == 255 and not sharing.is_usable(request)
+                        i % 16 == 15 and not sharing.is_usable(request)
                     ):
                         outcome = "grant ended during transfer"
                         return

@@ -9,6 +9,8 @@ Data keys are sealed (X25519 sealed box) to a recipient's public key.
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -62,45 +64,91 @@ class Digests:
     ciphertext_size: int
 
 
+class _HashingWriter:
+    """Hashes and writes ciphertext on a second thread while the first one encrypts.
+
+    libsodium (through cffi) and hashlib both release the GIL on large buffers, so the two
+    halves run on two cores. The queue is bounded: memory stays constant.
+    """
+
+    def __init__(self, write: Callable[[bytes], object], depth: int = 16) -> None:
+        self._write = write
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self._q: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._t = threading.Thread(target=self._run, name="hash-write", daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        while (block := self._q.get()) is not None:
+            if self._error is None:
+                try:
+                    self.hash.update(block)
+                    self._write(block)
+                    self.size += len(block)
+                except BaseException as exc:  # re-raised in the producer
+                    self._error = exc
+
+    def put(self, block: bytes) -> None:
+        if self._error is not None:
+            raise self._error
+        self._q.put(block)
+
+    def close(self) -> None:
+        self._q.put(None)
+        self._t.join()
+        if self._error is not None:
+            raise self._error
+
+
 def encrypt_stream(
     chunks: Iterable[bytes], key: bytes, write: Callable[[bytes], object]
 ) -> Digests:
     """Encrypt plaintext ``chunks`` to ``write``, hashing both sides on the way."""
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
-    plain_h, cipher_h = hashlib.sha256(), hashlib.sha256()
+    plain_h = hashlib.sha256()
     plain_n = 0
-    write(header)
-    cipher_h.update(header)
-    cipher_n = len(header)
-    pending = b""
-    for piece in _rechunk(chunks):
-        if pending:
-            ct = sodium.crypto_secretstream_xchacha20poly1305_push(
-                state, pending, None, TAG_MESSAGE
-            )
-            write(ct)
-            cipher_h.update(ct)
-            cipher_n += len(ct)
-        pending = piece
-        plain_h.update(piece)
-        plain_n += len(piece)
-    ct = sodium.crypto_secretstream_xchacha20poly1305_push(state, pending, None, TAG_FINAL)
-    write(ct)
-    cipher_h.update(ct)
-    cipher_n += len(ct)
-    return Digests(plain_h.digest(), cipher_h.digest(), plain_n, cipher_n)
+    out = _HashingWriter(write)
+    try:
+        out.put(header)
+        pending = b""
+        for piece in _rechunk(chunks):
+            if pending:
+                out.put(
+                    sodium.crypto_secretstream_xchacha20poly1305_push(
+                        state, pending, None, TAG_MESSAGE
+                    )
+                )
+            pending = piece
+            plain_h.update(piece)
+            plain_n += len(piece)
+        out.put(sodium.crypto_secretstream_xchacha20poly1305_push(state, pending, None, TAG_FINAL))
+    finally:
+        out.close()
+    return Digests(plain_h.digest(), out.hash.digest(), plain_n, out.size)
 
 
 def _rechunk(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    buf = bytearray()
+    """Fixed CHUNK-sized pieces from arbitrary ones, without re-copying the stream."""
+    carry = b""
     for c in chunks:
-        buf += c
-        while len(buf) >= CHUNK:
-            yield bytes(buf[:CHUNK])
-            del buf[:CHUNK]
-    if buf:
-        yield bytes(buf)
+        if carry:
+            need = CHUNK - len(carry)
+            carry += c[:need]
+            c = c[need:]
+            if len(carry) < CHUNK:
+                continue
+            yield carry
+            carry = b""
+        view = memoryview(c)
+        full = len(c) - len(c) % CHUNK
+        for i in range(0, full, CHUNK):
+            yield bytes(view[i : i + CHUNK])
+        carry = bytes(view[full:])
+    if carry:
+        yield carry
 
 
 def decrypt_stream(chunks: Iterable[bytes], key: bytes, write: Callable[[bytes], object]) -> bytes:

@@ -18,8 +18,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import queue
 import tempfile
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,6 +243,28 @@ class Releaser:
         return released
 
 
+def prefetch(blocks: Iterable[bytes], depth: int = 8) -> Iterator[bytes]:
+    """Read ``blocks`` on a second thread so that receiving overlaps decrypting."""
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def run() -> None:
+        try:
+            for b in blocks:
+                q.put(b)
+        except BaseException as exc:  # handed to the consumer
+            q.put(exc)
+        q.put(done)
+
+    t = threading.Thread(target=run, name="prefetch", daemon=True)
+    t.start()
+    while (item := q.get()) is not done:
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+    t.join()
+
+
 def pull(
     sharing: Sharing,
     registry: Registry,
@@ -269,32 +293,34 @@ def pull(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = f"/v1/datasets/0x{req.dataset_id.hex()}/versions/{req.version}/blob"
-    fd_c, tmp_cipher = tempfile.mkstemp(prefix=".tanlian-", dir=out.parent)
-    fd_p, tmp_plain = tempfile.mkstemp(prefix=".tanlian-", dir=out.parent)
+    fd, tmp_plain = tempfile.mkstemp(prefix=".tanlian-", dir=out.parent)
+    cipher_h = hashlib.sha256()
+    received = 0
+
+    def download(node: NodeClient):
+        nonlocal received
+        blocks = node.stream("GET", path, params={"request": request_id}, chunk=1 << 20)
+        for block in prefetch(blocks):
+            cipher_h.update(block)
+            received += len(block)
+            if progress:
+                progress(received, anchored["size"])
+            yield block
+
     try:
-        cipher_h = hashlib.sha256()
-        with os.fdopen(fd_c, "wb") as fh, NodeClient(owner.endpoint, keys.account.key) as node:
-            received = 0
-            for block in node.stream("GET", path, params={"request": request_id}):
-                fh.write(block)
-                cipher_h.update(block)
-                received += len(block)
-                if progress:
-                    progress(received, anchored["size"])
-        if cipher_h.digest() != anchored["ciphertext_hash"]:
-            raise IntegrityError("downloaded ciphertext does not match the hash anchored on chain")
-        with open(tmp_cipher, "rb") as src, os.fdopen(fd_p, "wb") as dst:
-            plain_hash = decrypt_stream(iter(lambda: src.read(1 << 20), b""), data_key, dst.write)
+        # One pass: download, hash and decrypt into a temporary file; it becomes OUT only
+        # after both hashes match what the owner anchored on chain.
+        with os.fdopen(fd, "wb") as dst, NodeClient(owner.endpoint, keys.account.key) as node:
+            plain_hash = decrypt_stream(download(node), data_key, dst.write)
             dst.flush()
             os.fsync(dst.fileno())
+        if cipher_h.digest() != anchored["ciphertext_hash"]:
+            raise IntegrityError("downloaded ciphertext does not match the anchored hash")
         if plain_hash != anchored["plaintext_hash"]:
-            raise IntegrityError(
-                "decrypted data does not match the plaintext hash anchored on chain"
-            )
+            raise IntegrityError("decrypted data does not match the anchored plaintext hash")
         os.replace(tmp_plain, out)
     finally:
-        for t in (tmp_cipher, tmp_plain):
-            Path(t).unlink(missing_ok=True)
+        Path(tmp_plain).unlink(missing_ok=True)
     return {
         "request": request_id,
         "dataset_id": "0x" + req.dataset_id.hex(),

@@ -1,0 +1,279 @@
+"""Encrypted sharing: publish and pull throughput and memory, and grant-to-first-byte latency.
+
+A chain host, an owner node (`tanlian node serve`, its own process) and a consumer are set
+up on this machine. Then, in the same run:
+
+* publish  — `publish()` of a SIZE file (a stored zip of random bytes: canonical form is the
+             bytes themselves) in a child process: read, encrypt (secretstream), hash both
+             sides, write the blob with fsync, anchor on chain;
+  baseline — raw AEAD of the same bytes: read the file, secretstream-encrypt 64 KiB chunks,
+             write the output file (no hashing, no fsync, no chain);
+* pull     — `pull()` in a child process: signed HTTP download from the owner node, hash,
+             decrypt, hash, fsync, rename;
+  baseline — raw AEAD decryption of the same ciphertext file to an output file;
+* peak RSS of each child (`wait4`), which must stay flat whatever SIZE is;
+* latency  — apply → auto-authorized → key released by the owner node → first byte of the
+             download, p50/p99 over N requests.
+
+Targets: publish and pull >= 0.7 x raw AEAD; peak RSS < 150 MiB; figures printed.
+Usage: python benchmarks/sharing_transfer.py [--size-mib 1024] [--requests 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import nacl.bindings as sodium
+
+from node.chain.backend import open_backend
+from node.chain.client import ChainClient
+from node.chain.embedded.host import free_port, start_chain_host
+from node.privacy.crypto import ABYTES, CHUNK, HEADER, TAG_FINAL, TAG_MESSAGE, new_data_key
+from node.registry.identity import init_node
+from node.registry.keystore import KEYSTORE_FILE, unlock
+from node.registry.registry import GenesisMember, deploy_registry
+from node.sharing.contracts import Mode, Sharing, State, deploy_sharing
+
+PASSWORD = "bench"
+
+CHILD = r"""
+import resource, sys, time, json
+from pathlib import Path
+from node.registry.keystore import KEYSTORE_FILE, unlock
+from node.runtime import NodeSession
+from node.settings import load_settings
+from node.sharing.contracts import Policy
+from node.sharing.service import publish, pull
+what, home, arg, extra = sys.argv[1:5]
+keys = unlock(Path(home) / KEYSTORE_FILE, "bench")
+with NodeSession(load_settings(home), keys) as s:
+    t = time.perf_counter()
+    if what == "publish":
+        r = publish(s.blobs, s.versions, s.require_sharing(), keys, Path(arg), name=extra,
+                    policy=Policy(auto_approve_roles=("consumer",), raw_allowed=True))
+        out = {"dataset_id": r.dataset_id.hex()}
+    else:
+        pull(s.require_sharing(), s.registry, keys, int(arg), Path(extra))
+        out = {}
+    out["seconds"] = time.perf_counter() - t
+print(json.dumps(out))
+"""
+
+
+def raw_encrypt(src: Path, dst: Path) -> float:
+    key = new_data_key()
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    start = time.perf_counter()
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        fout.write(sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key))
+        prev = fin.read(CHUNK)
+        while True:
+            nxt = fin.read(CHUNK)
+            tag = TAG_FINAL if not nxt else TAG_MESSAGE
+            fout.write(sodium.crypto_secretstream_xchacha20poly1305_push(state, prev, None, tag))
+            if not nxt:
+                break
+            prev = nxt
+    elapsed = time.perf_counter() - start
+    (dst.parent / "raw.key").write_bytes(key)
+    return elapsed
+
+
+def raw_decrypt(src: Path, dst: Path, key: bytes) -> float:
+    state = sodium.crypto_secretstream_xchacha20poly1305_state()
+    start = time.perf_counter()
+    with open(src, "rb") as fin, open(dst, "wb") as fout:
+        sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, fin.read(HEADER), key)
+        while block := fin.read(CHUNK + ABYTES):
+            plain, _ = sodium.crypto_secretstream_xchacha20poly1305_pull(state, block, None)
+            fout.write(plain)
+    return time.perf_counter() - start
+
+
+def run_child(*args: str) -> tuple[dict, int]:
+    import json
+
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, *args], stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise RuntimeError(f"child {args[0]} failed ({status})")
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss * 1024
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--requests", type=int, default=200)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="tanlian-share-", dir=os.environ.get("TMPDIR")))
+    node_proc = None
+    host = start_chain_host(work / "host")
+    try:
+        owner_home, consumer_home = work / "owner", work / "consumer"
+        owner_port = free_port()
+        chain = {"backend": "rpc", "rpc_url": host.url}
+        init_node(
+            owner_home,
+            name="owner",
+            roles=["provider"],
+            endpoint=f"http://127.0.0.1:{owner_port}",
+            password=PASSWORD,
+            chain=chain,
+        )
+        init_node(
+            consumer_home,
+            name="consumer",
+            roles=["consumer"],
+            endpoint=f"http://127.0.0.1:{free_port()}",
+            password=PASSWORD,
+            chain=chain,
+        )
+        owner = unlock(owner_home / KEYSTORE_FILE, PASSWORD)
+        consumer = unlock(consumer_home / KEYSTORE_FILE, PASSWORD)
+        backend = open_backend("rpc", url=host.url)
+        boot = ChainClient(backend, owner.account)
+        reg, _ = deploy_registry(
+            boot,
+            [
+                GenesisMember(
+                    owner.address,
+                    "owner",
+                    ["provider", "regulator"],
+                    owner.encryption_public_key,
+                    f"http://127.0.0.1:{owner_port}",
+                ),
+                GenesisMember(
+                    consumer.address,
+                    "consumer",
+                    ["consumer"],
+                    consumer.encryption_public_key,
+                    "http://127.0.0.1:1",
+                ),
+            ],
+            1,
+        )
+        cat, acc = deploy_sharing(boot, reg.address)
+        from node.registry.identity import update_config
+
+        for h in (owner_home, consumer_home):
+            update_config(
+                h,
+                contracts={"registry": reg.address, "catalog": cat.address, "access": acc.address},
+            )
+        (work / "pw").write_text(PASSWORD)
+        node_proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "cli.main",
+                "node",
+                "serve",
+                "--home",
+                str(owner_home),
+                "--password-file",
+                str(work / "pw"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        import httpx
+
+        for _ in range(300):
+            try:
+                httpx.get(f"http://127.0.0.1:{owner_port}/healthz", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+
+        # -- throughput -------------------------------------------------------------------
+        size = args.size_mib << 20
+        data = work / "data.zip"
+        with (
+            zipfile.ZipFile(data, "w", compression=zipfile.ZIP_STORED) as z,
+            z.open("payload.bin", "w", force_zip64=True) as member,
+        ):
+            left = size
+            while left:
+                n = min(left, 8 << 20)
+                member.write(os.urandom(n))
+                left -= n
+        real_size = data.stat().st_size
+        base_enc = raw_encrypt(data, work / "raw.enc")
+        pub, pub_rss = run_child("publish", str(owner_home), str(data), "bench-data")
+        dataset_id = bytes.fromhex(pub["dataset_id"])
+        sharing = Sharing(ChainClient(backend, consumer.account), cat.address, acc.address)
+        rid = (
+            sharing.apply(dataset_id, 1, "bench", Mode.RAW, duration=86400)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        while sharing.request(rid).state != State.RELEASED:
+            time.sleep(0.05)
+        base_dec = raw_decrypt(work / "raw.enc", work / "raw.dec", (work / "raw.key").read_bytes())
+        (work / "raw.enc").unlink()
+        (work / "raw.dec").unlink()
+        got, pull_rss = run_child("pull", str(consumer_home), str(rid), str(work / "got.zip"))
+        assert (work / "got.zip").stat().st_size == real_size
+        (work / "got.zip").unlink()
+
+        # -- latency ----------------------------------------------------------------------
+        from node.api.client import NodeClient
+        from node.registry.registry import Registry
+
+        small = work / "small.csv"
+        small.write_text("a,b\n1,2\n")
+        small_pub, _ = run_child("publish", str(owner_home), str(small), "latency")
+        small_id = bytes.fromhex(small_pub["dataset_id"])
+        _ = Registry
+        lat = []
+        path = f"/v1/datasets/0x{small_id.hex()}/versions/1/blob"
+        with NodeClient(f"http://127.0.0.1:{owner_port}", consumer.account.key) as client:
+            for _ in range(args.requests):
+                t = time.perf_counter()
+                r = sharing.apply(small_id, 1, "lat", Mode.RAW, duration=3600)
+                lrid = r.event("AccessRequested").args["requestId"]
+                while sharing.request(lrid).state != State.RELEASED:
+                    time.sleep(0.005)
+                next(iter(client.stream("GET", path, params={"request": lrid})))
+                lat.append(time.perf_counter() - t)
+        backend.close()
+    finally:
+        if node_proc is not None:
+            node_proc.terminate()
+            node_proc.wait()
+        host.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    mib = real_size / 2**20
+    print(f"\nencrypted sharing, {mib:.0f} MiB file (one machine, loopback)")
+    print(f"{'path':<34} {'MiB/s':>8} {'x raw':>7} {'peak RSS MiB':>13}")
+    print(f"{'raw AEAD encrypt (baseline)':<34} {mib / base_enc:>8.0f} {1:>7.2f} {'':>13}")
+    print(
+        f"{'publish (node)':<34} {mib / pub['seconds']:>8.0f} "
+        f"{base_enc / pub['seconds']:>7.2f} {pub_rss / 2**20:>13.0f}"
+    )
+    print(f"{'raw AEAD decrypt (baseline)':<34} {mib / base_dec:>8.0f} {1:>7.2f} {'':>13}")
+    print(
+        f"{'pull (HTTP, verify, decrypt)':<34} {mib / got['seconds']:>8.0f} "
+        f"{base_dec / got['seconds']:>7.2f} {pull_rss / 2**20:>13.0f}"
+    )
+    lat.sort()
+    print(
+        f"\napply -> authorized -> released -> first byte, {len(lat)} requests: "
+        f"p50 {statistics.median(lat) * 1000:.0f} ms, "
+        f"p99 {lat[int(len(lat) * 0.99) - 1] * 1000:.0f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
