@@ -1,6 +1,6 @@
 """Streaming authenticated encryption of datasets and sealing of data keys.
 
-Datasets are encrypted with libsodium's secretstream (XChaCha20-Poly1305) in 64 KiB
+Datasets are encrypted with libsodium's secretstream (XChaCha20-Poly1305) in 1 MiB
 chunks: each chunk is authenticated on its own, the last carries TAG_FINAL, so truncation,
 reordering and any flipped byte are detected, and memory stays constant whatever the size.
 Data keys are sealed (X25519 sealed box) to a recipient's public key.
@@ -22,7 +22,7 @@ from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from node.errors import TanlianError
 
-CHUNK = 64 * 1024
+CHUNK = 1024 * 1024
 HEADER = sodium.crypto_secretstream_xchacha20poly1305_HEADERBYTES
 ABYTES = sodium.crypto_secretstream_xchacha20poly1305_ABYTES
 TAG_MESSAGE = sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE
@@ -71,7 +71,7 @@ class _HashingWriter:
     halves run on two cores. The queue is bounded: memory stays constant.
     """
 
-    def __init__(self, write: Callable[[bytes], object], depth: int = 16) -> None:
+    def __init__(self, write: Callable[[bytes], object], depth: int = 4) -> None:
         self._write = write
         self.hash = hashlib.sha256()
         self.size = 0
@@ -108,8 +108,7 @@ def encrypt_stream(
     """Encrypt plaintext ``chunks`` to ``write``, hashing both sides on the way."""
     state = sodium.crypto_secretstream_xchacha20poly1305_state()
     header = sodium.crypto_secretstream_xchacha20poly1305_init_push(state, key)
-    plain_h = hashlib.sha256()
-    plain_n = 0
+    plain = _HashingWriter(lambda b: None)  # hashes the plaintext on its own thread
     out = _HashingWriter(write)
     try:
         out.put(header)
@@ -122,12 +121,12 @@ def encrypt_stream(
                     )
                 )
             pending = piece
-            plain_h.update(piece)
-            plain_n += len(piece)
+            plain.put(piece)
         out.put(sodium.crypto_secretstream_xchacha20poly1305_push(state, pending, None, TAG_FINAL))
     finally:
+        plain.close()
         out.close()
-    return Digests(plain_h.digest(), out.hash.digest(), plain_n, out.size)
+    return Digests(plain.hash.digest(), out.hash.digest(), plain.size, out.size)
 
 
 def _rechunk(chunks: Iterable[bytes]) -> Iterator[bytes]:
@@ -142,6 +141,9 @@ def _rechunk(chunks: Iterable[bytes]) -> Iterator[bytes]:
                 continue
             yield carry
             carry = b""
+        if len(c) == CHUNK:
+            yield c  # the common case: reads of exactly one chunk, passed on uncopied
+            continue
         view = memoryview(c)
         full = len(c) - len(c) % CHUNK
         for i in range(0, full, CHUNK):
@@ -166,35 +168,37 @@ def decrypt_stream(chunks: Iterable[bytes], key: bytes, write: Callable[[bytes],
             raise IntegrityError("ciphertext is truncated (no stream header)") from None
     sodium.crypto_secretstream_xchacha20poly1305_init_pull(state, bytes(buf[:HEADER]), key)
     del buf[:HEADER]
-    plain_h = hashlib.sha256()
+    out = _HashingWriter(write)  # plaintext hashing and writing on a second thread
     finished = False
     frame = CHUNK + ABYTES
     exhausted = False
-    while True:
-        while len(buf) < frame and not exhausted:
+    try:
+        while True:
+            while len(buf) < frame and not exhausted:
+                try:
+                    buf += next(it)
+                except StopIteration:
+                    exhausted = True
+            if not buf:
+                break
+            if finished:
+                raise IntegrityError("ciphertext has data after its final chunk")
+            piece = bytes(buf[:frame])
+            del buf[:frame]
             try:
-                buf += next(it)
-            except StopIteration:
-                exhausted = True
-        if not buf:
-            break
-        if finished:
-            raise IntegrityError("ciphertext has data after its final chunk")
-        piece = bytes(buf[:frame])
-        del buf[:frame]
-        try:
-            plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, piece, None)
-        except nacl.exceptions.CryptoError:
-            raise IntegrityError(
-                "ciphertext failed authentication (tampered or wrong key)"
-            ) from None
-        plain_h.update(plain)
-        write(plain)
-        if tag == TAG_FINAL:
-            finished = True
+                plain, tag = sodium.crypto_secretstream_xchacha20poly1305_pull(state, piece, None)
+            except nacl.exceptions.CryptoError:
+                raise IntegrityError(
+                    "ciphertext failed authentication (tampered, wrong key)"
+                ) from None
+            out.put(plain)
+            if tag == TAG_FINAL:
+                finished = True
+    finally:
+        out.close()
     if not finished:
         raise IntegrityError("ciphertext is truncated (no final chunk)")
-    return plain_h.digest()
+    return out.hash.digest()
 
 
 def file_chunks(fh: BinaryIO, size: int = CHUNK) -> Iterator[bytes]:

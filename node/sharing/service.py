@@ -243,14 +243,19 @@ class Releaser:
         return released
 
 
-def prefetch(blocks: Iterable[bytes], depth: int = 8) -> Iterator[bytes]:
-    """Read ``blocks`` on a second thread so that receiving overlaps decrypting."""
+def prefetch(
+    blocks: Iterable[bytes], depth: int = 8, on_block: Callable[[bytes], object] | None = None
+) -> Iterator[bytes]:
+    """Read ``blocks`` (and run ``on_block`` on each) on a second thread, so that receiving
+    and hashing overlap decrypting."""
     q: queue.Queue = queue.Queue(maxsize=depth)
     done = object()
 
     def run() -> None:
         try:
             for b in blocks:
+                if on_block is not None:
+                    on_block(b)
                 q.put(b)
         except BaseException as exc:  # handed to the consumer
             q.put(exc)
@@ -300,8 +305,7 @@ def pull(
     def download(node: NodeClient):
         nonlocal received
         blocks = node.stream("GET", path, params={"request": request_id}, chunk=1 << 20)
-        for block in prefetch(blocks):
-            cipher_h.update(block)
+        for block in prefetch(blocks, on_block=cipher_h.update):
             received += len(block)
             if progress:
                 progress(received, anchored["size"])
