@@ -133,7 +133,7 @@ def backend_names() -> list[str]:
 
 def open_backend(name: str, **options: Any) -> ChainBackend:
     """Instantiate the backend registered under ``name`` with its options."""
-    _load_builtin()
+    _load_builtin(name)
     try:
         factory = _REGISTRY[name]
     except KeyError:
@@ -143,10 +143,13 @@ def open_backend(name: str, **options: Any) -> ChainBackend:
     return factory(**options)
 
 
-def _load_builtin() -> None:
-    # Imported for their registration side effect, lazily to keep imports cheap.
-    from node.chain import rpc_backend  # noqa: F401
-    from node.chain.embedded import backend  # noqa: F401
+def _load_builtin(name: str | None = None) -> None:
+    # Imported for their registration side effect, lazily: a node on an rpc chain never
+    # loads the embedded chain's store and server.
+    if name in (None, "rpc"):
+        from node.chain import rpc_backend  # noqa: F401
+    if name in (None, "embedded"):
+        from node.chain.embedded import backend  # noqa: F401
 
 
 def backend_from_settings(settings: NodeSettings) -> ChainBackend:

@@ -16,14 +16,13 @@ estimate's repeated executions.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Sequence
 from typing import Any
 
 import requests
 from eth_utils import to_checksum_address
-from web3 import Web3
-from web3.middleware import ExtraDataToPOAMiddleware
 
 from node.chain.backend import (
     BlockInfo,
@@ -88,12 +87,10 @@ class RpcBackend(ChainBackend):
             raise ConfigError(f"gas_price must be auto, zero or market, not {gas_price!r}")
         self.url = url
         self._session = requests.Session()
-        self.w3 = Web3(
-            Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}, session=self._session)
-        )
-        if poa:
-            # Besu QBFT (like clique) puts validator data in extraData beyond 32 bytes.
-            self.w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+        self._timeout = timeout
+        self._poa = poa
+        self._ids = itertools.count(1)
+        self._w3 = None
         self._poll = poll_interval
         try:
             self.chain_id = _int(self._rpc("eth_chainId", []))
@@ -106,12 +103,41 @@ class RpcBackend(ChainBackend):
             gas_price = "zero" if _int(latest.get("baseFeePerGas", "0x0")) == 0 else "market"
         self.gas_price_mode = gas_price
 
+    @property
+    def w3(self):
+        """A web3.py client on the same endpoint, for callers that want web3's API.
+
+        The backend itself speaks JSON-RPC directly (web3 is large to load in every
+        process); with ``poa=True`` the client gets web3's POA extraData middleware, which
+        Besu QBFT blocks (extraData beyond 32 bytes) need when read through web3.
+        """
+        if self._w3 is None:
+            from web3 import Web3
+            from web3.middleware import ExtraDataToPOAMiddleware
+
+            w3 = Web3(
+                Web3.HTTPProvider(
+                    self.url, request_kwargs={"timeout": self._timeout}, session=self._session
+                )
+            )
+            if self._poa:
+                w3.middleware_onion.inject(ExtraDataToPOAMiddleware, layer=0)
+            self._w3 = w3
+        return self._w3
+
     # -- transport -------------------------------------------------------------------
     def _request(self, method: str, params: list) -> dict:
+        body = {"jsonrpc": "2.0", "id": next(self._ids), "method": method, "params": params}
         try:
-            return self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+            response = self._session.post(self.url, json=body, timeout=self._timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise ChainUnavailable(f"chain RPC {self.url} unreachable: {exc}") from exc
+        try:
+            return response.json()
+        except ValueError:
+            raise ChainUnavailable(
+                f"chain RPC {self.url} answered {response.status_code} without JSON"
+            ) from None
 
     def _rpc(self, method: str, params: list) -> Any:
         response = self._request(method, params)

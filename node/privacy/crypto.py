@@ -71,7 +71,7 @@ class _HashingWriter:
     halves run on two cores. The queue is bounded: memory stays constant.
     """
 
-    def __init__(self, write: Callable[[bytes], object], depth: int = 4) -> None:
+    def __init__(self, write: Callable[[bytes], object], depth: int = 2) -> None:
         self._write = write
         self.hash = hashlib.sha256()
         self.size = 0

@@ -244,7 +244,7 @@ class Releaser:
 
 
 def prefetch(
-    blocks: Iterable[bytes], depth: int = 8, on_block: Callable[[bytes], object] | None = None
+    blocks: Iterable[bytes], depth: int = 3, on_block: Callable[[bytes], object] | None = None
 ) -> Iterator[bytes]:
     """Read ``blocks`` (and run ``on_block`` on each) on a second thread, so that receiving
     and hashing overlap decrypting."""

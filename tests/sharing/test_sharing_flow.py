@@ -12,6 +12,7 @@ import pytest
 from node.api.client import NodeApiError, NodeClient
 from node.api.signing import sign_request
 from node.chain.errors import ContractReverted
+from node.errors import TanlianError
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.privacy.crypto import IntegrityError
@@ -475,3 +476,56 @@ def test_kill9_of_owner_node_during_download_then_retry(net: LocalNetwork, tmp_p
         net.up()  # restarts the stats node
         info = pull(sh, analyst.registry, analyst.keys, rid, out)
         assert info["verified"] and out.read_bytes() == data.read_bytes()
+
+
+def test_grant_expiring_during_a_download_stops_it(net: LocalNetwork, tmp_path: Path) -> None:
+    import threading
+
+    data = _big_csv(tmp_path / "exp.csv", 2_500_000)  # ~60 MiB: about 60 frames
+    with session(net, "stats") as stats:
+        pub = publish(
+            stats.blobs,
+            stats.versions,
+            stats.require_sharing(),
+            stats.keys,
+            data,
+            name="expiring",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+    out = tmp_path / "exp-out.csv"
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(pub.dataset_id, 1, "short", Mode.RAW, duration=60)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        wait_state(analyst, rid, State.RELEASED)
+        advanced = threading.Event()
+
+        def slow_consumer(done: int, total: int) -> None:
+            if done > 2 << 20 and not advanced.is_set():
+                advanced.set()
+                # One block per transaction, each at least a second after the last: 70 quick
+                # transactions move the chain's clock past the grant's end mid-transfer.
+                for _ in range(70):
+                    analyst.registry.set_endpoint(
+                        next(d for d in net.config.departments if d.name == "analyst").endpoint
+                    )
+            time.sleep(0.02)
+
+        with pytest.raises(TanlianError):
+            pull(sh, analyst.registry, analyst.keys, rid, out, progress=slow_consumer)
+        assert advanced.is_set() and not sh.is_usable(rid)
+        assert not out.exists()
+    with session(net, "drc") as drc:
+        stats_dept = next(d for d in net.config.departments if d.name == "stats")
+        with NodeClient(stats_dept.endpoint, drc.keys.account.key) as c:
+            deadline = time.monotonic() + 5
+            while True:
+                entries = [d for d in c.get("/v1/downloads")["downloads"] if d["request_id"] == rid]
+                if (entries and entries[0]["finished_at"]) or time.monotonic() > deadline:
+                    break
+                time.sleep(0.1)
+    assert entries[0]["outcome"] == "grant ended during transfer"
+    assert 0 < entries[0]["bytes"] < pub.plaintext_size
