@@ -41,7 +41,7 @@ class NodeRuntime:
             self.indexer.watch(settings.contracts.registry, REGISTRY_ARTIFACT)
             self.registry = Registry(self.client, settings.contracts.registry)
             self.directory = MemberDirectory(self.indexer, self.registry.address)
-        self.blobs = BlobStore(settings.home / "blobs")
+        self.blobs = BlobStore(settings.home / "blobs", fsync=settings.store.fsync)
         self.versions = VersionStore(self.engine)
         self.sharing: Sharing | None = None
         self.releaser: Releaser | None = None
@@ -175,7 +175,7 @@ class NodeSession:
 
     @property
     def blobs(self) -> BlobStore:
-        return BlobStore(self.settings.home / "blobs")
+        return BlobStore(self.settings.home / "blobs", fsync=self.settings.store.fsync)
 
     @property
     def versions(self) -> VersionStore:

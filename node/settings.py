@@ -61,6 +61,13 @@ class ApiSettings(BaseModel):
     max_clock_skew_seconds: int = Field(default=60, gt=0, le=3600)
 
 
+class StoreSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    #: fsync every blob (survives power loss, not only the death of the process).
+    fsync: bool = False
+
+
 class ContractSettings(BaseModel):
     model_config = {"extra": "forbid"}
 
@@ -82,6 +89,7 @@ class NodeSettings(BaseSettings):
     api: ApiSettings = ApiSettings()
     chain: ChainSettings = ChainSettings()
     contracts: ContractSettings = ContractSettings()
+    store: StoreSettings = StoreSettings()
     #: SQLAlchemy URL of the node's index and metadata (default: SQLite in HOME).
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

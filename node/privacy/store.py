@@ -40,7 +40,15 @@ class WrittenBlob:
 
 
 class BlobStore:
-    def __init__(self, root: Path) -> None:
+    """Content-addressed encrypted blobs.
+
+    With ``fsync=False`` (the default, as for the embedded chain) a stored blob survives the
+    death of the process (it is in the OS cache once written); with ``fsync=True`` it also
+    survives power loss, at the cost of flushing every blob to the disk.
+    """
+
+    def __init__(self, root: Path, *, fsync: bool = False) -> None:
+        self.fsync = fsync
         self.root = Path(root)
         self.tmp = self.root / "tmp"
         self.tmp.mkdir(parents=True, exist_ok=True)
@@ -57,11 +65,13 @@ class BlobStore:
             with open(tmp, "wb", buffering=CHUNK * 4) as fh:
                 digests = encrypt_stream(chunks, data_key, fh.write)
                 fh.flush()
-                os.fsync(fh.fileno())
+                if self.fsync:
+                    os.fsync(fh.fileno())
             final = self.path_for(digests.ciphertext_sha256)
             final.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp, final)
-            _fsync_dir(final.parent)
+            if self.fsync:
+                _fsync_dir(final.parent)
         finally:
             tmp.unlink(missing_ok=True)
         return WrittenBlob(digests, seal_key(data_key, owner_public_key), final)
