@@ -7,7 +7,16 @@ from typing import Annotated
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, node_context, table
+from cli.common import (
+    HomeOpt,
+    JsonOpt,
+    PasswordFileOpt,
+    emit,
+    emit_tx,
+    node_context,
+    open_session,
+    table,
+)
 from cli.progress import bar
 from node.errors import InvalidInput
 
@@ -15,25 +24,6 @@ app = typer.Typer(
     help="Apply for datasets, approve or revoke, pull released data.", no_args_is_help=True
 )
 RequestArg = Annotated[int, typer.Argument(help="The access request id.")]
-
-
-def _session(home: Path, password_file: Path | None):
-    from node.runtime import NodeSession
-
-    settings, keys = node_context(home, password_file)
-    return NodeSession(settings, keys)
-
-
-def _tx(result, as_json: bool, **extra) -> None:
-    emit(
-        {
-            **extra,
-            "tx": result.tx_hash,
-            "block": result.receipt.block_number,
-            "events": [e.event for e in result.events],
-        },
-        as_json,
-    )
 
 
 def _resolve_dataset(s, ref: str) -> bytes:
@@ -69,7 +59,7 @@ def request(
 
     if mode not in ("raw", "dp"):
         raise InvalidInput("--mode is raw or dp")
-    with _session(home, password_file) as s:
+    with open_session(home, password_file) as s:
         sharing = s.require_sharing()
         dataset_id = _resolve_dataset(s, dataset)
         info = sharing.dataset(dataset_id)
@@ -83,7 +73,7 @@ def request(
         state = (
             "authorized" if any(e.event == "AccessAuthorized" for e in result.events) else "pending"
         )
-        _tx(
+        emit_tx(
             result,
             as_json,
             request=rid,
@@ -134,8 +124,8 @@ def approve(
     as_json: JsonOpt = False,
 ) -> None:
     """Approve a pending request, as its owner or as a reviewer."""
-    with _session(home, password_file) as s:
-        _tx(s.require_sharing().approve(request_id), as_json, request=request_id)
+    with open_session(home, password_file) as s:
+        emit_tx(s.require_sharing().approve(request_id), as_json, request=request_id)
 
 
 @app.command("reject")
@@ -147,8 +137,8 @@ def reject(
     as_json: JsonOpt = False,
 ) -> None:
     """Reject a pending request on your dataset."""
-    with _session(home, password_file) as s:
-        _tx(s.require_sharing().reject(request_id, reason), as_json, request=request_id)
+    with open_session(home, password_file) as s:
+        emit_tx(s.require_sharing().reject(request_id, reason), as_json, request=request_id)
 
 
 @app.command("revoke")
@@ -160,8 +150,8 @@ def revoke(
     as_json: JsonOpt = False,
 ) -> None:
     """Revoke a grant on your dataset (or any grant, as a regulator)."""
-    with _session(home, password_file) as s:
-        _tx(s.require_sharing().revoke(request_id, reason), as_json, request=request_id)
+    with open_session(home, password_file) as s:
+        emit_tx(s.require_sharing().revoke(request_id, reason), as_json, request=request_id)
 
 
 @app.command("pull")
@@ -176,7 +166,7 @@ def pull(
     from node.sharing.service import pull as do_pull
 
     with (
-        _session(home, password_file) as s,
+        open_session(home, password_file) as s,
         bar(f"pulling request {request_id}", not as_json) as tick,
     ):
         info = do_pull(s.require_sharing(), s.registry, s.keys, request_id, out, progress=tick)

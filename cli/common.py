@@ -75,3 +75,24 @@ def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | N
             ]
         )
     console.print(t)
+
+
+def open_session(home: Path, password_file: Path | None):
+    """The department's chain contracts and store, unlocked for one command."""
+    from node.runtime import NodeSession
+
+    settings, keys = node_context(home, password_file)
+    return NodeSession(settings, keys)
+
+
+def emit_tx(result: Any, as_json: bool, **extra: Any) -> None:
+    """One transaction's outcome: hash, block and the events it emitted."""
+    emit(
+        {
+            **extra,
+            "tx": result.tx_hash,
+            "block": result.receipt.block_number,
+            "events": [e.event for e in result.events],
+        },
+        as_json,
+    )

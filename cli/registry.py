@@ -6,30 +6,20 @@ from typing import Annotated
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, node_context, table
+from cli.common import (
+    HomeOpt,
+    JsonOpt,
+    PasswordFileOpt,
+    emit,
+    emit_tx,
+    node_context,
+    open_session,
+    table,
+)
 
 app = typer.Typer(help="Register, approve, suspend and list departments.", no_args_is_help=True)
 
 Address = Annotated[str, typer.Argument(help="The member's account address (0x...).")]
-
-
-def _session(home, password_file):
-    from node.runtime import RegistrySession
-
-    settings, keys = node_context(home, password_file)
-    return RegistrySession(settings, keys)
-
-
-def _tx(result, as_json: bool, **extra) -> None:
-    emit(
-        {
-            **extra,
-            "tx": result.tx_hash,
-            "block": result.receipt.block_number,
-            "events": [e.event for e in result.events],
-        },
-        as_json,
-    )
 
 
 @app.command("register")
@@ -37,12 +27,12 @@ def register(
     home: HomeOpt, password_file: PasswordFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Ask to join with this node's name, roles, encryption key and endpoint."""
-    with _session(home, password_file) as s:
+    with open_session(home, password_file) as s:
         st = s.settings
         result = s.registry.register(
             st.name or "", st.roles, s.keys.encryption_public_key, st.endpoint or ""
         )
-        _tx(result, as_json, account=s.keys.address, status="pending")
+        emit_tx(result, as_json, account=s.keys.address, status="pending")
 
 
 @app.command("approve")
@@ -50,8 +40,8 @@ def approve(
     address: Address, home: HomeOpt, password_file: PasswordFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """(Regulator) approve a pending registration."""
-    with _session(home, password_file) as s:
-        _tx(s.registry.approve(address), as_json, account=address)
+    with open_session(home, password_file) as s:
+        emit_tx(s.registry.approve(address), as_json, account=address)
 
 
 @app.command("suspend")
@@ -63,8 +53,8 @@ def suspend(
     as_json: JsonOpt = False,
 ) -> None:
     """(Regulator) suspend an active member: every node refuses it from then on."""
-    with _session(home, password_file) as s:
-        _tx(s.registry.suspend(address, reason), as_json, account=address)
+    with open_session(home, password_file) as s:
+        emit_tx(s.registry.suspend(address, reason), as_json, account=address)
 
 
 @app.command("reinstate")
@@ -72,8 +62,8 @@ def reinstate(
     address: Address, home: HomeOpt, password_file: PasswordFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """(Regulator) reinstate a suspended member."""
-    with _session(home, password_file) as s:
-        _tx(s.registry.reinstate(address), as_json, account=address)
+    with open_session(home, password_file) as s:
+        emit_tx(s.registry.reinstate(address), as_json, account=address)
 
 
 @app.command("list")
