@@ -29,6 +29,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 
 from node.api.client import NodeClient
+from node.chain.errors import ContractReverted
 from node.errors import InvalidInput, NotFound, TanlianError
 from node.privacy.canonical import canonicalize
 from node.privacy.crypto import IntegrityError, decrypt_stream, open_key, seal_key
@@ -279,7 +280,12 @@ def pull(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """Download, verify and decrypt a released RAW grant into ``out``."""
-    req = sharing.request(request_id)
+    try:
+        req = sharing.request(request_id)
+    except ContractReverted as exc:
+        if exc.error == "UnknownRequest":
+            raise NotFound(f"no access request {request_id}") from None
+        raise
     if req.consumer != keys.address:
         raise GrantNotYours(f"request {request_id} belongs to {req.consumer}, not to you")
     if req.mode != Mode.RAW:

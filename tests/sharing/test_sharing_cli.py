@@ -1,0 +1,154 @@
+"""The sharing CLI as a department admin and a consumer would use it, on real nodes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from node.network.config import load_network_config
+from node.network.orchestrator import LocalNetwork
+from tests.network.test_local_network import _config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
+    root = tmp_path_factory.mktemp("cli")
+    network = LocalNetwork(
+        load_network_config(_config(root / "net.toml", full=True)),
+        root / "state",
+        say=lambda _: None,
+    )
+    try:
+        network.up()
+        yield network
+    finally:
+        network.down()
+
+
+def tanlian(net: LocalNetwork, dept: str, *args: str) -> subprocess.CompletedProcess:
+    d = next(x for x in net.config.departments if x.name == dept)
+    env = {k: v for k, v in os.environ.items() if k != "TANLIAN_PASSWORD"}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            *args,
+            "--home",
+            str(net.home(d)),
+            "--password-file",
+            str(net.secret(d)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def ok(proc: subprocess.CompletedProcess) -> dict:
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_publish_request_pull_revoke_from_the_command_line(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    data = tmp_path / "panel.csv"
+    data.write_text("district,year,pm25\n锦江区,2024,31.5\n")
+    pub = ok(
+        tanlian(
+            net,
+            "eco",
+            "dataset",
+            "publish",
+            str(data),
+            "--name",
+            "air",
+            "--classification",
+            "internal",
+            "--auto-approve",
+            "analyst",
+            "--json",
+        )
+    )
+    assert pub["version"] == 1 and pub["publish_tx"].startswith("0x")
+    req = ok(
+        tanlian(
+            net,
+            "analyst",
+            "access",
+            "request",
+            "eco/air",
+            "--purpose",
+            "index",
+            "--days",
+            "1",
+            "--json",
+        )
+    )
+    assert req["state"] == "authorized"
+    out = tmp_path / "got.csv"
+    deadline = time.monotonic() + 20
+    while True:
+        pulled = tanlian(
+            net, "analyst", "access", "pull", str(req["request"]), "-o", str(out), "--json"
+        )
+        if pulled.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)  # until the eco node has released the key
+    info = ok(pulled)
+    assert info["verified"] and out.read_text() == data.read_text()
+    mine = ok(tanlian(net, "analyst", "access", "list", "--mine", "--json"))
+    assert [r["request_id"] for r in mine["requests"]] == [req["request"]]
+    listed = ok(tanlian(net, "analyst", "dataset", "list", "--json"))
+    assert [d["name"] for d in listed["datasets"]] == ["air"]
+    revoked = ok(
+        tanlian(net, "eco", "access", "revoke", str(req["request"]), "--reason", "done", "--json")
+    )
+    assert revoked["events"] == ["AccessRevoked"]
+    again = tanlian(
+        net, "analyst", "access", "pull", str(req["request"]), "-o", str(tmp_path / "no.csv")
+    )
+    assert again.returncode == 1 and "Traceback" not in again.stderr
+    assert again.stderr.strip().splitlines()[-1].startswith("tanlian: error [grant_not_usable]")
+    assert not (tmp_path / "no.csv").exists()
+
+
+@pytest.mark.parametrize(
+    ("dept", "args", "code"),
+    [
+        ("analyst", ["access", "request", "nobody/x", "--purpose", "p"], "invalid_input"),
+        ("analyst", ["access", "request", "0xzz", "--purpose", "p"], "invalid_input"),
+        (
+            "analyst",
+            ["access", "request", "eco/air", "--purpose", "p", "--mode", "x"],
+            "invalid_input",
+        ),
+        ("stats", ["dataset", "publish", "/etc/hostname", "--name", "x"], "invalid_input"),
+        (
+            "analyst",
+            ["dataset", "publish", str(ROOT / "README.md"), "--name", "x"],
+            "invalid_input",
+        ),
+        ("analyst", ["access", "approve", "999"], "contract_reverted"),
+        ("analyst", ["access", "pull", "999", "-o", "/tmp/x"], "not_found"),
+    ],
+)
+def test_bad_input_gets_one_readable_line(
+    net: LocalNetwork, dept: str, args: list[str], code: str
+) -> None:
+    proc = tanlian(net, dept, *args)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith(f"tanlian: error [{code}]")
