@@ -193,8 +193,6 @@ class NodeSession:
         self.close()
 
 
-RegistrySession = NodeSession
-
 
 class RegistryMissing(TanlianError):
     code = "registry_not_configured"
