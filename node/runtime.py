@@ -193,7 +193,6 @@ class NodeSession:
         self.close()
 
 
-
 class RegistryMissing(TanlianError):
     code = "registry_not_configured"
     http_status = 503
