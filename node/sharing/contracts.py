@@ -185,6 +185,25 @@ class Sharing:
     def revoke(self, request_id: int, reason: str) -> TxResult:
         return self.client.transact(self.access, "revoke", request_id, keccak(text=reason))
 
+    def spend(
+        self, request_id: int, epsilon: float, delta: float, query_hash: bytes, result_hash: bytes
+    ) -> TxResult:
+        """Pay for one DP answer on chain (owner only); reverts past the grant's ceiling."""
+        return self.client.transact(
+            self.access,
+            "spend",
+            request_id,
+            round(epsilon * 1000),
+            round(delta * 1e9),
+            query_hash,
+            result_hash,
+        )
+
+    def budget(self, request_id: int) -> tuple[float, float]:
+        """(ceiling, spent) of a DP grant, in ε."""
+        ceiling, spent = self.client.call(self.access, "budgetOf", request_id)
+        return ceiling / 1000, spent / 1000
+
     def request(self, request_id: int, block: int | str = "latest") -> RequestInfo:
         r = self.client.call(self.access, "request", request_id, block=block)
         return RequestInfo(

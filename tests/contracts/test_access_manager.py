@@ -336,3 +336,80 @@ AccessMachine.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestAccessStateMachine = AccessMachine.TestCase
+
+
+def test_privacy_budget_is_spent_on_chain_and_never_exceeded(tmp_path: Path) -> None:
+    import threading
+
+    w = build(
+        tmp_path / "chain",
+        Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=2.0),
+    )
+    try:
+        analyst, owner = w.sharing["other"], w.sharing["owner"]
+        rid = (
+            analyst.apply(w.dataset, 1, "dp", Mode.DP, epsilon=1.0, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        q, r = b"\x0a" * 32, b"\x0b" * 32
+        paid = owner.spend(rid, 0.25, 1e-6, q, r)
+        assert paid.event("BudgetSpent").args == {
+            "requestId": rid,
+            "epsilonMilli": 250,
+            "deltaNano": 1000,
+            "spentMilli": 250,
+            "queryHash": q,
+            "resultHash": r,
+        }
+        assert owner.budget(rid) == (1.0, 0.25)
+        with pytest.raises(ContractReverted) as over:
+            owner.spend(rid, 0.8, 0, q, r)
+        assert (over.value.error, over.value.error_args) == (
+            "BudgetExceeded",
+            {"requestId": rid, "asked": 800, "remaining": 750},
+        )
+        with pytest.raises(ContractReverted) as not_owner:
+            analyst.spend(rid, 0.1, 0, q, r)
+        assert not_owner.value.error == "NotDecider"
+        # 50 concurrent spends of 0.05 at the boundary: exactly 15 fit in the 0.75 left
+        results: list[bool] = []
+
+        def one() -> None:
+            try:
+                owner.spend(rid, 0.05, 0, q, r)
+                results.append(True)
+            except ContractReverted as exc:
+                assert exc.error == "BudgetExceeded"
+                results.append(False)
+
+        threads = [threading.Thread(target=one) for _ in range(50)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert results.count(True) == 15
+        assert owner.budget(rid) == (1.0, 1.0)
+        owner.revoke(rid, "done")
+        with pytest.raises(ContractReverted) as gone:
+            owner.spend(rid, 0.01, 0, q, r)
+        assert gone.value.error == "NotUsable"
+        raw_rid = (
+            w.sharing["consumer"]
+            .apply(w.dataset, 1, "x", Mode.DP, epsilon=0.5, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        assert w.sharing["consumer"].request(raw_rid).state == State.PENDING
+        with pytest.raises(ContractReverted) as pending:
+            owner.spend(raw_rid, 0.1, 0, q, r)
+        assert pending.value.error == "NotUsable"
+    finally:
+        w.backend.close()
+
+
+def test_raw_grants_have_no_budget(world: World) -> None:
+    rid = new_request(world, State.RELEASED)
+    with pytest.raises(ContractReverted) as info:
+        world.sharing["owner"].spend(rid, 0.1, 0, b"\x01" * 32, b"\x02" * 32)
+    assert info.value.error == "NotDp"

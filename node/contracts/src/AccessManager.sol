@@ -74,6 +74,13 @@ contract AccessManager {
     error StaleConsumerKey(bytes32 used, bytes32 registered);
     /// @notice A sealed data key must be SEALED_KEY_LENGTH bytes.
     error InvalidWrappedKey(uint256 length);
+    /// @notice Spending `asked` would take the grant past its ceiling; `remaining` is left.
+    error BudgetExceeded(uint256 requestId, uint64 asked, uint64 remaining);
+    /// @notice Only DP grants carry a privacy budget.
+    error NotDp(uint256 requestId);
+    /// @notice The grant is not usable now (not authorized, expired, revoked, or a party
+    ///         is not active).
+    error NotUsable(uint256 requestId);
 
     /// @notice `consumer` applied for `version` of `datasetId` (request `requestId`).
     event AccessRequested(
@@ -96,6 +103,16 @@ contract AccessManager {
     event KeyReleased(uint256 indexed requestId, bytes32 consumerKey, bytes wrappedKey);
     /// @notice The grant was revoked by `by`.
     event AccessRevoked(uint256 indexed requestId, address indexed by, bytes32 reasonHash);
+    /// @notice The owner's node answered a DP query of the grant, paying `epsilonMilli`
+    ///         (and `deltaNano` of δ); `spentMilli` is the grant's total so far.
+    event BudgetSpent(
+        uint256 indexed requestId,
+        uint64 epsilonMilli,
+        uint64 deltaNano,
+        uint64 spentMilli,
+        bytes32 queryHash,
+        bytes32 resultHash
+    );
 
     NodeRegistry private immutable _registry;
     DataCatalog private immutable _catalog;
@@ -104,6 +121,7 @@ contract AccessManager {
     mapping(uint256 requestId => mapping(address => bool)) private _approvedBy;
     mapping(uint256 requestId => bytes) private _wrappedKeys;
     mapping(uint256 requestId => bytes32) private _wrappedFor;
+    mapping(uint256 requestId => uint64) private _spentMilli;
 
     /// @param registry_ The network's NodeRegistry.
     /// @param catalog_ The network's DataCatalog.
@@ -217,6 +235,35 @@ contract AccessManager {
         r.state = State.Revoked;
         delete _wrappedKeys[requestId];
         emit AccessRevoked(requestId, msg.sender, reasonHash);
+    }
+
+    /// @notice Pays for one DP answer before it is returned (the dataset owner's node only).
+    ///         Reverts past the grant's ceiling, so no node can answer beyond the budget.
+    /// @param queryHash Hash of the canonical query spec.
+    /// @param resultHash Hash of the answer about to be returned.
+    function spend(
+        uint256 requestId,
+        uint64 epsilonMilli,
+        uint64 deltaNano,
+        bytes32 queryHash,
+        bytes32 resultHash
+    ) external {
+        Request storage r = _existing(requestId);
+        if (msg.sender != r.owner) revert NotDecider(requestId, msg.sender);
+        if (r.mode != Mode.Dp) revert NotDp(requestId);
+        if (!isUsable(requestId)) revert NotUsable(requestId);
+        if (epsilonMilli == 0) revert InvalidEpsilon(0, r.epsilonMilli);
+        uint64 spent = _spentMilli[requestId];
+        uint64 remaining = r.epsilonMilli - spent;
+        if (epsilonMilli > remaining) revert BudgetExceeded(requestId, epsilonMilli, remaining);
+        spent += epsilonMilli;
+        _spentMilli[requestId] = spent;
+        emit BudgetSpent(requestId, epsilonMilli, deltaNano, spent, queryHash, resultHash);
+    }
+
+    /// @notice Privacy budget of `requestId`: ceiling and spent, in 1/1000 of ε.
+    function budgetOf(uint256 requestId) external view returns (uint64 ceiling, uint64 spent) {
+        return (_requests[requestId].epsilonMilli, _spentMilli[requestId]);
     }
 
     /// @notice The request `requestId`; reverts when unknown.
