@@ -1,0 +1,219 @@
+"""Differentially private answers computed on the owner's node (compute-to-data).
+
+A query is a JSON spec — count, sum, mean, variance, histogram or quantile(s) of one
+column, optionally grouped by a column and filtered on columns whose values are public.
+Everything that shapes the noise comes from the dataset's metadata, never from the query or
+the data: numeric bounds, and the public keys of grouping and filter columns. A query that
+needs metadata the owner did not declare is refused. diffprivlib supplies the mechanisms;
+its privacy-leak warnings are raised as errors; integer counts use the geometric mechanism.
+
+Cost: a query costs the ε it asks for. Grouping by a column with declared public keys
+splits the data into disjoint parts, so by parallel composition the whole group-by costs
+that ε once, not once per group.
+
+This module is pure computation; the gate that locks, checks and spends the budget on
+chain around it is built on top.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import warnings
+from typing import Any, Literal
+
+import numpy as np
+from diffprivlib import tools as dp
+from diffprivlib.mechanisms import Geometric
+from diffprivlib.utils import PrivacyLeakWarning
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from node.errors import InvalidInput, TanlianError
+
+
+class QueryRefused(TanlianError):
+    code = "dp_query_refused"
+    http_status = 422
+
+
+class ColumnMeta(BaseModel):
+    """What the owner declares public about a column."""
+
+    model_config = {"extra": "forbid"}
+
+    lower: float | None = None
+    upper: float | None = None
+    integer: bool = False
+    #: public values of a categorical column: it may then be grouped and filtered on
+    keys: list[str] | None = None
+
+    @model_validator(mode="after")
+    def _bounds(self) -> ColumnMeta:
+        if (self.lower is None) != (self.upper is None):
+            raise ValueError("give both lower and upper bounds, or neither")
+        if self.lower is not None and self.upper is not None and self.upper <= self.lower:
+            raise ValueError("upper bound must be above lower bound")
+        return self
+
+
+class DatasetMeta(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    columns: dict[str, ColumnMeta]
+    #: an upper bound on the rows any one group can hold (for mean/variance); optional
+    max_rows: int | None = Field(default=None, gt=0)
+
+
+class Filter(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    column: str
+    values: list[str] = Field(min_length=1)
+
+
+class QuerySpec(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    kind: Literal["count", "sum", "mean", "variance", "histogram", "quantile"]
+    column: str | None = None
+    epsilon: float = Field(gt=0, le=10)
+    quantiles: list[float] | None = None
+    bins: int | None = Field(default=None, ge=1, le=1000)
+    group_by: str | None = None
+    filters: list[Filter] = []
+
+    @model_validator(mode="after")
+    def _shape(self) -> QuerySpec:
+        if self.kind != "count" and not self.column:
+            raise ValueError(f"a {self.kind} query needs a column")
+        if self.kind == "quantile":
+            if not self.quantiles or any(not 0 <= q <= 1 for q in self.quantiles):
+                raise ValueError("quantile queries need quantiles between 0 and 1")
+        elif self.quantiles is not None:
+            raise ValueError("quantiles apply to quantile queries only")
+        if self.kind == "histogram" and not self.bins:
+            raise ValueError("histogram queries need bins")
+        return self
+
+    def digest(self) -> bytes:
+        """Hash of the canonical spec (what goes on chain with the spend)."""
+        return hashlib.sha256(
+            json.dumps(self.model_dump(), sort_keys=True, separators=(",", ":")).encode()
+        ).digest()
+
+
+def parse_spec(data: dict[str, Any]) -> QuerySpec:
+    try:
+        return QuerySpec.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'query'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput(f"invalid query: {problems}") from None
+
+
+def cost(spec: QuerySpec, meta: DatasetMeta) -> float:
+    """ε the query will spend (checks it against the metadata first)."""
+    _check(spec, meta)
+    return spec.epsilon  # a group-by over disjoint public keys is paid once
+
+
+def _check(spec: QuerySpec, meta: DatasetMeta) -> None:
+    def col(name: str) -> ColumnMeta:
+        if name not in meta.columns:
+            raise QueryRefused(f"column {name!r} is not declared in the dataset's metadata")
+        return meta.columns[name]
+
+    if spec.column is not None and spec.kind != "count":
+        c = col(spec.column)
+        if c.lower is None:
+            raise QueryRefused(
+                f"column {spec.column!r} has no declared bounds; a {spec.kind} query needs them"
+            )
+    for f in spec.filters:
+        keys = col(f.column).keys
+        if not keys:
+            raise QueryRefused(f"column {f.column!r} has no public keys: it cannot be filtered on")
+        unknown = [v for v in f.values if v not in keys]
+        if unknown:
+            raise QueryRefused(f"filter values {unknown} are not public keys of {f.column!r}")
+    if spec.group_by is not None and not col(spec.group_by).keys:
+        raise QueryRefused(f"column {spec.group_by!r} has no public keys: it cannot be grouped by")
+
+
+def answer(
+    spec: QuerySpec,
+    meta: DatasetMeta,
+    data: dict[str, np.ndarray],
+    rng: np.random.Generator | None = None,
+) -> dict[str, Any]:
+    """The DP answer of ``spec`` over ``data`` (column name → array)."""
+    _check(spec, meta)
+    seed = None if rng is None else int(rng.integers(0, 2**31 - 1))
+    mask = np.ones(len(next(iter(data.values()))), dtype=bool)
+    for f in spec.filters:
+        mask &= np.isin(data[f.column].astype(str), f.values)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyLeakWarning)
+        try:
+            if spec.group_by is None:
+                return {"value": _one(spec, meta, data, mask, seed)}
+            keys = meta.columns[spec.group_by].keys or []
+            groups = data[spec.group_by].astype(str)
+            # Disjoint groups from public keys: each gets the full ε (parallel composition),
+            # and a group with no rows is answered too, so absence leaks nothing.
+            return {
+                "groups": {
+                    k: _one(
+                        spec, meta, data, mask & (groups == k), None if seed is None else seed + i
+                    )
+                    for i, k in enumerate(keys)
+                }
+            }
+        except PrivacyLeakWarning as exc:
+            raise QueryRefused(f"the query would leak privacy: {exc}") from None
+
+
+def _one(
+    spec: QuerySpec,
+    meta: DatasetMeta,
+    data: dict[str, np.ndarray],
+    mask: np.ndarray,
+    seed: int | None,
+) -> Any:
+    eps = spec.epsilon
+    if spec.kind == "count":
+        true = int(mask.sum())
+        mech = Geometric(epsilon=eps, sensitivity=1, random_state=seed)
+        return max(0, int(mech.randomise(true)))
+    c = meta.columns[spec.column or ""]
+    bounds = (c.lower, c.upper)
+    values = np.clip(data[spec.column or ""][mask].astype(float), *bounds)
+    if spec.kind == "sum":
+        if c.integer:
+            values = np.rint(values).astype(int)
+            bounds = (int(c.lower), int(c.upper))
+        return float(dp.sum(values, epsilon=eps, bounds=bounds, random_state=seed))
+    if spec.kind == "mean":
+        return float(dp.mean(values, epsilon=eps, bounds=bounds, random_state=seed))
+    if spec.kind == "variance":
+        return float(dp.var(values, epsilon=eps, bounds=bounds, random_state=seed))
+    if spec.kind == "histogram":
+        counts, edges = dp.histogram(
+            values, epsilon=eps, bins=spec.bins, range=bounds, random_state=seed
+        )
+        return {"counts": [max(0, int(x)) for x in counts], "edges": [float(e) for e in edges]}
+    qs = spec.quantiles or []
+    # The ε is shared between the quantiles asked for (sequential composition).
+    return [
+        float(
+            dp.quantile(
+                values,
+                q,
+                epsilon=eps / len(qs),
+                bounds=bounds,
+                random_state=None if seed is None else seed + i,
+            )
+        )
+        for i, q in enumerate(qs)
+    ]
