@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 
 from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, node_context, table
 from cli.progress import bar
+from node.errors import InvalidInput
 
 app = typer.Typer(help="Publish datasets and browse the catalog.", no_args_is_help=True)
 
@@ -27,6 +29,10 @@ def publish(
     reviewers: Annotated[int, typer.Option(help="Reviewer approvals needed otherwise.")] = 0,
     raw: Annotated[bool, typer.Option("--raw/--dp-only", help="Allow decrypted copies.")] = True,
     epsilon_ceiling: Annotated[float, typer.Option(help="Largest ε one DP grant may hold.")] = 0.0,
+    dp_metadata: Annotated[
+        Path | None,
+        typer.Option(help="JSON: bounds and public keys per column, for DP queries."),
+    ] = None,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -42,6 +48,12 @@ def publish(
         raw_allowed=raw,
         epsilon_ceiling=epsilon_ceiling,
     )
+    meta = None
+    if dp_metadata is not None:
+        try:
+            meta = json.loads(dp_metadata.read_text())
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"cannot read DP metadata {dp_metadata}: {exc}") from None
     with NodeSession(settings, keys) as s, bar(f"encrypting {file.name}", not as_json) as tick:
         result = do_publish(
             s.blobs,
@@ -53,6 +65,7 @@ def publish(
             classification=classification,
             policy=policy,
             progress=tick,
+            dp_metadata=meta,
         )
     emit({"name": name, **result.as_dict()}, as_json)
 

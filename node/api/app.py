@@ -7,7 +7,7 @@ registered, active member (see ``node.api.signing``). Errors have one JSON shape
 
 import logging
 import time
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -25,6 +25,8 @@ from node.api.signing import (
 )
 from node.errors import NotFound, TanlianError
 from node.privacy.downloads import DownloadLogStore
+from node.privacy.dp_queries import parse_spec
+from node.privacy.gate import DpGate
 from node.registry.directory import MemberView
 from node.runtime import NodeRuntime
 from node.sharing import views
@@ -266,6 +268,42 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
                 "x-tanlian-ciphertext-sha256": row.ciphertext_hash,
             },
         )
+
+    gate = DpGate(runtime)
+
+    class QueryBody(BaseModel):
+        model_config = {"extra": "forbid"}
+        request: int
+        spec: dict[str, Any]
+        mode: Literal["answer", "estimate", "dummy"] = "answer"
+
+    @app.post("/v1/query", tags=["privacy"])
+    def dp_query(body: QueryBody, who: Caller) -> dict[str, Any]:
+        """A differentially private answer on a DP grant of a dataset this node owns.
+
+        `estimate` returns the cost and the remaining budget; `dummy` runs the query on
+        synthetic rows of the same schema; neither spends anything.
+        """
+        sharing_views()
+        spec = parse_spec(body.spec)
+        if body.mode == "estimate":
+            return gate.estimate(body.request, spec, who.address)
+        if body.mode == "dummy":
+            return gate.dummy(body.request, spec, who.address)
+        return gate.query(body.request, spec, who.address)
+
+    @app.get("/v1/query/archive", tags=["privacy"])
+    def dp_archive(request: int, who: Caller) -> dict[str, Any]:
+        """Answers given on a grant: for its consumer, this node and regulators."""
+        sharing = sharing_views()
+        consumer = sharing.request(request).consumer
+        if who.address not in (consumer, runtime.address) and "regulator" not in who.roles:
+            raise AuthForbidden("only the grant's consumer, its owner and regulators read this")
+        return {
+            "request": request,
+            "budget": dict(zip(("ceiling", "spent"), sharing.budget(request), strict=True)),
+            "answers": gate.archive(request),
+        }
 
     @app.get("/v1/downloads", tags=["sharing"])
     def list_downloads(who: Caller) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, Integer, LargeBinary, String
+from sqlalchemy import JSON, BigInteger, Boolean, Float, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db import Base
@@ -30,6 +30,8 @@ class StoredVersion(Base):
     # The data key, sealed to this node's own X25519 key: never stored in clear.
     sealed_data_key: Mapped[bytes] = mapped_column(LargeBinary)
     state: Mapped[str] = mapped_column(String(16))
+    #: what the owner declares public for DP queries (bounds, public keys), if anything
+    dp_metadata: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     anchor_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
 
@@ -50,3 +52,22 @@ class DownloadLog(Base):
     finished_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     completed: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome: Mapped[str] = mapped_column(String(64), default="started")
+
+
+class QueryArchive(Base):
+    """Every DP answer this node gave: for its consumer, its owner and regulators."""
+
+    __tablename__ = "dp_query_archive"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    consumer: Mapped[str] = mapped_column(String(42), index=True)
+    dataset_id: Mapped[str] = mapped_column(String(66))
+    version: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict] = mapped_column(JSON)
+    epsilon: Mapped[float] = mapped_column(Float)
+    result: Mapped[str] = mapped_column(Text)
+    query_hash: Mapped[str] = mapped_column(String(66))
+    result_hash: Mapped[str] = mapped_column(String(66))
+    spend_tx: Mapped[str] = mapped_column(String(66))
+    answered_at: Mapped[float] = mapped_column(Float)

@@ -27,12 +27,14 @@ from pathlib import Path
 from typing import Any
 
 from eth_utils import to_checksum_address
+from pydantic import ValidationError
 
 from node.api.client import NodeClient
 from node.chain.errors import ContractReverted
 from node.errors import InvalidInput, NotFound, TanlianError
 from node.privacy.canonical import canonicalize
 from node.privacy.crypto import IntegrityError, decrypt_stream, open_key, seal_key
+from node.privacy.dp_queries import DatasetMeta
 from node.privacy.store import BlobStore, VersionStore
 from node.registry.keystore import NodeKeys
 from node.registry.registry import Registry
@@ -95,7 +97,10 @@ def publish(
     policy: Policy | None = None,
     fmt: str | None = None,
     progress: Progress | None = None,
+    dp_metadata: dict[str, Any] | None = None,
 ) -> Published:
+    if dp_metadata is not None:
+        dp_metadata = validate_dp_metadata(dp_metadata).model_dump()
     canonical = canonicalize(Path(file), fmt)
     chunks = canonical.chunks
     if progress is not None:
@@ -118,6 +123,7 @@ def publish(
         plaintext_size=d.plaintext_size,
         ciphertext_size=d.ciphertext_size,
         sealed_data_key=written.sealed_data_key,
+        dp_metadata=dp_metadata,
     )
     created = None
     if existing is None:
@@ -142,6 +148,16 @@ def publish(
         created,
         result.tx_hash,
     )
+
+
+def validate_dp_metadata(data: dict[str, Any]) -> DatasetMeta:
+    try:
+        return DatasetMeta.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}" for e in exc.errors()
+        )
+        raise InvalidInput(f"invalid DP metadata: {problems}") from None
 
 
 def _counting(chunks, total: int, progress: Progress):

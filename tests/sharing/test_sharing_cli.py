@@ -152,3 +152,79 @@ def test_bad_input_gets_one_readable_line(
     proc = tanlian(net, dept, *args)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f"tanlian: error [{code}]")
+
+
+def test_dp_query_and_budget_from_the_command_line(net: LocalNetwork, tmp_path: Path) -> None:
+    data = tmp_path / "kwh.csv"
+    data.write_text(
+        "enterprise,district,kwh\n"
+        + "".join(f"E{i},{'锦江区' if i % 2 else '青羊区'},{100 + i % 50}\n" for i in range(500))
+    )
+    meta = tmp_path / "meta.json"
+    meta.write_text(
+        json.dumps(
+            {
+                "columns": {
+                    "enterprise": {},
+                    "district": {"keys": ["锦江区", "青羊区"]},
+                    "kwh": {"lower": 0, "upper": 1000},
+                }
+            }
+        )
+    )
+    ok(
+        tanlian(
+            net,
+            "grid",
+            "dataset",
+            "publish",
+            str(data),
+            "--name",
+            "kwh",
+            "--dp-only",
+            "--epsilon-ceiling",
+            "1",
+            "--auto-approve",
+            "analyst",
+            "--dp-metadata",
+            str(meta),
+            "--json",
+        )
+    )
+    req = ok(
+        tanlian(
+            net,
+            "analyst",
+            "access",
+            "request",
+            "grid/kwh",
+            "--purpose",
+            "dp",
+            "--mode",
+            "dp",
+            "--epsilon",
+            "0.5",
+            "--json",
+        )
+    )
+    spec = tmp_path / "q.json"
+    spec.write_text(json.dumps({"kind": "count", "epsilon": 0.2, "group_by": "district"}))
+    rid = str(req["request"])
+    est = ok(tanlian(net, "analyst", "query", rid, "--spec", str(spec), "--estimate", "--json"))
+    assert est["queries_of_this_kind_left"] == 2
+    got = ok(tanlian(net, "analyst", "query", rid, "--spec", str(spec), "--json"))
+    assert set(got["answer"]["groups"]) == {"锦江区", "青羊区"} and got["remaining"] == 0.3
+    budget = ok(tanlian(net, "analyst", "budget", "show", rid, "--per-query", "0.2", "--json"))
+    assert budget == {
+        "request": int(rid),
+        "ceiling": 0.5,
+        "spent": 0.2,
+        "remaining": 0.3,
+        "more_queries_of_that_cost": 1,
+    }
+    ok(tanlian(net, "analyst", "query", rid, "--spec", str(spec), "--json"))
+    refused = tanlian(net, "analyst", "query", rid, "--spec", str(spec))
+    assert refused.returncode == 1
+    assert (
+        refused.stderr.strip().splitlines()[-1].startswith("tanlian: error [dp_budget_exhausted]")
+    )

@@ -529,3 +529,78 @@ def test_grant_expiring_during_a_download_stops_it(net: LocalNetwork, tmp_path: 
                 time.sleep(0.1)
     assert entries[0]["outcome"] == "grant ended during transfer"
     assert 0 < entries[0]["bytes"] < pub.plaintext_size
+
+
+DP_META = {
+    "columns": {
+        "enterprise": {},
+        "district": {"keys": ["锦江区", "青羊区"]},
+        "kwh": {"lower": 0, "upper": 10_000},
+    }
+}
+
+
+def test_dp_gate_spends_on_chain_and_refuses_past_the_budget(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    data = tmp_path / "kwh.csv"
+    rows = ["enterprise,district,kwh"] + [
+        f"E{i},{'锦江区' if i % 2 else '青羊区'},{1000 + i % 500}" for i in range(2000)
+    ]
+    data.write_text("\n".join(rows) + "\n")
+    with session(net, "grid") as grid:
+        pub = publish(
+            grid.blobs,
+            grid.versions,
+            grid.require_sharing(),
+            grid.keys,
+            data,
+            name="kwh-dp",
+            classification="restricted",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=1.0),
+            dp_metadata=DP_META,
+        )
+    grid_dept = next(d for d in net.config.departments if d.name == "grid")
+    with session(net, "analyst") as analyst:
+        rid = (
+            analyst.require_sharing()
+            .apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=1.0, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        spec = {"kind": "mean", "column": "kwh", "epsilon": 0.4, "group_by": "district"}
+        with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
+            est = c.post("/v1/query", {"request": rid, "spec": spec, "mode": "estimate"})
+            assert est == {
+                "epsilon": 0.4,
+                "remaining": 1.0,
+                "fits": True,
+                "queries_of_this_kind_left": 2,
+            }
+            dummy = c.post("/v1/query", {"request": rid, "spec": spec, "mode": "dummy"})
+            assert set(dummy["answer"]["groups"]) == {"锦江区", "青羊区"}
+            first = c.post("/v1/query", {"request": rid, "spec": spec})
+            assert abs(first["answer"]["groups"]["锦江区"] - 1249.5) < 100
+            assert first["epsilon_spent"] == 0.4 and first["remaining"] == 0.6
+            assert analyst.require_sharing().budget(rid) == (1.0, 0.4)  # paid on chain
+            c.post("/v1/query", {"request": rid, "spec": spec})
+            with pytest.raises(NodeApiError) as over:
+                c.post("/v1/query", {"request": rid, "spec": spec})
+            assert (over.value.http_status, over.value.code) == (409, "dp_budget_exhausted")
+            assert analyst.require_sharing().budget(rid) == (1.0, 0.8)
+            with pytest.raises(NodeApiError) as no_bounds:
+                c.post(
+                    "/v1/query",
+                    {
+                        "request": rid,
+                        "spec": {"kind": "sum", "column": "enterprise", "epsilon": 0.1},
+                    },
+                )
+            assert no_bounds.value.code == "dp_query_refused"
+            archive = c.get("/v1/query/archive", params={"request": rid})
+            assert [a["epsilon"] for a in archive["answers"]] == [0.4, 0.4]
+            assert archive["budget"] == {"ceiling": 1.0, "spent": 0.8}
+    with session(net, "eco") as eco, NodeClient(grid_dept.endpoint, eco.keys.account.key) as c:
+        with pytest.raises(NodeApiError) as theft:
+            c.post("/v1/query", {"request": rid, "spec": spec})
+        assert theft.value.code == "grant_not_yours"
