@@ -44,5 +44,10 @@ def test_demo_brings_up_six_departments_and_writes_summary(tmp_path: Path) -> No
         assert steps["revoked"]["pull_after_revoke"] == "refused: grant_not_usable"
         applied = [s for s in summary["steps"] if s["step"] == "applied"]
         assert [a["authorized_at_once"] for a in applied] == [True, True, False]
+        # the privacy gate: two DP answers paid on chain, the third refused
+        dp = [s for s in summary["steps"] if s["step"] == "dp_answer"]
+        assert [round(d["remaining"], 3) for d in dp] == [0.6, 0.2]
+        assert all(d["spend_tx"].startswith("0x") for d in dp)
+        assert steps["dp_refused_past_budget"]["error"] == "dp_budget_exhausted"
     finally:
         LocalNetwork(load_network_config(config), tmp_path / "demo" / "network").down()

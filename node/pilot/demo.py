@@ -187,6 +187,7 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
                 name=name,
                 classification=cls,
                 policy=policy,
+                dp_metadata=synthetic.GRID_DP_METADATA if dept == "grid" else None,
             )
         published[dept] = pub
         steps.append({"step": "published", "department": dept, "dataset": name, **pub.as_dict()})
@@ -281,6 +282,7 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
             f"    grid's data: raw refused on chain ({raw_refused}); DP grant {dp_id} "
             "(ε 1.0) authorized for the privacy gate"
         )
+        steps.extend(_dp_story(network, analyst, dp_id, say))
         with _session(network, "transport") as transport:
             rv = transport.require_sharing().revoke(grants["transport"], "pilot phase ended")
         try:
@@ -306,3 +308,41 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
         if after.startswith("pulled") or raw_refused != "RawNotAllowed":
             raise RuntimeError("the sharing rules did not hold in the demo")
     return steps, pulled
+
+
+def _dp_story(network: LocalNetwork, analyst: NodeSession, grant: int, say: Say) -> list:
+    """The analyst asks the grid node for electricity by district and by sector."""
+    grid = next(d for d in network.config.departments if d.name == "grid")
+    steps: list[dict[str, Any]] = []
+    with NodeClient(grid.endpoint, analyst.keys.account.key) as node:
+        for by in ("district", "sector"):
+            spec = {"kind": "sum", "column": "kwh", "epsilon": 0.4, "group_by": by}
+            got = node.post("/v1/query", {"request": grant, "spec": spec})
+            top = sorted(got["answer"]["groups"].items(), key=lambda kv: -kv[1])[:2]
+            steps.append(
+                {
+                    "step": "dp_answer",
+                    "group_by": by,
+                    "epsilon": 0.4,
+                    "remaining": got["remaining"],
+                    "spend_tx": got["spend_tx"],
+                }
+            )
+            say(
+                f"    DP sum of kWh by {by} (ε 0.4, paid on chain): top "
+                f"{', '.join(f'{k} ≈ {v / 1e6:.1f} GWh' for k, v in top)}; "
+                f"ε left {got['remaining']}"
+            )
+        try:
+            node.post(
+                "/v1/query",
+                {"request": grant, "spec": {"kind": "mean", "column": "kwh", "epsilon": 0.4}},
+            )
+            refused = None
+        except NodeApiError as exc:
+            refused = exc.code
+    steps.append({"step": "dp_refused_past_budget", "error": refused})
+    say(f"    a third query (ε 0.4) is refused: {refused}")
+    if refused != "dp_budget_exhausted":
+        raise RuntimeError("the privacy budget did not hold in the demo")
+    return steps

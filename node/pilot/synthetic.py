@@ -35,6 +35,20 @@ SECTORS = [
 ]
 
 
+def _grid_dp_metadata() -> dict:
+    return {
+        "columns": {
+            "enterprise_id": {},
+            "adcode": {},
+            "synthetic": {},
+            "district": {"keys": [name for _, name, _ in units()]},
+            "sector": {"keys": SECTORS},
+            "month": {"keys": [f"2024-{m:02d}" for m in range(1, 13)]},
+            "kwh": {"lower": 0, "upper": 5_000_000},
+        }
+    }
+
+
 def units() -> list[tuple[str, str, str]]:
     rows = []
     for line in (DATA / "chengdu_units.csv").read_text(encoding="utf-8").splitlines():
@@ -196,3 +210,8 @@ def grid_enterprise_electricity(out: Path, enterprises: int = 400, seed: int = 3
     return _write(
         out, ["enterprise_id", "adcode", "district", "sector", "month", "kwh", "synthetic"], rows
     )
+
+
+#: What the grid declares public for DP queries on its enterprise table: the bounds of kWh
+#: and the public keys (district, sector, month) one may group or filter by.
+GRID_DP_METADATA = _grid_dp_metadata()
