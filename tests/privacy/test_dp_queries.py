@@ -134,3 +134,38 @@ def test_spec_digest_is_canonical() -> None:
     a = parse_spec({"kind": "mean", "column": "kwh", "epsilon": 1})
     b = parse_spec({"epsilon": 1.0, "column": "kwh", "kind": "mean"})
     assert a.digest() == b.digest() and len(a.digest()) == 32
+
+
+def test_fast_quantile_matches_diffprivlib_in_distribution() -> None:
+    from diffprivlib.tools import quantile as dpl_quantile
+
+    from node.privacy.dp_queries import fast_quantile
+
+    rng = np.random.default_rng(11)
+    values = rng.normal(500, 100, 5_000).clip(0, 1000)
+    ours = np.array(
+        [fast_quantile(values, 0.5, 0.5, (0, 1000), np.random.default_rng(s)) for s in range(300)]
+    )
+    theirs = np.array(
+        [
+            dpl_quantile(values, 0.5, epsilon=0.5, bounds=(0, 1000), random_state=s)
+            for s in range(300)
+        ]
+    )
+    true = np.median(values)
+    # same mechanism: the error distributions agree (medians and spreads within noise)
+    assert abs(np.median(np.abs(ours - true)) - np.median(np.abs(theirs - true))) < 2.0
+    assert abs(np.percentile(ours, 90) - np.percentile(theirs, 90)) < 5.0
+    assert ((ours >= 0) & (ours <= 1000)).all()
+
+
+def test_fast_quantile_extremes_and_empty() -> None:
+    from node.privacy.dp_queries import fast_quantile
+
+    rng = np.random.default_rng(5)
+    values = np.linspace(0, 100, 1001)
+    lows = [fast_quantile(values, 0.0, 5.0, (0, 100), rng) for _ in range(50)]
+    highs = [fast_quantile(values, 1.0, 5.0, (0, 100), rng) for _ in range(50)]
+    assert np.median(lows) < 2 and np.median(highs) > 98
+    empty = fast_quantile(np.array([]), 0.5, 1.0, (0, 100), rng)
+    assert 0 <= empty <= 100  # no data: uniform over the bounds, still private
