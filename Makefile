@@ -53,6 +53,7 @@ bench: $(PY_STAMP) $(NPM_STAMP)
 	$(BIN)/python benchmarks/signed_requests.py
 	$(BIN)/python benchmarks/sharing_transfer.py
 	$(BIN)/python benchmarks/dp_queries.py
+	$(BIN)/python benchmarks/dp_gate.py
 
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache
