@@ -580,7 +580,10 @@ def test_dp_gate_spends_on_chain_and_refuses_past_the_budget(
             dummy = c.post("/v1/query", {"request": rid, "spec": spec, "mode": "dummy"})
             assert set(dummy["answer"]["groups"]) == {"锦江区", "青羊区"}
             first = c.post("/v1/query", {"request": rid, "spec": spec})
-            assert abs(first["answer"]["groups"]["锦江区"] - 1249.5) < 100
+            # plumbing, not accuracy (seeded accuracy tests live in tests/privacy): the mean of
+            # 1,000 values bounded by 10,000 at ε 0.4 has Laplace noise of scale ~50, so a
+            # 10-scale bound fails about once in 20,000 runs
+            assert abs(first["answer"]["groups"]["锦江区"] - 1249.5) < 500
             assert first["epsilon_spent"] == 0.4 and first["remaining"] == 0.6
             assert analyst.require_sharing().budget(rid) == (1.0, 0.4)  # paid on chain
             c.post("/v1/query", {"request": rid, "spec": spec})
