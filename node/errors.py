@@ -38,3 +38,10 @@ class NotFound(TanlianError):
 class InvalidInput(TanlianError):
     code = "invalid_input"
     http_status = 400
+
+
+def describe_validation(exc: Any, what: str) -> str:
+    """One readable line from a pydantic ValidationError: `field.path: problem; …`."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or what}: {e['msg']}" for e in exc.errors()
+    )

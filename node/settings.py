@@ -20,7 +20,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from node.errors import ConfigError
+from node.errors import ConfigError, describe_validation
 
 CONFIG_FILE = "node.toml"
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)
@@ -133,9 +133,7 @@ def load_settings(home: Path | str, **overrides: Any) -> NodeSettings:
     try:
         return NodeSettings(home=home, **overrides)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
-        )
+        problems = describe_validation(exc, "settings")
         raise ConfigError(f"invalid settings for {home}: {problems}") from None
     finally:
         _toml_path.reset(token)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from node.errors import ConfigError
+from node.errors import ConfigError, describe_validation
 from node.settings import Role
 
 
@@ -77,7 +77,5 @@ def load_network_config(path: Path) -> NetworkConfig:
     try:
         return NetworkConfig.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'config'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = describe_validation(exc, "config")
         raise ConfigError(f"invalid network config {path}: {problems}") from None

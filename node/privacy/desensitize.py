@@ -36,7 +36,7 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from node.errors import InvalidInput, TanlianError
+from node.errors import InvalidInput, TanlianError, describe_validation
 
 
 class KAnonymityTooLow(TanlianError):
@@ -137,9 +137,7 @@ def load_profile(source: Path | str | dict) -> Profile:
     except (yaml.YAMLError, json.JSONDecodeError, OSError) as exc:
         raise InvalidInput(f"desensitization profile is unreadable: {exc}") from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'profile'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = describe_validation(exc, "profile")
         raise InvalidInput(f"invalid desensitization profile: {problems}") from None
 
 

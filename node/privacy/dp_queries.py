@@ -28,7 +28,7 @@ from diffprivlib.mechanisms import Geometric
 from diffprivlib.utils import PrivacyLeakWarning
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from node.errors import InvalidInput, TanlianError
+from node.errors import InvalidInput, TanlianError, describe_validation
 
 
 class QueryRefused(TanlianError):
@@ -106,9 +106,7 @@ def parse_spec(data: dict[str, Any]) -> QuerySpec:
     try:
         return QuerySpec.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'query'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = describe_validation(exc, "query")
         raise InvalidInput(f"invalid query: {problems}") from None
 
 

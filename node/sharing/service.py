@@ -31,7 +31,7 @@ from pydantic import ValidationError
 
 from node.api.client import NodeClient
 from node.chain.errors import ContractReverted
-from node.errors import InvalidInput, NotFound, TanlianError
+from node.errors import InvalidInput, NotFound, TanlianError, describe_validation
 from node.privacy.canonical import canonicalize
 from node.privacy.crypto import IntegrityError, decrypt_stream, open_key, seal_key
 from node.privacy.dp_queries import DatasetMeta
@@ -154,9 +154,7 @@ def validate_dp_metadata(data: dict[str, Any]) -> DatasetMeta:
     try:
         return DatasetMeta.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']) or 'metadata'}: {e['msg']}" for e in exc.errors()
-        )
+        problems = describe_validation(exc, "metadata")
         raise InvalidInput(f"invalid DP metadata: {problems}") from None
 
 
