@@ -30,9 +30,6 @@ from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.pilot import synthetic
 from node.privacy.dp_queries import DatasetMeta, answer, parse_spec
-from node.registry.keystore import KEYSTORE_FILE, unlock
-from node.runtime import NodeSession
-from node.settings import load_settings
 from node.sharing.contracts import Mode, Policy
 from node.sharing.service import publish
 
@@ -71,11 +68,7 @@ def main() -> None:
     try:
         net.up()
 
-        def session(name: str) -> NodeSession:
-            dept = next(d for d in config.departments if d.name == name)
-            keys = unlock(net.home(dept) / KEYSTORE_FILE, net.secret(dept).read_text())
-            return NodeSession(load_settings(net.home(dept)), keys)
-
+        session = net.session
         table = synthetic.grid_enterprise_electricity(work / "grid.csv")
         with session("grid") as grid:
             pub = publish(

@@ -213,6 +213,20 @@ class LocalNetwork:
     def _keys(self, dept: Department):
         return unlock(self.home(dept) / KEYSTORE_FILE, self.secret(dept).read_text())
 
+    def department(self, name: str) -> Department:
+        for dept in self.config.departments:
+            if dept.name == name:
+                return dept
+        raise NetworkError(f"no department named {name!r} in this network")
+
+    def session(self, name: str):
+        """Department ``name``'s contracts and store, unlocked with its password file."""
+        from node.runtime import NodeSession
+        from node.settings import load_settings
+
+        dept = self.department(name)
+        return NodeSession(load_settings(self.home(dept)), self._keys(dept))
+
     def _ensure_registry(self, state: dict[str, Any]) -> None:
         backend = open_backend("rpc", url=self.chain_url)
         try:

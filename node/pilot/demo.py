@@ -29,7 +29,6 @@ from node.network.orchestrator import LocalNetwork
 from node.pilot import synthetic
 from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.runtime import NodeSession
-from node.settings import load_settings
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import publish, pull
 
@@ -134,12 +133,6 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     return summary
 
 
-def _session(network: LocalNetwork, name: str) -> NodeSession:
-    dept = next(d for d in network.config.departments if d.name == name)
-    keys = unlock(network.home(dept) / KEYSTORE_FILE, network.secret(dept).read_text())
-    return NodeSession(load_settings(network.home(dept)), keys)
-
-
 def _wait_released(s: NodeSession, rid: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while s.require_sharing().request(rid).state != State.RELEASED:
@@ -177,7 +170,7 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
     steps: list[dict[str, Any]] = []
     published = {}
     for dept, (name, cls, policy) in policies.items():
-        with _session(network, dept) as s:
+        with network.session(dept) as s:
             pub = publish(
                 s.blobs,
                 s.versions,
@@ -197,7 +190,7 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
         )
 
     pulled = []
-    with _session(network, "analyst") as analyst:
+    with network.session("analyst") as analyst:
         sh = analyst.require_sharing()
         grants = {}
         for dept in ("stats", "transport", "eco"):
@@ -225,7 +218,7 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
                 f"    analyst applied for {dept}'s panel: request {rid} "
                 f"{'authorized by preset policy' if auto else 'pending owner + reviewer'}"
             )
-        with _session(network, "eco") as eco, _session(network, "grid") as grid:
+        with network.session("eco") as eco, network.session("grid") as grid:
             a1 = eco.require_sharing().approve(grants["eco"])
             a2 = grid.require_sharing().approve(grants["eco"])
         steps.append(
@@ -283,7 +276,7 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
             "(ε 1.0) authorized for the privacy gate"
         )
         steps.extend(_dp_story(network, analyst, dp_id, say))
-        with _session(network, "transport") as transport:
+        with network.session("transport") as transport:
             rv = transport.require_sharing().revoke(grants["transport"], "pilot phase ended")
         try:
             pull(

@@ -16,9 +16,7 @@ from node.errors import TanlianError
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.privacy.crypto import IntegrityError
-from node.registry.keystore import KEYSTORE_FILE, unlock
 from node.runtime import NodeSession
-from node.settings import load_settings
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import GrantNotUsable, publish, pull, recover
 from tests.network.test_local_network import _config
@@ -39,9 +37,7 @@ def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
 
 
 def session(net: LocalNetwork, name: str) -> NodeSession:
-    dept = next(d for d in net.config.departments if d.name == name)
-    keys = unlock(net.home(dept) / KEYSTORE_FILE, net.secret(dept).read_text())
-    return NodeSession(load_settings(net.home(dept)), keys)
+    return net.session(name)
 
 
 def wait_state(s: NodeSession, rid: int, state: State, timeout: float = 15) -> None:
