@@ -87,6 +87,7 @@ class EventIndexer:
         self.batch_blocks = batch_blocks
         self._abis: dict[str, tuple[str, ContractABI]] = {}
         self._sync_lock = threading.Lock()
+        self._genesis: str | None = None
         create_schema(engine)
         self._load_watches()
 
@@ -127,27 +128,29 @@ class EventIndexer:
             head = self.backend.block_number() if to_block is None else to_block
             added = 0
             while True:
-                start = self._checked_start()
+                start = self._checked_start(head)
                 if start > head:
                     return added
                 end = min(head, start + self.batch_blocks - 1)
                 added += self._index_range(start, end)
 
-    def _checked_start(self) -> int:
+    def _genesis_hash(self) -> str:
+        # A backend's genesis never changes: read it once, not on every 0.2 s sync.
+        if self._genesis is None:
+            self._genesis = "0x" + self.backend.get_block(0).hash.hex()
+        return self._genesis
+
+    def _checked_start(self, head: int) -> int:
         with Session(self.engine) as s:
             cursor = s.get(IndexCursor, self.name)
         if cursor is None:
             return 0
-        genesis = self.backend.get_block(0)
-        if (
-            cursor.chain_id != self.backend.chain_id
-            or cursor.genesis_hash != "0x" + genesis.hash.hex()
-        ):
+        if cursor.chain_id != self.backend.chain_id or cursor.genesis_hash != self._genesis_hash():
             raise IndexerError(
                 f"index {self.name!r} was built from another chain "
                 f"(chain id {cursor.chain_id}, genesis {cursor.genesis_hash[:12]}…)"
             )
-        if cursor.block_number > self.backend.block_number():
+        if cursor.block_number > head:
             raise IndexerError(
                 f"index {self.name!r} is at block {cursor.block_number}, beyond the chain's head; "
                 "the chain was replaced: rebuild the index"
@@ -166,16 +169,16 @@ class EventIndexer:
             logs = self.backend.get_logs(start, end, addresses=list(self._abis))
             rows = [r for r in (self._row(log) for log in logs) if r is not None]
         end_block = self.backend.get_block(end)
-        genesis = self.backend.get_block(0) if start == 0 else None
+        genesis_hash = self._genesis_hash() if start == 0 else None
         with Session(self.engine) as s, s.begin():
             self._insert(s, rows)
             cursor = s.get(IndexCursor, self.name)
             if cursor is None:
-                assert genesis is not None
+                assert genesis_hash is not None
                 cursor = IndexCursor(
                     name=self.name,
                     chain_id=self.backend.chain_id,
-                    genesis_hash="0x" + genesis.hash.hex(),
+                    genesis_hash=genesis_hash,
                     block_number=end,
                     block_hash="0x" + end_block.hash.hex(),
                 )
