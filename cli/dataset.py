@@ -70,6 +70,60 @@ def publish(
     emit({"name": name, **result.as_dict()}, as_json)
 
 
+@app.command("desensitize")
+def desensitize(
+    source: Annotated[str, typer.Argument(help="Name of one of your CSV datasets.")],
+    home: HomeOpt,
+    profile: Annotated[Path, typer.Option(help="Desensitization profile (YAML or JSON).")],
+    name: Annotated[str, typer.Option("--as", help="Name of the desensitized dataset.")],
+    version: Annotated[int, typer.Option(help="Source version (default: the latest).")] = 0,
+    classification: Annotated[
+        str, typer.Option(help="Classification of the release (if new).")
+    ] = "internal",
+    auto_approve: Annotated[
+        str, typer.Option(help="Roles authorized at once, comma-separated (if new).")
+    ] = "",
+    reviewers: Annotated[int, typer.Option(help="Reviewer approvals needed otherwise.")] = 0,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Release a desensitized version of SOURCE: pseudonyms, generalization, suppression;
+    refused under the profile's min_k; anchored with its lineage to the source version."""
+    from node.privacy.desensitize import load_profile
+    from node.runtime import NodeSession
+    from node.sharing.contracts import Policy
+    from node.sharing.service import derive_desensitized
+
+    rules = load_profile(profile)
+    settings, keys = node_context(home, password_file)
+    policy = Policy(
+        auto_approve_roles=tuple(r for r in auto_approve.split(",") if r.strip()),
+        reviewer_approvals=reviewers,
+        raw_allowed=True,
+    )
+    with NodeSession(settings, keys) as s:
+        published, report = derive_desensitized(
+            s.blobs,
+            s.versions,
+            s.require_sharing(),
+            keys,
+            source=source,
+            profile=rules,
+            name=name,
+            work_dir=settings.home / "tmp",
+            source_version=version or None,
+            classification=classification,
+            policy=policy,
+        )
+    info = {"name": name, **published.as_dict(), **report}
+    if not as_json:
+        info = {k: ", ".join(v) if isinstance(v, list) else v for k, v in info.items()}
+        info["lineage"] = "{source_dataset_id} v{source_version}, profile {profile_hash}".format(
+            **report["lineage"]
+        )
+    emit(info, as_json)
+
+
 def _client(home: Path, password_file: Path | None):
     from node.api.client import NodeClient
 
@@ -116,7 +170,21 @@ def show(
         | {"policy": _policy_text(d["policy"])},
         False,
     )
-    table(d["versions"], ["version", "size", "plaintext_sha256", "ciphertext_sha256", "block"])
+    rows = [
+        {
+            **v,
+            "derived_from": (
+                f"{v['derived_from']['dataset_id'][:10]}… v{v['derived_from']['version']} "
+                f"(k={v['derived_from']['k_anonymity']})"
+                if v.get("derived_from")
+                else ""
+            ),
+        }
+        for v in d["versions"]
+    ]
+    table(
+        rows, ["version", "size", "plaintext_sha256", "ciphertext_sha256", "block", "derived_from"]
+    )
 
 
 def _policy_text(p: dict) -> str:

@@ -12,18 +12,46 @@ from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, open_session
 from node.errors import InvalidInput
 
 RequestArg = Annotated[int, typer.Argument(help="Your DP grant (access request id).")]
+TargetArg = Annotated[
+    str,
+    typer.Argument(
+        help="DEPARTMENT/NAME or 0x<dataset id> (your newest usable DP grant on it is used), "
+        "or a grant id."
+    ),
+]
 
 
-def _owner_client(s, request_id: int):
+def _read_spec(spec: Path) -> dict:
+    try:
+        body = json.loads(spec.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise InvalidInput(f"cannot read query spec {spec}: {exc}") from None
+    if not isinstance(body, dict):
+        raise InvalidInput(f"query spec {spec} must be a JSON object")
+    return body
+
+
+def _owner_node(s, target: str) -> tuple[dict, object]:
+    """The request-body target and a client of the dataset owner's node."""
+    from cli.access import _resolve_dataset
     from node.api.client import NodeClient
 
-    req = s.require_sharing().request(request_id)
-    owner = s.registry.member(req.owner)
-    return NodeClient(owner.endpoint, s.keys.account.key)
+    sharing = s.require_sharing()
+    if target.isdigit():
+        owner = sharing.request(int(target)).owner
+        where: dict = {"request": int(target)}
+    else:
+        dataset_id = _resolve_dataset(s, target)
+        info = sharing.dataset(dataset_id)
+        if info is None:
+            raise InvalidInput(f"no dataset {target}")
+        owner = info["owner"]
+        where = {"dataset": "0x" + dataset_id.hex()}
+    return where, NodeClient(s.registry.member(owner).endpoint, s.keys.account.key)
 
 
 def query(
-    request_id: RequestArg,
+    target: TargetArg,
     home: HomeOpt,
     spec: Annotated[Path, typer.Option("--spec", help="Query spec (JSON file).")],
     estimate: Annotated[
@@ -35,14 +63,20 @@ def query(
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ask the dataset owner's node for a DP answer; its ε is spent on chain first."""
-    try:
-        body = json.loads(spec.read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise InvalidInput(f"cannot read query spec {spec}: {exc}") from None
+    """Ask the dataset owner's node for a DP answer; its ε is spent on chain first.
+
+    A spec is JSON, e.g. {"kind": "mean", "column": "kwh", "epsilon": 0.2,
+    "group_by": "district"}; kinds: count, sum, mean, variance, histogram (with "bins"),
+    quantile (with "quantiles"); optional "filters": [{"column": …, "values": […]}].
+    """
+    if estimate and dummy:
+        raise InvalidInput("--estimate and --dummy exclude each other")
+    body = _read_spec(spec)
     mode = "estimate" if estimate else "dummy" if dummy else "answer"
-    with open_session(home, password_file) as s, _owner_client(s, request_id) as node:
-        result = node.post("/v1/query", {"request": request_id, "spec": body, "mode": mode})
+    with open_session(home, password_file) as s:
+        where, client = _owner_node(s, target)
+        with client as node:
+            result = node.post("/v1/query", {**where, "spec": body, "mode": mode})
     emit(
         result
         if as_json
@@ -62,12 +96,23 @@ def budget_show(
     request_id: RequestArg,
     home: HomeOpt,
     per_query: Annotated[float, typer.Option(help="ε of the query you plan (for 'fits').")] = 0.0,
+    spec: Annotated[
+        Path | None,
+        typer.Option(help="A query spec: how many more queries of that kind fit (asks its cost)."),
+    ] = None,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Ceiling, spent and remaining ε of a DP grant, read from the chain."""
+    body = _read_spec(spec) if spec is not None else None
     with open_session(home, password_file) as s:
         ceiling, spent = s.require_sharing().budget(request_id)
+        if body is not None:
+            where, client = _owner_node(s, str(request_id))
+            with client as node:
+                per_query = node.post("/v1/query", {**where, "spec": body, "mode": "estimate"})[
+                    "epsilon"
+                ]
     info = {
         "request": request_id,
         "ceiling": ceiling,

@@ -7,12 +7,12 @@ registered, active member (see ``node.api.signing``). Errors have one JSON shape
 
 import logging
 import time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import node
@@ -273,9 +273,18 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
 
     class QueryBody(BaseModel):
         model_config = {"extra": "forbid"}
-        request: int
+        #: the DP grant (access request id), or else:
+        request: int | None = None
+        #: a dataset of this node (0x id): the caller's newest usable DP grant on it is used
+        dataset: str | None = None
         spec: dict[str, Any]
         mode: Literal["answer", "estimate", "dummy"] = "answer"
+
+        @model_validator(mode="after")
+        def _one_target(self) -> Self:
+            if (self.request is None) == (self.dataset is None):
+                raise ValueError("give either request (a grant id) or dataset (0x… id)")
+            return self
 
     @app.post("/v1/query", tags=["privacy"])
     def dp_query(body: QueryBody, who: Caller) -> dict[str, Any]:
@@ -286,11 +295,15 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         """
         sharing_views()
         spec = parse_spec(body.spec)
+        rid = body.request
+        if rid is None:
+            assert body.dataset is not None
+            rid = gate.grant_for(body.dataset, who.address)
         if body.mode == "estimate":
-            return gate.estimate(body.request, spec, who.address)
+            return {"request": rid, **gate.estimate(rid, spec, who.address)}
         if body.mode == "dummy":
-            return gate.dummy(body.request, spec, who.address)
-        return gate.query(body.request, spec, who.address)
+            return {"request": rid, **gate.dummy(rid, spec, who.address)}
+        return {"request": rid, **gate.query(rid, spec, who.address)}
 
     @app.get("/v1/query/archive", tags=["privacy"])
     def dp_archive(request: int, who: Caller) -> dict[str, Any]:

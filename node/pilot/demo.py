@@ -1,13 +1,16 @@
 """The pilot scenario (`make demo`), step by step, with a JSON summary.
 
-Stages reached so far: chain foundation, department nodes, encrypted sharing. The pilot
-network of network-config/local.toml comes up (a durable embedded chain host and one node
-process per department), the contracts are deployed with the commission as genesis
+Stages reached so far: chain foundation, department nodes, encrypted sharing, privacy
+gate. The pilot network of network-config/local.toml comes up (a durable embedded chain
+host and one node process per department), the contracts are deployed with the commission as genesis
 regulator, every other department registers and is approved, and each node's view of the
 registry is checked. Then the departments publish SYNTHETIC panels (calibrated to the
 city's totals), the evaluation team applies for them — some grants authorize at once,
 one waits for the owner and a reviewer, the grid's enterprise data is DP-only — the owners'
 nodes release the keys, the analyst pulls and verifies, and a revoked grant's pull fails.
+The privacy gate answers the analyst's DP queries on the grid's data, paying ε on chain,
+until the budget refuses one; eco releases a desensitized version of its station table
+(refused first with a profile too fine for its minimum k) with its lineage on chain.
 The network is left running; `tanlian network down --root OUT/network` stops it.
 """
 
@@ -17,8 +20,11 @@ import json
 import shutil
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from node.api.client import NodeApiError, NodeClient
 from node.chain.errors import ContractReverted
@@ -27,10 +33,11 @@ from node.errors import TanlianError
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.pilot import synthetic
+from node.privacy.desensitize import KAnonymityTooLow, load_profile
 from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.runtime import NodeSession
 from node.sharing.contracts import Mode, Policy, State
-from node.sharing.service import publish, pull
+from node.sharing.service import derive_desensitized, publish, pull
 
 Say = Callable[[str], None]
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "network-config" / "local.toml"
@@ -94,7 +101,7 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
 
     manifest = json.loads((ARTIFACTS_DIR / "manifest.json").read_text())
     summary = {
-        "scenario": "Tanlian pilot, Chengdu (stages: chain, department nodes, encrypted sharing)",
+        "scenario": "Tanlian pilot, Chengdu (chain, nodes, encrypted sharing, privacy gate)",
         "data_note": "all datasets are SYNTHETIC, generated and calibrated to city totals",
         "network": config.network.name,
         "chain_id": status["chain"]["chain_id"],
@@ -275,7 +282,8 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
             f"    grid's data: raw refused on chain ({raw_refused}); DP grant {dp_id} "
             "(ε 1.0) authorized for the privacy gate"
         )
-        steps.extend(_dp_story(network, analyst, dp_id, say))
+        steps.extend(_dp_story(network, analyst, published["grid"].dataset_id, say))
+        steps.extend(_desensitized_story(network, analyst, out_dir, say))
         with network.session("transport") as transport:
             rv = transport.require_sharing().revoke(grants["transport"], "pilot phase ended")
         try:
@@ -303,14 +311,16 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
     return steps, pulled
 
 
-def _dp_story(network: LocalNetwork, analyst: NodeSession, grant: int, say: Say) -> list:
-    """The analyst asks the grid node for electricity by district and by sector."""
+def _dp_story(network: LocalNetwork, analyst: NodeSession, dataset_id: bytes, say: Say) -> list:
+    """The analyst asks the grid node for electricity by district and by sector (the node
+    finds the analyst's DP grant on the dataset itself)."""
     grid = next(d for d in network.config.departments if d.name == "grid")
     steps: list[dict[str, Any]] = []
+    target = {"dataset": "0x" + dataset_id.hex()}
     with NodeClient(grid.endpoint, analyst.keys.account.key) as node:
         for by in ("district", "sector"):
             spec = {"kind": "sum", "column": "kwh", "epsilon": 0.4, "group_by": by}
-            got = node.post("/v1/query", {"request": grant, "spec": spec})
+            got = node.post("/v1/query", {**target, "spec": spec})
             top = sorted(got["answer"]["groups"].items(), key=lambda kv: -kv[1])[:2]
             steps.append(
                 {
@@ -329,7 +339,7 @@ def _dp_story(network: LocalNetwork, analyst: NodeSession, grant: int, say: Say)
         try:
             node.post(
                 "/v1/query",
-                {"request": grant, "spec": {"kind": "mean", "column": "kwh", "epsilon": 0.4}},
+                {**target, "spec": {"kind": "mean", "column": "kwh", "epsilon": 0.4}},
             )
             refused = None
         except NodeApiError as exc:
@@ -338,4 +348,78 @@ def _dp_story(network: LocalNetwork, analyst: NodeSession, grant: int, say: Say)
     say(f"    a third query (ε 0.4) is refused: {refused}")
     if refused != "dp_budget_exhausted":
         raise RuntimeError("the privacy budget did not hold in the demo")
+    return steps
+
+
+def _desensitized_story(
+    network: LocalNetwork, analyst: NodeSession, out_dir: Path, say: Say
+) -> list[dict[str, Any]]:
+    """eco keeps its station table to itself and releases a desensitized version of it."""
+    steps: list[dict[str, Any]] = []
+    source = synthetic.eco_monitoring_stations(out_dir / "data" / "eco_monitoring_stations.csv")
+    with network.session("eco") as eco:
+        sharing = eco.require_sharing()
+        publish(
+            eco.blobs,
+            eco.versions,
+            sharing,
+            eco.keys,
+            source,
+            name="monitoring-stations",
+            classification="restricted",
+            policy=Policy(reviewer_approvals=2, raw_allowed=True),
+        )
+        derive = partial(
+            derive_desensitized,
+            eco.blobs,
+            eco.versions,
+            sharing,
+            eco.keys,
+            source="monitoring-stations",
+            name="monitoring-stations-desensitized",
+            work_dir=network.home(network.department("eco")) / "tmp",
+            classification="internal",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+        try:
+            derive(profile=load_profile(synthetic.eco_station_profile(keep_coordinates=True)))
+            too_fine = "released (UNEXPECTED)"
+        except KAnonymityTooLow as exc:
+            too_fine = f"refused: k = {exc.detail['k']} < {exc.detail['min_k']}"
+        say(f"    eco: a release keeping coordinates to 0.01° is {too_fine}")
+        profile_file = out_dir / "data" / "eco_station_profile.yaml"
+        profile_file.write_text(
+            yaml.safe_dump(synthetic.eco_station_profile(), allow_unicode=True, sort_keys=False),
+            encoding="utf-8",
+        )
+        pub, report = derive(profile=load_profile(profile_file))
+        lineage = sharing.lineage(pub.dataset_id, pub.version)
+    assert lineage is not None
+    say(
+        f"    eco released monitoring-stations-desensitized v{pub.version}: {report['rows']} "
+        f"rows, station ids pseudonymized, street → district, dates → month, coordinates, "
+        f"names, phones and notes suppressed; k-anonymity {report['k_anonymity']} "
+        f"(minimum {report['min_k']}); lineage on chain → monitoring-stations "
+        f"v{lineage.source_version}"
+    )
+    steps.append(
+        {
+            "step": "desensitized_release",
+            "too_fine_profile": too_fine,
+            **pub.as_dict(),
+            "k_anonymity": report["k_anonymity"],
+            "lineage": lineage.as_dict(),
+        }
+    )
+    sh = analyst.require_sharing()
+    r = sh.apply(pub.dataset_id, pub.version, "air quality by district", Mode.RAW, duration=86400)
+    rid = r.event("AccessRequested").args["requestId"]
+    _wait_released(analyst, rid)
+    out = out_dir / "pulled" / "eco_monitoring_stations_desensitized.csv"
+    info = pull(sh, analyst.registry, analyst.keys, rid, out)
+    header = out.read_text(encoding="utf-8").splitlines()[0]
+    say(f"    analyst pulled it (request {rid}, verified); columns: {header}")
+    steps.append({"step": "pulled", "request": rid, "owner": "eco", "bytes": info["size"]})
+    if too_fine.startswith("released") or "contact_phone" in header:
+        raise RuntimeError("the desensitization rules did not hold in the demo")
     return steps

@@ -215,3 +215,90 @@ def grid_enterprise_electricity(out: Path, enterprises: int = 400, seed: int = 3
 #: What the grid declares public for DP queries on its enterprise table: the bounds of kWh
 #: and the public keys (district, sector, month) one may group or filter by.
 GRID_DP_METADATA = _grid_dp_metadata()
+
+
+def _streets(district: str, n: int) -> list[str]:
+    return [f"{district}第{i}街道" for i in range(1, n + 1)]
+
+
+def eco_monitoring_stations(out: Path, seed: int = 19) -> Path:
+    """Station-level monthly air readings of 2024: the identifying table eco keeps.
+
+    Every district has 3-6 stations, each on a street of its district, with exact
+    coordinates, a contact phone and free-text notes — what a desensitized release strips.
+    """
+    rng = random.Random(seed)
+    rows = []
+    sid = 0
+    for adcode, name, _ in units():
+        lat0, lon0 = 30.2 + rng.uniform(0, 0.9), 103.5 + rng.uniform(0, 1.1)
+        streets = _streets(name, 4)
+        base = rng.uniform(30, 50)
+        for _ in range(rng.randint(3, 6)):
+            sid += 1
+            street = rng.choice(streets)
+            lat, lon = lat0 + rng.uniform(-0.05, 0.05), lon0 + rng.uniform(-0.05, 0.05)
+            phone = f"139{rng.randint(0, 10**8 - 1):08d}"
+            for month in range(1, 13):
+                winter = 1.35 if month in (12, 1, 2) else 1.0
+                rows.append(
+                    [
+                        f"ST{adcode}{sid:03d}",
+                        f"{street}监测点{sid}",
+                        street,
+                        f"{lat:.5f}",
+                        f"{lon:.5f}",
+                        f"2024-{month:02d}-{rng.randint(1, 28):02d}",
+                        round(base * winter * rng.uniform(0.85, 1.15), 1),
+                        round(base * 0.8 * rng.uniform(0.85, 1.15), 1),
+                        phone,
+                        f"巡检记录: 由{phone[-4:]}负责" if rng.random() < 0.3 else "",
+                        "yes",
+                    ]
+                )
+    return _write(
+        out,
+        [
+            "station_id",
+            "station_name",
+            "street",
+            "latitude",
+            "longitude",
+            "date",
+            "pm25_ugm3",
+            "no2_ugm3",
+            "contact_phone",
+            "notes",
+            "synthetic",
+        ],
+        rows,
+    )
+
+
+def eco_station_profile(*, keep_coordinates: bool = False) -> dict:
+    """eco's desensitization profile for the station table (YAML-equivalent dict).
+
+    ``keep_coordinates`` keeps coordinates to 0.01° (about 1 km) as quasi-identifiers: too
+    fine, k falls to 1 and the release is refused; the real profile suppresses them.
+    """
+    street_to_district = {s: name for _, name, _ in units() for s in _streets(name, 4)}
+    coords = {"round": 2} if keep_coordinates else {"suppress": True}
+    return {
+        "version": 1,
+        "columns": {
+            "station_id": {"pseudonymize": True},
+            "station_name": {"suppress": True},
+            "street": {"map": street_to_district},
+            "latitude": coords,
+            "longitude": coords,
+            "date": {"truncate_date": "month"},
+            "pm25_ugm3": {"keep": True},
+            "no2_ugm3": {"keep": True},
+            "contact_phone": {"suppress": True},
+            "notes": {"suppress": True},
+            "synthetic": {"keep": True},
+        },
+        "quasi_identifiers": ["street", "date"]
+        + (["latitude", "longitude"] if keep_coordinates else []),
+        "min_k": 3,
+    }

@@ -29,7 +29,7 @@ import math
 import os
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -219,58 +219,74 @@ def _transform(column: str, rule: Any, key: bytes) -> Callable[[str], str]:
     raise AssertionError(rule)
 
 
+def profile_hash(profile: Profile) -> bytes:
+    """SHA-256 of the profile's canonical JSON: what the lineage on chain records."""
+    canonical = json.dumps(
+        profile.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return hashlib.sha256(canonical.encode()).digest()
+
+
 def desensitize_csv(profile: Profile, src: Path, dst: Path, key: bytes) -> dict[str, Any]:
-    """Apply ``profile`` to the CSV ``src``; write ``dst`` only if k >= min_k.
+    """Apply ``profile`` to the CSV file ``src``; see :func:`desensitize_lines`."""
+    with open(src, newline="", encoding="utf-8-sig") as fh:
+        return desensitize_lines(profile, fh, src.name, dst, key)
+
+
+def desensitize_lines(
+    profile: Profile, lines: Iterable[str], name: str, dst: Path, key: bytes
+) -> dict[str, Any]:
+    """Apply ``profile`` to CSV text ``lines`` (of a table called ``name`` in messages);
+    write ``dst`` only if k >= min_k.
 
     Returns a report: rows, released columns, the k-anonymity of the quasi-identifiers and
     the number of distinct quasi-identifier groups.
     """
-    with open(src, newline="", encoding="utf-8-sig") as fh:
-        reader = csv.reader(fh)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise InvalidInput(f"{src.name} is empty") from None
-        unknown = [c for c in header if c not in profile.columns]
-        if unknown:
-            raise InvalidInput(
-                f"{src.name}: no rule for columns {', '.join(unknown)}; every column needs "
-                "one (use keep: true to pass one through)"
+    reader = csv.reader(lines)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise InvalidInput(f"{name} is empty") from None
+    unknown = [c for c in header if c not in profile.columns]
+    if unknown:
+        raise InvalidInput(
+            f"{name}: no rule for columns {', '.join(unknown)}; every column needs "
+            "one (use keep: true to pass one through)"
+        )
+    missing = [c for c in profile.columns if c not in header]
+    if missing:
+        raise InvalidInput(f"{name} lacks profile columns {', '.join(missing)}")
+    released = [i for i, c in enumerate(header) if not isinstance(profile.columns[c], Suppress)]
+    funcs = [_transform(header[i], profile.columns[header[i]], key) for i in released]
+    out_names = [header[i] for i in released]
+    qi_pos = [out_names.index(q) for q in profile.quasi_identifiers]
+    groups: Counter[tuple[str, ...]] = Counter()
+    rows = 0
+    fd, tmp = tempfile.mkstemp(prefix=".desens-", dir=dst.parent)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
+            writer = csv.writer(out, lineterminator="\n")
+            writer.writerow(out_names)
+            for line_no, row in enumerate(reader, start=2):
+                if len(row) != len(header):
+                    raise InvalidInput(
+                        f"{name} line {line_no}: {len(row)} fields, expected {len(header)}"
+                    )
+                new = [f(row[i]) for f, i in zip(funcs, released, strict=True)]
+                writer.writerow(new)
+                if qi_pos:
+                    groups[tuple(new[p] for p in qi_pos)] += 1
+                rows += 1
+        k = min(groups.values()) if groups else rows
+        if rows and k < profile.min_k:
+            raise KAnonymityTooLow(
+                f"k-anonymity of {', '.join(profile.quasi_identifiers)} is {k}, under the "
+                f"owner's minimum {profile.min_k}; generalize further",
+                detail={"k": k, "min_k": profile.min_k, "groups": len(groups)},
             )
-        missing = [c for c in profile.columns if c not in header]
-        if missing:
-            raise InvalidInput(f"{src.name} lacks profile columns {', '.join(missing)}")
-        released = [i for i, c in enumerate(header) if not isinstance(profile.columns[c], Suppress)]
-        funcs = [_transform(header[i], profile.columns[header[i]], key) for i in released]
-        out_names = [header[i] for i in released]
-        qi_pos = [out_names.index(q) for q in profile.quasi_identifiers]
-        groups: Counter[tuple[str, ...]] = Counter()
-        rows = 0
-        fd, tmp = tempfile.mkstemp(prefix=".desens-", dir=dst.parent)
-        try:
-            with os.fdopen(fd, "w", newline="", encoding="utf-8") as out:
-                writer = csv.writer(out, lineterminator="\n")
-                writer.writerow(out_names)
-                for line_no, row in enumerate(reader, start=2):
-                    if len(row) != len(header):
-                        raise InvalidInput(
-                            f"{src.name} line {line_no}: {len(row)} fields, expected {len(header)}"
-                        )
-                    new = [f(row[i]) for f, i in zip(funcs, released, strict=True)]
-                    writer.writerow(new)
-                    if qi_pos:
-                        groups[tuple(new[p] for p in qi_pos)] += 1
-                    rows += 1
-            k = min(groups.values()) if groups else rows
-            if rows and k < profile.min_k:
-                raise KAnonymityTooLow(
-                    f"k-anonymity of {', '.join(profile.quasi_identifiers)} is {k}, under the "
-                    f"owner's minimum {profile.min_k}; generalize further",
-                    detail={"k": k, "min_k": profile.min_k, "groups": len(groups)},
-                )
-            os.replace(tmp, dst)
-        finally:
-            Path(tmp).unlink(missing_ok=True)
+        os.replace(tmp, dst)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
     return {
         "rows": rows,
         "columns": out_names,

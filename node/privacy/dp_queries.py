@@ -20,6 +20,8 @@ from __future__ import annotations
 import hashlib
 import json
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
@@ -139,6 +141,18 @@ def _check(spec: QuerySpec, meta: DatasetMeta) -> None:
         raise QueryRefused(f"column {spec.group_by!r} has no public keys: it cannot be grouped by")
 
 
+@contextmanager
+def leak_warnings_refused() -> Iterator[None]:
+    """diffprivlib's PrivacyLeakWarning (bounds or ranges taken from the data) becomes a
+    refusal: an answer whose noise was calibrated on the data itself never leaves."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", PrivacyLeakWarning)
+        try:
+            yield
+        except PrivacyLeakWarning as exc:
+            raise QueryRefused(f"the query would leak privacy: {exc}") from None
+
+
 def answer(
     spec: QuerySpec,
     meta: DatasetMeta,
@@ -153,29 +167,25 @@ def answer(
     for f in spec.filters:
         hit = np.isin(data[f.column].astype(str), f.values)
         mask = hit if mask is None else mask & hit
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", PrivacyLeakWarning)
-        try:
-            if spec.group_by is None:
-                return {"value": _one(spec, meta, data, mask, seed)}
-            keys = meta.columns[spec.group_by].keys or []
-            groups = data[spec.group_by].astype(str)
-            # Disjoint groups from public keys: each gets the full ε (parallel composition),
-            # and a group with no rows is answered too, so absence leaks nothing.
-            return {
-                "groups": {
-                    k: _one(
-                        spec,
-                        meta,
-                        data,
-                        (groups == k) if mask is None else mask & (groups == k),
-                        None if seed is None else seed + i,
-                    )
-                    for i, k in enumerate(keys)
-                }
+    with leak_warnings_refused():
+        if spec.group_by is None:
+            return {"value": _one(spec, meta, data, mask, seed)}
+        keys = meta.columns[spec.group_by].keys or []
+        groups = data[spec.group_by].astype(str)
+        # Disjoint groups from public keys: each gets the full ε (parallel composition),
+        # and a group with no rows is answered too, so absence leaks nothing.
+        return {
+            "groups": {
+                k: _one(
+                    spec,
+                    meta,
+                    data,
+                    (groups == k) if mask is None else mask & (groups == k),
+                    None if seed is None else seed + i,
+                )
+                for i, k in enumerate(keys)
             }
-        except PrivacyLeakWarning as exc:
-            raise QueryRefused(f"the query would leak privacy: {exc}") from None
+        }
 
 
 def _one(

@@ -23,10 +23,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from node.chain.errors import ContractReverted
-from node.errors import NotFound
-from node.privacy.crypto import decrypt_stream, open_key
+from node.errors import InvalidInput, NotFound
 from node.privacy.dp_queries import DatasetMeta, QueryRefused, QuerySpec, answer, cost
 from node.privacy.models import QueryArchive, StoredVersion
+from node.privacy.store import read_plaintext
+from node.sharing import views
 from node.sharing.contracts import Mode
 from node.sharing.service import GrantMismatch, GrantNotUsable, GrantNotYours
 
@@ -67,6 +68,31 @@ class DpGate:
         if not row.dp_metadata:
             raise QueryRefused("the owner declared no DP metadata (bounds, keys) for this dataset")
         return req, row, DatasetMeta.model_validate(row.dp_metadata)
+
+    def grant_for(self, dataset_id: str, caller: str) -> int:
+        """The caller's newest usable DP grant on ``dataset_id`` (a dataset of this node)."""
+        try:
+            wanted = "0x" + bytes.fromhex(dataset_id.removeprefix("0x")).hex()
+        except ValueError:
+            raise InvalidInput(f"{dataset_id!r} is not a dataset id") from None
+        sharing = self.rt.sharing
+        for attempt in range(2):
+            grants = [
+                r["request_id"]
+                for r in views.requests(self.rt.indexer, sharing.access.address)
+                if r["dataset_id"] == wanted and r["consumer"] == caller and r["mode"] == "dp"
+            ]
+            for rid in sorted(grants, reverse=True):
+                if sharing.is_usable(rid):
+                    return rid
+            if attempt == 0:
+                # The grant may be in a block this node has not indexed yet.
+                self.rt.wait_synced(self.rt.backend.block_number(), timeout=5.0)
+        raise GrantNotUsable(
+            f"you hold no usable DP grant on dataset {wanted} at this node"
+            + (f" (requests {sorted(grants)} are not usable now)" if grants else "")
+            + "; apply with: tanlian access request DATASET --mode dp --epsilon E"
+        )
 
     def estimate(self, request_id: int, spec: QuerySpec, caller: str) -> dict[str, Any]:
         _req, _row, meta = self._grant(request_id, caller)
@@ -131,12 +157,8 @@ class DpGate:
     def _load(self, row: StoredVersion, meta: DatasetMeta) -> dict[str, np.ndarray]:
         if row.format != "csv":
             raise QueryRefused(f"DP queries run on CSV datasets; this one is {row.format}")
-        data_key = open_key(row.sealed_data_key, self.rt.keys.encryption_key)
-        buf = io.BytesIO()
-        decrypt_stream(
-            self.rt.blobs.stream(bytes.fromhex(row.ciphertext_hash[2:])), data_key, buf.write
-        )
-        reader = csv.reader(io.StringIO(buf.getvalue().decode("utf-8")))
+        raw = read_plaintext(self.rt.blobs, row, self.rt.keys.encryption_key)
+        reader = csv.reader(io.StringIO(raw.decode("utf-8")))
         header = next(reader)
         columns: dict[str, list[str]] = {h: [] for h in header}
         for r in reader:

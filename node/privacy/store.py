@@ -9,6 +9,8 @@ anchored on chain.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import secrets
 import time
@@ -16,11 +18,21 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from nacl.public import PrivateKey
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from node.errors import NotFound
-from node.privacy.crypto import CHUNK, Digests, encrypt_stream, new_data_key, seal_key
+from node.privacy.crypto import (
+    CHUNK,
+    Digests,
+    IntegrityError,
+    decrypt_stream,
+    encrypt_stream,
+    new_data_key,
+    open_key,
+    seal_key,
+)
 from node.privacy.models import StoredVersion
 
 
@@ -155,3 +167,27 @@ class VersionStore:
     def all_blob_names(self) -> set[str]:
         with Session(self.engine) as s:
             return {h[2:] for h in s.scalars(select(StoredVersion.ciphertext_hash))}
+
+
+def read_plaintext(blobs: BlobStore, row: StoredVersion, private_key: PrivateKey) -> bytes:
+    """The decrypted bytes of a stored version, checked against both of its hashes.
+
+    The owner's node reads its own data this way (DP answers, desensitized releases): a blob
+    edited on disk fails here instead of feeding a wrong answer.
+    """
+    cipher_hash = bytes.fromhex(row.ciphertext_hash[2:])
+    data_key = open_key(row.sealed_data_key, private_key)
+    h = hashlib.sha256()
+    buf = io.BytesIO()
+
+    def blocks() -> Iterator[bytes]:
+        for b in blobs.stream(cipher_hash):
+            h.update(b)
+            yield b
+
+    plain_hash = decrypt_stream(blocks(), data_key, buf.write)
+    if h.digest() != cipher_hash:
+        raise IntegrityError(f"stored blob of {row.name} v{row.version} fails its hash")
+    if "0x" + plain_hash.hex() != row.plaintext_hash:
+        raise IntegrityError(f"{row.name} v{row.version} decrypts to other data than anchored")
+    return buf.getvalue()

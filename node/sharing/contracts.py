@@ -52,6 +52,27 @@ class Policy:
         return (mask, self.reviewer_approvals, self.raw_allowed, round(self.epsilon_ceiling * 1000))
 
 
+@dataclass(frozen=True)
+class Lineage:
+    """A derived version's source, the hash of the profile applied and its k-anonymity."""
+
+    source_dataset_id: bytes
+    source_version: int
+    profile_hash: bytes
+    k_anonymity: int
+
+    def as_abi(self) -> tuple:
+        return (self.source_dataset_id, self.source_version, self.profile_hash, self.k_anonymity)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source_dataset_id": "0x" + self.source_dataset_id.hex(),
+            "source_version": self.source_version,
+            "profile_hash": "0x" + self.profile_hash.hex(),
+            "k_anonymity": self.k_anonymity,
+        }
+
+
 def classification_code(name: str) -> int:
     try:
         return CLASSIFICATIONS.index(name)
@@ -139,6 +160,35 @@ class Sharing:
             schema_hash,
             size,
         )
+
+    def publish_derived_version(
+        self,
+        dataset_id: bytes,
+        plaintext_hash: bytes,
+        ciphertext_hash: bytes,
+        schema_hash: bytes,
+        size: int,
+        lineage: Lineage,
+    ) -> TxResult:
+        return self.client.transact(
+            self.catalog,
+            "publishDerivedVersion",
+            dataset_id,
+            plaintext_hash,
+            ciphertext_hash,
+            schema_hash,
+            size,
+            lineage.as_abi(),
+        )
+
+    def lineage(self, dataset_id: bytes, version: int) -> Lineage | None:
+        """Where version ``version`` was derived from, or None for an original version."""
+        source, source_version, profile, k = self.client.call(
+            self.catalog, "lineageOf", dataset_id, version
+        )
+        if source_version == 0:
+            return None
+        return Lineage(source, source_version, profile, k)
 
     def version(self, dataset_id: bytes, version: int) -> dict[str, Any]:
         plain, cipher, schema, size, published = self.client.call(

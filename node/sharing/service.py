@@ -16,6 +16,7 @@ and only then moves the file into place.
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import os
 import queue
@@ -34,11 +35,12 @@ from node.chain.errors import ContractReverted
 from node.errors import InvalidInput, NotFound, TanlianError, describe_validation
 from node.privacy.canonical import canonicalize
 from node.privacy.crypto import IntegrityError, decrypt_stream, open_key, seal_key
+from node.privacy.desensitize import Profile, desensitize_lines, profile_hash, pseudonym_key
 from node.privacy.dp_queries import DatasetMeta
-from node.privacy.store import BlobStore, VersionStore
+from node.privacy.store import BlobStore, VersionStore, read_plaintext
 from node.registry.keystore import NodeKeys
 from node.registry.registry import Registry
-from node.sharing.contracts import Mode, Policy, RequestInfo, Sharing, State
+from node.sharing.contracts import Lineage, Mode, Policy, RequestInfo, Sharing, State
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -98,6 +100,7 @@ def publish(
     fmt: str | None = None,
     progress: Progress | None = None,
     dp_metadata: dict[str, Any] | None = None,
+    lineage: Lineage | None = None,
 ) -> Published:
     if dp_metadata is not None:
         dp_metadata = validate_dp_metadata(dp_metadata).model_dump()
@@ -129,13 +132,17 @@ def publish(
     if existing is None:
         assert policy is not None
         created = sharing.create_dataset(name, classification, policy).tx_hash
-    result = sharing.publish_version(
+    anchor_args = (
         dataset_id,
         d.plaintext_sha256,
         d.ciphertext_sha256,
         canonical.schema_hash,
         d.plaintext_size,
     )
+    if lineage is None:
+        result = sharing.publish_version(*anchor_args)
+    else:
+        result = sharing.publish_derived_version(*anchor_args, lineage)
     version = result.event("VersionPublished").args["version"]
     versions.mark_anchored(row, "0x" + dataset_id.hex(), version, result.tx_hash)
     return Published(
@@ -148,6 +155,72 @@ def publish(
         created,
         result.tx_hash,
     )
+
+
+def derive_desensitized(
+    blobs: BlobStore,
+    versions: VersionStore,
+    sharing: Sharing,
+    keys: NodeKeys,
+    *,
+    source: str,
+    profile: Profile,
+    name: str,
+    work_dir: Path,
+    source_version: int | None = None,
+    classification: str = "internal",
+    policy: Policy | None = None,
+) -> tuple[Published, dict[str, Any]]:
+    """Apply ``profile`` to one of this node's own CSV datasets and publish the result as a
+    version of dataset ``name``, anchored with its lineage (source version, profile hash,
+    k-anonymity). Refused under the profile's ``min_k``; nothing is published then.
+
+    Pseudonyms are keyed by the owner's account key and the *source* dataset's name, so an
+    identifier gets the same pseudonym in every release of that dataset.
+    """
+    if name == source:
+        raise InvalidInput("give the desensitized release a name of its own (not the source's)")
+    source_id = "0x" + sharing.dataset_id(keys.address, source).hex()
+    rows = versions.anchored(source_id)
+    if source_version is not None:
+        rows = [r for r in rows if r.version == source_version]
+    if not rows:
+        which = f"version {source_version} of " if source_version else ""
+        raise NotFound(f"this node stores no anchored {which}dataset {source!r}")
+    row = rows[-1]
+    if row.format != "csv":
+        raise InvalidInput(f"{source!r} is {row.format}; desensitization profiles apply to CSV")
+    text = read_plaintext(blobs, row, keys.encryption_key).decode("utf-8")
+    work_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        out = Path(tmp) / f"{name.replace('/', '_')}.csv"
+        report = desensitize_lines(
+            profile,
+            io.StringIO(text, newline=""),
+            source,
+            out,
+            pseudonym_key(keys.account.key, source),
+        )
+        del text
+        lineage = Lineage(
+            bytes.fromhex(source_id[2:]),
+            row.version,
+            profile_hash(profile),
+            report["k_anonymity"] if profile.quasi_identifiers else 0,
+        )
+        published = publish(
+            blobs,
+            versions,
+            sharing,
+            keys,
+            out,
+            name=name,
+            classification=classification,
+            policy=policy,
+            fmt="csv",
+            lineage=lineage,
+        )
+    return published, {**report, "lineage": lineage.as_dict()}
 
 
 def validate_dp_metadata(data: dict[str, Any]) -> DatasetMeta:

@@ -39,8 +39,18 @@ def datasets(indexer: EventIndexer, catalog: str) -> list[dict[str, Any]]:
                     "size": int(a["size"]),
                     "block": e.block_number,
                     "tx": e.tx_hash,
+                    "derived_from": None,
                 }
             )
+        elif e.event == "VersionDerived" and a["datasetId"] in out:
+            for v in out[a["datasetId"]]["versions"]:
+                if v["version"] == a["version"]:
+                    v["derived_from"] = {
+                        "dataset_id": a["sourceDatasetId"],
+                        "version": a["sourceVersion"],
+                        "profile_hash": a["profileHash"],
+                        "k_anonymity": a["kAnonymity"],
+                    }
         elif e.event == "PolicyChanged" and a["datasetId"] in out:
             auto, reviewers, raw, eps = a["policy"]
             out[a["datasetId"]]["policy"] = {

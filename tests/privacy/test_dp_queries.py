@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from diffprivlib import tools as dp
 
 from node.errors import InvalidInput
-from node.privacy.dp_queries import DatasetMeta, QueryRefused, answer, cost, parse_spec
+from node.privacy.dp_queries import (
+    DatasetMeta,
+    QueryRefused,
+    answer,
+    cost,
+    leak_warnings_refused,
+    parse_spec,
+)
 
 META = DatasetMeta.model_validate(
     {
@@ -169,3 +177,21 @@ def test_fast_quantile_extremes_and_empty() -> None:
     assert np.median(lows) < 2 and np.median(highs) > 98
     empty = fast_quantile(np.array([]), 0.5, 1.0, (0, 100), rng)
     assert 0 <= empty <= 100  # no data: uniform over the bounds, still private
+
+
+@pytest.mark.parametrize(
+    "leaky",
+    [
+        pytest.param(lambda x: dp.mean(x, epsilon=1.0), id="mean without bounds"),
+        pytest.param(lambda x: dp.var(x, epsilon=1.0), id="variance without bounds"),
+        pytest.param(lambda x: dp.sum(x, epsilon=1.0), id="sum without bounds"),
+        pytest.param(lambda x: dp.histogram(x, epsilon=1.0, bins=4), id="histogram without range"),
+    ],
+)
+def test_a_privacy_leak_warning_refuses_the_answer(leaky) -> None:
+    # diffprivlib warns (it does not fail) when it takes bounds from the data; the guard that
+    # wraps every answer() turns its real warning into a refusal, so no value comes out.
+    got = []
+    with pytest.raises(QueryRefused, match="leak privacy"), leak_warnings_refused():
+        got.append(leaky(np.arange(100.0)))
+    assert got == []

@@ -210,11 +210,18 @@ def test_dp_query_and_budget_from_the_command_line(net: LocalNetwork, tmp_path: 
     spec = tmp_path / "q.json"
     spec.write_text(json.dumps({"kind": "count", "epsilon": 0.2, "group_by": "district"}))
     rid = str(req["request"])
-    est = ok(tanlian(net, "analyst", "query", rid, "--spec", str(spec), "--estimate", "--json"))
-    assert est["queries_of_this_kind_left"] == 2
-    got = ok(tanlian(net, "analyst", "query", rid, "--spec", str(spec), "--json"))
+    # by dataset: the owner's node finds the analyst's DP grant on it
+    est = ok(
+        tanlian(net, "analyst", "query", "grid/kwh", "--spec", str(spec), "--estimate", "--json")
+    )
+    assert est["queries_of_this_kind_left"] == 2 and est["request"] == int(rid)
+    dummy = ok(
+        tanlian(net, "analyst", "query", "grid/kwh", "--spec", str(spec), "--dummy", "--json")
+    )
+    assert dummy["dummy"] is True and dummy["epsilon_spent"] == 0.0
+    got = ok(tanlian(net, "analyst", "query", "grid/kwh", "--spec", str(spec), "--json"))
     assert set(got["answer"]["groups"]) == {"锦江区", "青羊区"} and got["remaining"] == 0.3
-    budget = ok(tanlian(net, "analyst", "budget", "show", rid, "--per-query", "0.2", "--json"))
+    budget = ok(tanlian(net, "analyst", "budget", "show", rid, "--spec", str(spec), "--json"))
     assert budget == {
         "request": int(rid),
         "ceiling": 0.5,
@@ -228,3 +235,82 @@ def test_dp_query_and_budget_from_the_command_line(net: LocalNetwork, tmp_path: 
     assert (
         refused.stderr.strip().splitlines()[-1].startswith("tanlian: error [dp_budget_exhausted]")
     )
+    # the grant id works too, and the other departments hold no DP grant on it
+    none = tanlian(net, "eco", "query", "grid/kwh", "--spec", str(spec))
+    assert none.stderr.strip().splitlines()[-1].startswith("tanlian: error [grant_not_usable]")
+
+
+def test_desensitized_release_from_the_command_line(net: LocalNetwork, tmp_path: Path) -> None:
+    data = tmp_path / "people.csv"
+    data.write_text(
+        "resident_id,age,street,comment\n"
+        + "".join(
+            f"R{i:04d},{20 + i % 50},{'A街道' if i % 2 else 'B街道'},note {i}\n" for i in range(60)
+        )
+    )
+    ok(
+        tanlian(
+            net,
+            "eco",
+            "dataset",
+            "publish",
+            str(data),
+            "--name",
+            "residents",
+            "--classification",
+            "restricted",
+            "--reviewers",
+            "2",
+            "--json",
+        )
+    )
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(
+        "columns:\n"
+        "  resident_id: {pseudonymize: true}\n"
+        "  age: {bin: [20, 40, 70]}\n"
+        "  street: {map: {A街道: 锦江区, B街道: 锦江区}}\n"
+        "  comment: {suppress: true}\n"
+        "quasi_identifiers: [age, street]\n"
+        "min_k: 10\n"
+    )
+    out = ok(
+        tanlian(
+            net,
+            "eco",
+            "dataset",
+            "desensitize",
+            "residents",
+            "--profile",
+            str(profile),
+            "--as",
+            "residents-public",
+            "--auto-approve",
+            "analyst",
+            "--json",
+        )
+    )
+    assert out["k_anonymity"] == 30 and out["rows"] == 60
+    assert out["columns"] == ["resident_id", "age", "street"]
+    assert out["lineage"]["source_version"] == 1
+    shown = ok(tanlian(net, "analyst", "dataset", "show", out["dataset_id"], "--json"))
+    deadline = time.monotonic() + 10
+    while not shown["versions"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+        shown = ok(tanlian(net, "analyst", "dataset", "show", out["dataset_id"], "--json"))
+    assert shown["versions"][0]["derived_from"]["version"] == 1
+    assert shown["versions"][0]["derived_from"]["k_anonymity"] == 30
+    profile.write_text(profile.read_text().replace("min_k: 10", "min_k: 31"))
+    refused = tanlian(
+        net, "eco", "dataset", "desensitize", "residents", "--profile", str(profile), "--as", "x"
+    )
+    assert refused.returncode == 1 and "Traceback" not in refused.stderr
+    assert (
+        refused.stderr.strip().splitlines()[-1].startswith("tanlian: error [k_anonymity_too_low]")
+    )
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("columns: {resident_id: {hash: true}}\n")
+    wrong = tanlian(
+        net, "eco", "dataset", "desensitize", "residents", "--profile", str(bad), "--as", "x"
+    )
+    assert wrong.stderr.strip().splitlines()[-1].startswith("tanlian: error [invalid_input]")

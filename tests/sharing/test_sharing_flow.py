@@ -568,6 +568,7 @@ def test_dp_gate_spends_on_chain_and_refuses_past_the_budget(
         with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
             est = c.post("/v1/query", {"request": rid, "spec": spec, "mode": "estimate"})
             assert est == {
+                "request": rid,
                 "epsilon": 0.4,
                 "remaining": 1.0,
                 "fits": True,
@@ -603,3 +604,238 @@ def test_dp_gate_spends_on_chain_and_refuses_past_the_budget(
         with pytest.raises(NodeApiError) as theft:
             c.post("/v1/query", {"request": rid, "spec": spec})
         assert theft.value.code == "grant_not_yours"
+
+
+def _dp_dataset(net: LocalNetwork, tmp_path: Path, name: str, *, raw: bool, ceiling: float):
+    data = tmp_path / f"{name}.csv"
+    rows = ["enterprise,district,kwh"] + [
+        f"E{i},{'锦江区' if i % 2 else '青羊区'},{1000 + i % 500}" for i in range(400)
+    ]
+    data.write_text("\n".join(rows) + "\n")
+    with session(net, "grid") as grid:
+        return publish(
+            grid.blobs,
+            grid.versions,
+            grid.require_sharing(),
+            grid.keys,
+            data,
+            name=name,
+            classification="restricted",
+            policy=Policy(
+                auto_approve_roles=("analyst",), raw_allowed=raw, epsilon_ceiling=ceiling
+            ),
+            dp_metadata=DP_META,
+        )
+
+
+def test_fifty_concurrent_queries_at_the_budget_boundary_never_overspend(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    pub = _dp_dataset(net, tmp_path, "kwh-race", raw=False, ceiling=1.0)
+    grid_dept = next(d for d in net.config.departments if d.name == "grid")
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(pub.dataset_id, 1, "race", Mode.DP, epsilon=1.0, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        key = analyst.keys.account.key
+    spec = {"kind": "count", "epsilon": 0.1, "group_by": "district"}
+    # half name the grant, half the dataset: both paths share the (consumer, dataset) lock
+    targets = [{"request": rid}, {"dataset": "0x" + pub.dataset_id.hex()}]
+
+    def ask(i: int) -> str:
+        with NodeClient(grid_dept.endpoint, key) as c:
+            try:
+                c.post("/v1/query", {**targets[i % 2], "spec": spec})
+                return "answered"
+            except NodeApiError as exc:
+                return exc.code
+
+    with ThreadPoolExecutor(max_workers=50) as pool:
+        outcomes = list(pool.map(ask, range(50)))
+    assert outcomes.count("answered") == 10  # 10 × 0.1 = the ceiling, exactly
+    assert set(outcomes) == {"answered", "dp_budget_exhausted"}
+    with session(net, "analyst") as analyst:
+        assert analyst.require_sharing().budget(rid) == (1.0, 1.0)
+        with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
+            archive = c.get("/v1/query/archive", params={"request": rid})
+    assert len(archive["answers"]) == 10
+    assert round(sum(a["epsilon"] for a in archive["answers"]), 9) == 1.0
+    assert len({a["spend_tx"] for a in archive["answers"]}) == 10  # each paid on chain
+
+
+def test_raw_and_dp_grants_cannot_stand_in_for_each_other(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    pub = _dp_dataset(net, tmp_path, "kwh-both", raw=True, ceiling=1.0)
+    grid_dept = next(d for d in net.config.departments if d.name == "grid")
+    spec = {"kind": "count", "epsilon": 0.1}
+    blob = f"/v1/datasets/0x{pub.dataset_id.hex()}/versions/1/blob"
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        raw = sh.apply(pub.dataset_id, 1, "raw", Mode.RAW, duration=3600)
+        raw_id = raw.event("AccessRequested").args["requestId"]
+        dp = sh.apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=0.5, duration=3600)
+        dp_id = dp.event("AccessRequested").args["requestId"]
+        wait_state(analyst, raw_id, State.RELEASED)
+        with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
+            with pytest.raises(NodeApiError) as raw_for_dp:
+                c.post("/v1/query", {"request": raw_id, "spec": spec})
+            assert (raw_for_dp.value.http_status, raw_for_dp.value.code) == (403, "grant_mismatch")
+            with pytest.raises(NodeApiError) as dp_for_raw:
+                b"".join(c.stream("GET", blob, params={"request": dp_id}))
+            assert (dp_for_raw.value.http_status, dp_for_raw.value.code) == (403, "grant_mismatch")
+            # the RAW grant downloads, the DP grant answers: each on its own path
+            assert b"".join(c.stream("GET", blob, params={"request": raw_id}))
+            assert c.post("/v1/query", {"request": dp_id, "spec": spec})["epsilon_spent"] == 0.1
+        assert sh.budget(raw_id) == (0.0, 0.0)  # nothing was charged to the RAW grant
+    with session(net, "grid") as grid:
+        grid.require_sharing().revoke(dp_id, "study cancelled")
+    with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
+        with pytest.raises(NodeApiError) as revoked:
+            c.post("/v1/query", {"request": dp_id, "spec": spec})
+        assert (revoked.value.http_status, revoked.value.code) == (403, "grant_not_usable")
+        with pytest.raises(NodeApiError) as by_dataset:
+            c.post("/v1/query", {"dataset": "0x" + pub.dataset_id.hex(), "spec": spec})
+        assert by_dataset.value.code == "grant_not_usable"
+
+
+def test_an_expired_dp_grant_is_refused(net: LocalNetwork, tmp_path: Path) -> None:
+    pub = _dp_dataset(net, tmp_path, "kwh-expiring", raw=False, ceiling=1.0)
+    grid_dept = next(d for d in net.config.departments if d.name == "grid")
+    analyst_dept = next(d for d in net.config.departments if d.name == "analyst")
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(pub.dataset_id, 1, "short", Mode.DP, epsilon=0.5, duration=60)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        # one block per transaction, each at least a second after the last
+        while sh.is_usable(rid):
+            analyst.registry.set_endpoint(analyst_dept.endpoint)
+        with (
+            NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c,
+            pytest.raises(NodeApiError) as expired,
+        ):
+            c.post("/v1/query", {"request": rid, "spec": {"kind": "count", "epsilon": 0.1}})
+        assert expired.value.code == "grant_not_usable"
+        assert sh.budget(rid) == (0.5, 0.0)
+
+
+STATIONS = "station_id,street,pm25,note\n" + "".join(
+    f"S{i:03d},{'A街道' if i % 2 else 'B街道'},{30 + i},inspected by {i}\n" for i in range(12)
+)
+PROFILE = {
+    "columns": {
+        "station_id": {"pseudonymize": True},
+        "street": {"map": {"A街道": "锦江区", "B街道": "青羊区"}},
+        "pm25": {"keep": True},
+        "note": {"suppress": True},
+    },
+    "quasi_identifiers": ["street"],
+    "min_k": 3,
+}
+
+
+def test_desensitized_release_keeps_lineage_and_stable_pseudonyms(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    from node.privacy.desensitize import KAnonymityTooLow, load_profile, profile_hash
+    from node.sharing.service import derive_desensitized
+
+    src = tmp_path / "stations.csv"
+    src.write_text(STATIONS)
+    profile = load_profile(PROFILE)
+    with session(net, "eco") as eco:
+        sh = eco.require_sharing()
+        args = (eco.blobs, eco.versions, sh, eco.keys)
+        publish(*args, src, name="stations-raw", policy=Policy(reviewer_approvals=2))
+        release = dict(
+            source="stations-raw",
+            name="stations-open",
+            work_dir=tmp_path / "work",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+        first, report = derive_desensitized(*args, profile=profile, **release)
+        assert report["k_anonymity"] == 6 and report["columns"] == ["station_id", "street", "pm25"]
+        source_id = sh.dataset_id(eco.keys.address, "stations-raw")
+        assert sh.lineage(first.dataset_id, 1).as_dict() == {
+            "source_dataset_id": "0x" + source_id.hex(),
+            "source_version": 1,
+            "profile_hash": "0x" + profile_hash(profile).hex(),
+            "k_anonymity": 6,
+        }
+        # a second source version with the same stations: the same pseudonyms
+        src.write_text(STATIONS.replace(",30,", ",31,"))
+        publish(*args, src, name="stations-raw")
+        second, _ = derive_desensitized(*args, profile=profile, **release)
+        assert second.version == 2 and sh.lineage(second.dataset_id, 2).source_version == 2
+        # under the owner's minimum k: refused, nothing stored or anchored
+        stored = len(eco.versions.anchored())
+        blobs = sorted(p.name for p in eco.blobs.root.rglob("*") if p.is_file())
+        strict = load_profile({**PROFILE, "min_k": 7})
+        with pytest.raises(KAnonymityTooLow) as low:
+            derive_desensitized(*args, profile=strict, **release)
+        assert low.value.detail == {"k": 6, "min_k": 7, "groups": 2}
+        assert sh.dataset(first.dataset_id)["versions"] == 2
+        assert len(eco.versions.anchored()) == stored
+        assert sorted(p.name for p in eco.blobs.root.rglob("*") if p.is_file()) == blobs
+        assert not any((tmp_path / "work").iterdir())  # no plaintext left behind
+    pulled = []
+    with session(net, "analyst") as analyst:
+        ash = analyst.require_sharing()
+        for version in (1, 2):
+            rid = (
+                ash.apply(first.dataset_id, version, "air", Mode.RAW, duration=3600)
+                .event("AccessRequested")
+                .args["requestId"]
+            )
+            wait_state(analyst, rid, State.RELEASED)
+            out = tmp_path / f"open-{version}.csv"
+            pull(ash, analyst.registry, analyst.keys, rid, out)
+            pulled.append(out.read_text(encoding="utf-8").splitlines())
+    v1, v2 = pulled
+    assert v1[0] == "station_id,street,pm25"
+    ids1, ids2 = [r.split(",")[0] for r in v1[1:]], [r.split(",")[0] for r in v2[1:]]
+    assert ids1 == ids2 and len(set(ids1)) == 12  # stable, and still one per station
+    assert not any("S0" in r or "inspected" in r or "街道" in r for r in v1 + v2)
+    assert v1[1:] != v2[1:]  # the readings changed, the pseudonyms did not
+
+
+def test_a_tampered_source_is_not_released(net: LocalNetwork, tmp_path: Path) -> None:
+    from node.privacy.desensitize import load_profile
+    from node.sharing.service import derive_desensitized
+
+    src = tmp_path / "stations.csv"
+    src.write_text(STATIONS)
+    with session(net, "eco") as eco:
+        args = (eco.blobs, eco.versions, eco.require_sharing(), eco.keys)
+        pub = publish(*args, src, name="stations-tamper", policy=Policy(reviewer_approvals=2))
+        blob = eco.blobs.path_for(pub.ciphertext_hash)
+        original = blob.read_bytes()
+        flipped = bytearray(original)
+        flipped[len(flipped) // 2] ^= 0x01
+        blob.write_bytes(bytes(flipped))
+        try:
+            with pytest.raises(IntegrityError):
+                derive_desensitized(
+                    *args,
+                    profile=load_profile(PROFILE),
+                    source="stations-tamper",
+                    name="stations-tamper-open",
+                    work_dir=tmp_path / "work",
+                    policy=Policy(raw_allowed=True),
+                )
+        finally:
+            blob.write_bytes(original)
+        assert (
+            eco.require_sharing().dataset(
+                eco.require_sharing().dataset_id(eco.keys.address, "stations-tamper-open")
+            )
+            is None
+        )

@@ -30,6 +30,18 @@ contract DataCatalog {
         uint64 publishedAt;
     }
 
+    /// @notice Where a derived (e.g. desensitized) version comes from.
+    /// @param sourceDatasetId The dataset the version was derived from (same owner).
+    /// @param sourceVersion The source version.
+    /// @param profileHash Hash of the derivation profile (e.g. the desensitization rules).
+    /// @param kAnonymity The k-anonymity of the declared quasi-identifiers (0: none declared).
+    struct Lineage {
+        bytes32 sourceDatasetId;
+        uint32 sourceVersion;
+        bytes32 profileHash;
+        uint32 kAnonymity;
+    }
+
     /// @notice A dataset and its owner.
     struct Dataset {
         address owner;
@@ -74,12 +86,22 @@ contract DataCatalog {
         bytes32 schemaHash,
         uint64 size
     );
+    /// @notice `version` of `datasetId` was derived from `sourceVersion` of `sourceDatasetId`.
+    event VersionDerived(
+        bytes32 indexed datasetId,
+        uint32 indexed version,
+        bytes32 indexed sourceDatasetId,
+        uint32 sourceVersion,
+        bytes32 profileHash,
+        uint32 kAnonymity
+    );
     /// @notice The owner changed the policy of `datasetId`.
     event PolicyChanged(bytes32 indexed datasetId, Policy policy);
 
     NodeRegistry private immutable _registry;
     mapping(bytes32 datasetId => Dataset) private _datasets;
     mapping(bytes32 datasetId => mapping(uint32 version => Version)) private _versions;
+    mapping(bytes32 datasetId => mapping(uint32 version => Lineage)) private _lineage;
 
     /// @param registry_ The network's NodeRegistry.
     constructor(NodeRegistry registry_) {
@@ -114,20 +136,34 @@ contract DataCatalog {
         bytes32 schemaHash,
         uint64 size
     ) external returns (uint32 version) {
-        Dataset storage d = _owned(datasetId);
-        _onlyProvider();
-        if (plaintextHash == bytes32(0) || ciphertextHash == bytes32(0) || schemaHash == bytes32(0)) {
-            revert InvalidHash();
+        return _publish(datasetId, plaintextHash, ciphertextHash, schemaHash, size);
+    }
+
+    /// @notice Anchors a version derived from one of the caller's own versions (a
+    ///         desensitized release), with its lineage: source, profile hash and k-anonymity.
+    function publishDerivedVersion(
+        bytes32 datasetId,
+        bytes32 plaintextHash,
+        bytes32 ciphertextHash,
+        bytes32 schemaHash,
+        uint64 size,
+        Lineage calldata lineage
+    ) external returns (uint32 version) {
+        Dataset storage source = _owned(lineage.sourceDatasetId);
+        if (lineage.sourceVersion == 0 || lineage.sourceVersion > source.versionCount) {
+            revert UnknownVersion(lineage.sourceDatasetId, lineage.sourceVersion);
         }
-        version = ++d.versionCount;
-        _versions[datasetId][version] = Version({
-            plaintextHash: plaintextHash,
-            ciphertextHash: ciphertextHash,
-            schemaHash: schemaHash,
-            size: size,
-            publishedAt: uint64(block.timestamp)
-        });
-        emit VersionPublished(datasetId, version, plaintextHash, ciphertextHash, schemaHash, size);
+        if (lineage.profileHash == bytes32(0)) revert InvalidHash();
+        version = _publish(datasetId, plaintextHash, ciphertextHash, schemaHash, size);
+        _lineage[datasetId][version] = lineage;
+        emit VersionDerived(
+            datasetId,
+            version,
+            lineage.sourceDatasetId,
+            lineage.sourceVersion,
+            lineage.profileHash,
+            lineage.kAnonymity
+        );
     }
 
     /// @notice Replaces the access policy of a dataset the caller owns.
@@ -158,6 +194,14 @@ contract DataCatalog {
         return _versions[datasetId][version];
     }
 
+    /// @notice The lineage of a version (all zero when it was not derived); reverts when unknown.
+    function lineageOf(bytes32 datasetId, uint32 version) external view returns (Lineage memory) {
+        Dataset storage d = _datasets[datasetId];
+        if (d.owner == address(0)) revert UnknownDataset(datasetId);
+        if (version == 0 || version > d.versionCount) revert UnknownVersion(datasetId, version);
+        return _lineage[datasetId][version];
+    }
+
     /// @notice The id a dataset named `name` of `owner` has.
     function datasetIdOf(address owner, string calldata name) external pure returns (bytes32) {
         return keccak256(abi.encode(owner, name));
@@ -166,6 +210,29 @@ contract DataCatalog {
     /// @notice The registry this catalog trusts.
     function registry() external view returns (NodeRegistry) {
         return _registry;
+    }
+
+    function _publish(
+        bytes32 datasetId,
+        bytes32 plaintextHash,
+        bytes32 ciphertextHash,
+        bytes32 schemaHash,
+        uint64 size
+    ) private returns (uint32 version) {
+        Dataset storage d = _owned(datasetId);
+        _onlyProvider();
+        if (plaintextHash == bytes32(0) || ciphertextHash == bytes32(0) || schemaHash == bytes32(0)) {
+            revert InvalidHash();
+        }
+        version = ++d.versionCount;
+        _versions[datasetId][version] = Version({
+            plaintextHash: plaintextHash,
+            ciphertextHash: ciphertextHash,
+            schemaHash: schemaHash,
+            size: size,
+            publishedAt: uint64(block.timestamp)
+        });
+        emit VersionPublished(datasetId, version, plaintextHash, ciphertextHash, schemaHash, size);
     }
 
     function _owned(bytes32 datasetId) private view returns (Dataset storage d) {
