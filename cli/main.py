@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from cli import access, chain, dataset, identity, network, node_cmd, query, registry
+from cli import access, audit, chain, dataset, identity, network, node_cmd, query, registry
 from node.errors import TanlianError
 
 app = typer.Typer(
@@ -30,6 +30,7 @@ app.add_typer(network.app, name="network")
 app.add_typer(dataset.app, name="dataset")
 app.add_typer(access.app, name="access")
 app.add_typer(query.budget_app, name="budget")
+app.add_typer(audit.app, name="audit")
 app.command("query")(query.query)
 app.command("init")(identity.init)
 

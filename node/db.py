@@ -52,6 +52,7 @@ def make_engine(url: str) -> Engine:
 def create_schema(engine: Engine) -> None:
     # Importing the model modules registers their tables on Base.metadata.
     import node.api.nonces
+    import node.audit.models
     import node.chain.indexer.models
     import node.privacy.models  # noqa: F401
 

@@ -7,6 +7,8 @@ import threading
 import time
 
 from node.api.nonces import JOURNAL_FILE, NonceStore
+from node.audit.contracts import AUDIT, AuditAnchors
+from node.audit.log import AccessLog
 from node.chain.backend import backend_from_settings
 from node.chain.client import ChainClient
 from node.chain.indexer.indexer import EventIndexer
@@ -52,6 +54,12 @@ class NodeRuntime:
             self.sharing = Sharing(self.client, contracts.catalog, contracts.access)
             if self.registry is not None:
                 self.releaser = Releaser(self.sharing, self.registry, self.versions, keys)
+        self.access_log = AccessLog(self.engine)
+        self.anchors: AuditAnchors | None = None
+        if contracts.audit:
+            self.indexer.watch(contracts.audit, AUDIT)
+            self.anchors = AuditAnchors(self.client, contracts.audit)
+        self._last_anchor = time.monotonic()
         self._release_cursor = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -67,6 +75,16 @@ class NodeRuntime:
             self.directory.refresh()
         if self.releaser is not None and self.sharing is not None:
             self._release_new()
+        interval = self.settings.audit.anchor_interval_seconds
+        if self.anchors is not None and time.monotonic() - self._last_anchor >= interval:
+            self.anchor_log()
+
+    def anchor_log(self) -> list[int]:
+        """Anchor the access log's unanchored entries now (also run on shutdown)."""
+        self._last_anchor = time.monotonic()
+        if self.anchors is None:
+            return []
+        return self.access_log.anchor(self.anchors, self.address)
 
     def recover(self) -> dict[str, int]:
         """Clean what a crash may have left in the blob store (run before serving)."""
@@ -104,8 +122,28 @@ class NodeRuntime:
                 ]
         ids += list(self.releaser.retry)
         if ids:
-            self.releaser.run(sorted(set(ids)))
+            for rid in self.releaser.run(sorted(set(ids))):
+                self.access_log.append(
+                    "key_release", request_id=rid, block=cursor, ref=f"release:{rid}:{cursor}"
+                )
+        # this department's decisions, wherever they were taken (node, CLI, scripts)
+        for e in self.indexer.events(
+            address=access, event="AccessApproved", from_block=start, to_block=cursor
+        ):
+            if e.args["approver"] == self.address:
+                self.access_log.append(
+                    "approval",
+                    request_id=e.args["requestId"],
+                    at=self._block_time(e.block_number),
+                    block=e.block_number,
+                    ref=e.tx_hash,
+                    tx=e.tx_hash,
+                    as_owner=e.args["isOwner"],
+                )
         self._release_cursor = cursor
+
+    def _block_time(self, number: int) -> float:
+        return float(self.backend.get_block(number).timestamp)
 
     def _consumer_in(self, event, accounts: set[str]) -> bool:
         assert self.sharing is not None
@@ -132,6 +170,10 @@ class NodeRuntime:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
+        try:
+            self.anchor_log()
+        except Exception as exc:  # the chain may be gone; the next start anchors them
+            logger.warning("could not anchor the access log on shutdown: %s", exc)
         self.backend.close()
         self.engine.dispose()
         self.nonces.close()

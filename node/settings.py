@@ -74,6 +74,14 @@ class ContractSettings(BaseModel):
     registry: str | None = None
     catalog: str | None = None
     access: str | None = None
+    audit: str | None = None
+
+
+class AuditSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    #: How often the node anchors its access log on chain (and always on shutdown).
+    anchor_interval_seconds: float = Field(default=30.0, gt=0, le=86400)
 
 
 class NodeSettings(BaseSettings):
@@ -90,6 +98,7 @@ class NodeSettings(BaseSettings):
     chain: ChainSettings = ChainSettings()
     contracts: ContractSettings = ContractSettings()
     store: StoreSettings = StoreSettings()
+    audit: AuditSettings = AuditSettings()
     #: SQLAlchemy URL of the node's index and metadata (default: SQLite in HOME).
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -23,6 +23,7 @@ from node.api.signing import (
     SignedRequest,
     verify_request,
 )
+from node.audit.digest import index_digest
 from node.errors import NotFound, TanlianError
 from node.privacy.downloads import DownloadLogStore
 from node.privacy.dp_queries import parse_spec
@@ -244,6 +245,8 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         log_id = downloads.start(request, who.address, row.dataset_id, version, row.ciphertext_hash)
         blob = runtime.blobs.stream(bytes.fromhex(row.ciphertext_hash[2:]), chunk=1 << 20)
 
+        started, head = time.time(), runtime.backend.block_number()
+
         def body():
             sent, outcome = 0, "aborted"
             try:
@@ -259,6 +262,18 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
                 outcome = "completed"
             finally:
                 downloads.finish(log_id, sent, outcome)
+                runtime.access_log.append(
+                    "download",
+                    request_id=request,
+                    consumer=who.address,
+                    dataset_id=row.dataset_id,
+                    version=version,
+                    block=head,
+                    started_at=round(started, 6),
+                    bytes=sent,
+                    outcome=outcome,
+                    ciphertext_sha256=row.ciphertext_hash,
+                )
 
         return StreamingResponse(
             body(),
@@ -317,6 +332,60 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
             "budget": dict(zip(("ceiling", "spent"), sharing.budget(request), strict=True)),
             "answers": gate.archive(request),
         }
+
+    def regulator_or_self(who: Any) -> None:
+        if "regulator" not in who.roles and who.address != runtime.address:
+            raise AuthForbidden("only regulators and this node's own account read the audit data")
+
+    @app.get("/v1/audit/log", tags=["audit"])
+    def audit_log(who: Caller) -> dict[str, Any]:
+        """This node's access log and its anchored batches (regulators, this node)."""
+        regulator_or_self(who)
+        return {
+            "node": runtime.address,
+            "entries": runtime.access_log.entries(),
+            "batches": runtime.access_log.batches(),
+        }
+
+    @app.post("/v1/audit/anchor", tags=["audit"])
+    def audit_anchor(who: Caller) -> dict[str, Any]:
+        """Anchor the unanchored access-log entries now (regulators, this node)."""
+        regulator_or_self(who)
+        return {"anchored_batches": runtime.anchor_log()}
+
+    @app.get("/v1/audit/proof", tags=["audit"])
+    def audit_proof(seq: int, who: Caller) -> dict[str, Any]:
+        """One log entry with its Merkle inclusion proof against its anchored batch."""
+        regulator_or_self(who)
+        found = runtime.access_log.proof(seq)
+        if found is None:
+            raise NotFound(f"no log entry {seq}")
+        return found
+
+    @app.get("/v1/audit/index", tags=["audit"])
+    def audit_index(to_block: int, who: Caller) -> dict[str, Any]:
+        """A digest of this node's event index up to ``to_block``, to compare with a rebuild."""
+        regulator_or_self(who)
+        runtime.wait_synced(to_block, timeout=10)
+        digest, count = index_digest(runtime.indexer.events(to_block=to_block))
+        return {"cursor": runtime.indexer.cursor(), "digest": digest, "events": count}
+
+    @app.get("/v1/audit/blob/{dataset_id}/{version}", tags=["audit"])
+    def audit_blob(dataset_id: str, version: int, who: Caller) -> StreamingResponse:
+        """A stored ciphertext, for a regulator to hash against the chain (providers must
+        honour it; the ciphertext reveals nothing without the data key)."""
+        if "regulator" not in who.roles:
+            raise AuthForbidden("only regulators fetch ciphertexts for audit")
+        row = runtime.versions.find("0x" + dataset_id.removeprefix("0x").lower(), version)
+        if row is None:
+            raise NotFound(f"version {version} of {dataset_id} is not stored on this node")
+        cipher_hash = bytes.fromhex(row.ciphertext_hash[2:])
+        if not runtime.blobs.path_for(cipher_hash).is_file():
+            raise NotFound(f"the blob of {dataset_id} v{version} is missing")
+        return StreamingResponse(
+            runtime.blobs.stream(cipher_hash, chunk=1 << 20),
+            media_type="application/octet-stream",
+        )
 
     @app.get("/v1/downloads", tags=["sharing"])
     def list_downloads(who: Caller) -> dict[str, Any]:

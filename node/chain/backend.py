@@ -74,6 +74,10 @@ class ChainBackend(ABC):
     @abstractmethod
     def get_block(self, block: int | str = "latest") -> BlockInfo: ...
 
+    def get_blocks(self, start: int, end: int) -> list[BlockInfo]:
+        """Blocks ``start``..``end`` inclusive (backends may fetch them in one round trip)."""
+        return [self.get_block(n) for n in range(start, end + 1)]
+
     @abstractmethod
     def get_nonce(self, address: str) -> int:
         """Next nonce of ``address`` including pending transactions."""

@@ -17,6 +17,8 @@ class NetworkSection(BaseModel):
     name: str = "tanlian"
     chain_id: int = Field(default=20_260, gt=0)
     approval_threshold: int = Field(default=1, ge=1)
+    #: How often each node anchors its access log on chain (seconds).
+    log_anchor_seconds: float = Field(default=30.0, gt=0, le=86400)
 
 
 class ChainSection(BaseModel):

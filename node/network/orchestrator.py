@@ -30,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from node.audit.contracts import deploy_audit
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient
 from node.errors import TanlianError
@@ -278,6 +279,13 @@ class LocalNetwork:
                 {"step": "sharing_deployed", "catalog": cat.address, "access": acc.address}
             )
             self.say(f"DataCatalog at {cat.address}, AccessManager at {acc.address}")
+        audit = state.get("audit")
+        if not (audit and backend.get_code(audit)):
+            deployer = ChainClient(backend, self._keys(self.config.genesis_regulators[0]).account)
+            state["audit"] = deploy_audit(deployer, state["registry"]).address
+            self.save_state(state)
+            self.events.append({"step": "audit_log_deployed", "audit": state["audit"]})
+            self.say(f"AuditLog at {state['audit']}")
         for dept in self.config.departments:
             update_config(
                 self.home(dept),
@@ -285,7 +293,9 @@ class LocalNetwork:
                     "registry": state["registry"],
                     "catalog": state["catalog"],
                     "access": state["access"],
+                    "audit": state["audit"],
                 },
+                audit={"anchor_interval_seconds": self.config.network.log_anchor_seconds},
             )
 
     def _ensure_nodes(self, state: dict[str, Any]) -> None:

@@ -56,14 +56,14 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     steps: list[dict[str, Any]] = []
 
     say(
-        f"1/3 bringing up the pilot network '{config.network.name}' "
+        f"1/5 bringing up the pilot network '{config.network.name}' "
         f"({len(config.departments)} departments, embedded chain)"
     )
     status = network.up()
     steps.extend(network.events)
     state = network.load_state()
 
-    say("2/4 the registry as each department's node sees it (signed requests)")
+    say("2/5 the registry as each department's node sees it (signed requests)")
     views: dict[str, list[tuple[str, str]]] = {}
     for dept in config.departments:
         keys = unlock(network.home(dept) / KEYSTORE_FILE, network.secret(dept).read_text())
@@ -84,7 +84,7 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     if not consistent or any(r["registry_status"] != "active" for r in rows.values()):
         raise RuntimeError(f"the registry is not as expected: {views}")
 
-    say("3/4 an outsider's signed request is refused")
+    say("3/5 an outsider's signed request is refused")
     outsider = generate_keys()
     with NodeClient(config.departments[1].endpoint, outsider.account.key) as client:
         try:
@@ -95,9 +95,13 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     say(f"    {config.departments[1].name} answered: {refused}")
     steps.append({"step": "outsider_refused", "answer": refused})
 
-    say("4/4 sharing: publish, apply, authorize, release, pull, revoke (SYNTHETIC data)")
+    say("4/5 sharing: publish, apply, authorize, release, pull, revoke (SYNTHETIC data)")
     sharing_steps, pulled = share_story(network, out_dir, say)
     steps.extend(sharing_steps)
+
+    say("5/5 the regulator (drc) audits the network: verify, then report")
+    audit = audit_story(network, out_dir, say)
+    steps.append(audit)
 
     manifest = json.loads((ARTIFACTS_DIR / "manifest.json").read_text())
     summary = {
@@ -423,3 +427,38 @@ def _desensitized_story(
     if too_fine.startswith("released") or "contact_phone" in header:
         raise RuntimeError("the desensitization rules did not hold in the demo")
     return steps
+
+
+def audit_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, Any]:
+    """The regulator's verify over everything above, then the report for people."""
+    from node.audit.report import write_report
+    from node.audit.verify import Auditor
+
+    # every node seals what it logged so far (the same happens on its schedule and shutdown)
+    for dept in network.config.departments:
+        with network.session(dept.name) as s, NodeClient(dept.endpoint, s.keys.account.key) as c:
+            c.post("/v1/audit/anchor", {})
+    with network.session("drc") as drc:
+        c = drc.settings.contracts
+        result = Auditor(
+            drc.backend,
+            {"registry": c.registry, "catalog": c.catalog, "access": c.access, "audit": c.audit},
+            drc.keys.account.key,
+        ).run()
+    for name, check in result.checks.items():
+        say(f"    {name:<22} {check['items']:>6} items  {check['findings']} findings")
+    for f in result.findings:
+        say(f"    {f.severity}: {f.kind} ({f.department}): {f.message}")
+    html_path, json_path = write_report(result, out_dir / "audit" / "report.html")
+    verdict = "clean" if not result.problems else f"{len(result.problems)} problem(s)"
+    say(f"    verify: {verdict}; report: {html_path}")
+    if result.problems:
+        raise RuntimeError("the regulator's audit of the demo network is not clean")
+    return {
+        "step": "audit",
+        "clean": True,
+        "notices": [f.kind for f in result.findings],
+        "report": str(html_path),
+        "report_json": str(json_path),
+        "checks": result.checks,
+    }

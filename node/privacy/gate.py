@@ -131,6 +131,7 @@ class DpGate:
             c = cost(spec, meta)
             ceiling, spent = self.rt.sharing.budget(request_id)
             if c > ceiling - spent + 1e-9:
+                self._log_refusal(req, row, spec, c, ceiling - spent)
                 raise BudgetExhausted(
                     f"the query costs ε {c} but only {round(ceiling - spent, 3)} of "
                     f"{ceiling} is left on request {request_id}",
@@ -143,9 +144,12 @@ class DpGate:
             except ContractReverted as exc:
                 # No spend on chain, no answer.
                 if exc.error == "BudgetExceeded":
+                    self._log_refusal(req, row, spec, c, None)
                     raise BudgetExhausted(f"budget exhausted on chain: {exc.message}") from None
                 raise
-            self._archive(req, row, spec, c, result, result_hash, paid.tx_hash)
+            self._archive(
+                req, row, spec, c, result, result_hash, paid.tx_hash, paid.receipt.block_number
+            )
         return {
             "answer": result,
             "epsilon_spent": c,
@@ -173,6 +177,22 @@ class DpGate:
                 out[name] = np.array(values)
         return out
 
+    def _log_refusal(
+        self, req: Any, row: StoredVersion, spec: QuerySpec, eps: float, left: float | None
+    ) -> None:
+        """A query past the budget is an attempt the regulator sees."""
+        self.rt.access_log.append(
+            "dp_refused",
+            block=self.rt.backend.block_number(),
+            request_id=req.id,
+            consumer=req.consumer,
+            dataset_id=row.dataset_id,
+            version=row.version,
+            epsilon=eps,
+            remaining=None if left is None else round(left, 3),
+            query_sha256="0x" + spec.digest().hex(),
+        )
+
     def _archive(
         self,
         req: Any,
@@ -182,6 +202,7 @@ class DpGate:
         result: Any,
         result_hash: bytes,
         tx: str,
+        block: int,
     ) -> None:
         with Session(self.rt.engine) as s, s.begin():
             s.add(
@@ -199,6 +220,18 @@ class DpGate:
                     answered_at=time.time(),
                 )
             )
+        self.rt.access_log.append(
+            "dp_answer",
+            block=block,
+            request_id=req.id,
+            consumer=req.consumer,
+            dataset_id=row.dataset_id,
+            version=row.version,
+            epsilon=eps,
+            query_sha256="0x" + spec.digest().hex(),
+            result_sha256="0x" + result_hash.hex(),
+            spend_tx=tx,
+        )
 
     def archive(self, request_id: int) -> list[dict[str, Any]]:
         with Session(self.rt.engine) as s:

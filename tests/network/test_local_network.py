@@ -28,7 +28,7 @@ DEPARTMENTS = [
 ]
 
 
-def _config(path: Path, *, full: bool = False) -> Path:
+def _config(path: Path, *, full: bool = False, log_anchor_seconds: float | None = None) -> Path:
     """A network definition on free ports: a small one, or the whole pilot (full=True)."""
     departments = DEPARTMENTS
     if full:
@@ -40,6 +40,7 @@ def _config(path: Path, *, full: bool = False) -> Path:
         "[network]",
         'name = "test-net"',
         "approval_threshold = 1",
+        *([f"log_anchor_seconds = {log_anchor_seconds}"] if log_anchor_seconds else []),
         "",
         "[chain]",
         f"port = {free_port()}",

@@ -1,0 +1,135 @@
+"""`tanlian audit ...`: the regulator's checks, trails and reports."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, open_session, table
+from node.errors import InvalidInput
+
+app = typer.Typer(
+    help="Regulator audit: verify chain and stores, trails, reports.", no_args_is_help=True
+)
+MaxDelayOpt = Annotated[
+    float, typer.Option(help="Seconds a log entry may wait before it must be anchored.")
+]
+
+
+def _audit(home: Path, password_file: Path | None, max_log_delay: float, quiet: bool):
+    from node.audit.verify import Auditor
+
+    with open_session(home, password_file) as s:
+        if "regulator" not in s.registry.member(s.keys.address).roles:
+            raise InvalidInput("the audit runs as a regulator: this department is not one")
+        c = s.settings.contracts
+        auditor = Auditor(
+            s.backend,
+            {"registry": c.registry, "catalog": c.catalog, "access": c.access, "audit": c.audit},
+            s.keys.account.key,
+            max_log_delay=max_log_delay,
+        )
+        say = None if quiet else (lambda m: typer.echo(f"  {m}", err=True))
+        return auditor.run(say)
+
+
+@app.command("verify")
+def verify(
+    home: HomeOpt,
+    max_log_delay: MaxDelayOpt = 300.0,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the chain, every node's index, stored ciphertexts, anchored access logs, grants
+    at access time, DP budgets and approvals. Exit code 2 when there are findings above
+    'info' (refused attempts are listed as info)."""
+    result = _audit(home, password_file, max_log_delay, as_json)
+    data = result.as_dict()
+    if as_json:
+        emit(data, True)
+    else:
+        table(
+            [{"check": k, **v} for k, v in data["checks"].items()],
+            ["check", "items", "findings", "seconds"],
+            title=f"audit up to block {result.head}",
+        )
+        if result.findings:
+            table(
+                [
+                    {
+                        "severity": f.severity,
+                        "kind": f.kind,
+                        "department": f.department or "",
+                        "message": f.message,
+                    }
+                    for f in result.findings
+                ],
+                ["severity", "kind", "department", "message"],
+                title="findings",
+            )
+        if not result.problems:
+            notices = len(result.findings)
+            typer.echo("clean: no findings" + (f" ({notices} notice(s))" if notices else ""))
+    if result.problems:
+        raise typer.Exit(2)
+
+
+@app.command("trail")
+def trail_cmd(
+    home: HomeOpt,
+    dataset: Annotated[str | None, typer.Option(help="0x<dataset id> or DEPARTMENT/NAME.")] = None,
+    consumer: Annotated[str | None, typer.Option(help="Consumer address (0x…).")] = None,
+    department: Annotated[str | None, typer.Option(help="Department name.")] = None,
+    start: Annotated[str | None, typer.Option("--from", help="From (ISO date or unix).")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="To (ISO date or unix).")] = None,
+    as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """The whole story in time order: registrations, publications, applications, decisions,
+    releases, downloads and DP queries with their ε."""
+    from node.audit.trail import parse_time, trail
+
+    if sum(x is not None for x in (dataset, consumer, department)) != 1:
+        raise InvalidInput("give exactly one of --dataset, --consumer, --department")
+    lo, hi = parse_time(start), parse_time(end)
+    if dataset is not None and not dataset.startswith("0x"):
+        from cli.access import _resolve_dataset
+
+        with open_session(home, password_file) as s:
+            dataset = "0x" + _resolve_dataset(s, dataset).hex()
+    result = _audit(home, password_file, 300.0, True)
+    if department is not None and department not in result.facts.names.values():
+        raise InvalidInput(f"no department named {department!r}")
+    rows = trail(
+        result, dataset=dataset, consumer=consumer, department=department, start=lo, end=hi
+    )
+    columns = ["when", "what", "department", "request", "consumer", "owner", "detail", "evidence"]
+    if as_json:
+        emit({"events": rows}, True)
+    elif as_csv:
+        w = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        shown = [{k: ("" if v is None else v) for k, v in r.items()} for r in rows]
+        table(shown, columns, title=f"{len(rows)} events (in chain order)")
+
+
+@app.command("report")
+def report(
+    home: HomeOpt,
+    out: Annotated[Path, typer.Option("-o", "--out", help="HTML file (JSON written beside).")],
+    max_log_delay: MaxDelayOpt = 300.0,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """Write the audit as a readable HTML report and its JSON."""
+    from node.audit.report import write_report
+
+    result = _audit(home, password_file, max_log_delay, False)
+    html_path, json_path = write_report(result, out)
+    typer.echo(f"report: {html_path} ({len(result.findings)} findings); data: {json_path}")

@@ -1,0 +1,1 @@
+"""Regulator audit: anchored access logs, verification of chain and stores, trails, reports."""

@@ -1,0 +1,210 @@
+"""The node's access log: append entries, anchor them in Merkle batches, prove any entry.
+
+Anchoring takes the oldest unanchored entries in order, sends their root to AuditLog, and
+only then marks them with their batch and leaf in one database transaction. A crash between
+the two leaves a batch on chain that the database does not know; the next run recomputes
+the root over the same entries and adopts the batch when it matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from node.audit import merkle
+from node.audit.contracts import AuditAnchors
+from node.audit.models import AccessLogEntry, LogBatch
+
+logger = logging.getLogger(__name__)
+MAX_BATCH = 10_000
+HASHED_FIELDS = ("at", "kind", "request_id", "consumer", "dataset_id", "version", "detail")
+
+
+def entry_hash(entry: dict[str, Any]) -> bytes:
+    """SHA-256 of an entry's canonical JSON (its content, not its position)."""
+    body = {k: entry[k] for k in HASHED_FIELDS}
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).digest()
+
+
+def as_dict(row: AccessLogEntry) -> dict[str, Any]:
+    return {
+        "seq": row.seq,
+        "at": row.at,
+        "kind": row.kind,
+        "request_id": row.request_id,
+        "consumer": row.consumer,
+        "dataset_id": row.dataset_id,
+        "version": row.version,
+        "detail": row.detail,
+        "entry_hash": row.entry_hash,
+        "batch": row.batch,
+        "leaf": row.leaf,
+    }
+
+
+class AccessLog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._anchoring = threading.Lock()
+
+    def append(
+        self,
+        kind: str,
+        *,
+        request_id: int | None = None,
+        consumer: str | None = None,
+        dataset_id: str | None = None,
+        version: int | None = None,
+        at: float | None = None,
+        block: int | None = None,
+        ref: str | None = None,
+        **detail: Any,
+    ) -> int | None:
+        """Log one entry; None when an entry with the same ``ref`` exists already.
+
+        ``block`` is the chain head the node acted on: the auditor judges the grant as it
+        stood at that block (chain time can run ahead of wall-clock time)."""
+        if block is not None:
+            detail["block"] = block
+        entry = {
+            "at": round(time.time() if at is None else at, 6),
+            "kind": kind,
+            "request_id": request_id,
+            "consumer": consumer,
+            "dataset_id": dataset_id,
+            "version": version,
+            "detail": detail,
+        }
+        with Session(self.engine) as s, s.begin():
+            if ref is not None and s.scalar(
+                select(AccessLogEntry.seq).where(AccessLogEntry.ref == ref)
+            ):
+                return None
+            row = AccessLogEntry(**entry, ref=ref, entry_hash="0x" + entry_hash(entry).hex())
+            s.add(row)
+            s.flush()
+            return row.seq
+
+    # -- anchoring -------------------------------------------------------------------------
+    def anchor(self, anchors: AuditAnchors, me: str) -> list[int]:
+        """Anchor every unanchored entry (in batches of at most MAX_BATCH); the batch seqs."""
+        done: list[int] = []
+        with self._anchoring:
+            while True:
+                with Session(self.engine) as s:
+                    pending = list(
+                        s.scalars(
+                            select(AccessLogEntry)
+                            .where(AccessLogEntry.batch.is_(None))
+                            .order_by(AccessLogEntry.seq)
+                            .limit(MAX_BATCH)
+                        )
+                    )
+                    known = s.scalar(select(func.count()).select_from(LogBatch)) or 0
+                if not pending:
+                    return done
+                on_chain = anchors.batch_count(me)
+                if on_chain > known:
+                    self._adopt(anchors, me, known, pending)
+                    continue
+                leaves = [merkle.leaf_hash(bytes.fromhex(e.entry_hash[2:])) for e in pending]
+                root = merkle.root(leaves)
+                first = int(min(e.at for e in pending))
+                last = int(max(e.at for e in pending))
+                tx = anchors.anchor(known, root, len(pending), first, last)
+                self._mark(known, pending, root, first, last, tx.tx_hash)
+                done.append(known)
+
+    def _adopt(
+        self, anchors: AuditAnchors, me: str, seq: int, pending: list[AccessLogEntry]
+    ) -> None:
+        batch = anchors.batch(me, seq)
+        entries = pending[: batch.count]
+        leaves = [merkle.leaf_hash(bytes.fromhex(e.entry_hash[2:])) for e in entries]
+        if len(entries) != batch.count or merkle.root(leaves) != batch.root:
+            raise RuntimeError(
+                f"batch {seq} on chain does not match this node's unanchored entries: "
+                "the log was changed after anchoring"
+            )
+        self._mark(seq, entries, batch.root, batch.first_at, batch.last_at, "recovered")
+        logger.info("adopted log batch %s anchored before a restart", seq)
+
+    def _mark(
+        self,
+        seq: int,
+        entries: list[AccessLogEntry],
+        root: bytes,
+        first: int,
+        last: int,
+        tx: str,
+    ) -> None:
+        with Session(self.engine) as s, s.begin():
+            s.add(
+                LogBatch(
+                    seq=seq,
+                    root="0x" + root.hex(),
+                    count=len(entries),
+                    first_at=first,
+                    last_at=last,
+                    tx=tx,
+                    anchored_at=time.time(),
+                )
+            )
+            for leaf, e in enumerate(entries):
+                row = s.get(AccessLogEntry, e.seq)
+                assert row is not None
+                row.batch, row.leaf = seq, leaf
+
+    # -- reading ---------------------------------------------------------------------------
+    def entries(self) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            return [
+                as_dict(r) for r in s.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq))
+            ]
+
+    def batches(self) -> list[dict[str, Any]]:
+        with Session(self.engine) as s:
+            return [
+                {
+                    "seq": b.seq,
+                    "root": b.root,
+                    "count": b.count,
+                    "first_at": b.first_at,
+                    "last_at": b.last_at,
+                    "tx": b.tx,
+                }
+                for b in s.scalars(select(LogBatch).order_by(LogBatch.seq))
+            ]
+
+    def proof(self, seq: int) -> dict[str, Any] | None:
+        """An entry with the inclusion proof of its leaf in its anchored batch."""
+        with Session(self.engine) as s:
+            row = s.get(AccessLogEntry, seq)
+            if row is None:
+                return None
+            if row.batch is None:
+                return {"entry": as_dict(row), "batch": None, "proof": []}
+            batch = list(
+                s.scalars(
+                    select(AccessLogEntry)
+                    .where(AccessLogEntry.batch == row.batch)
+                    .order_by(AccessLogEntry.leaf)
+                )
+            )
+        leaves = [merkle.leaf_hash(bytes.fromhex(e.entry_hash[2:])) for e in batch]
+        assert row.leaf is not None
+        return {
+            "entry": as_dict(row),
+            "batch": row.batch,
+            "size": len(leaves),
+            "proof": ["0x" + p.hex() for p in merkle.proof(leaves, row.leaf)],
+        }

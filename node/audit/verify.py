@@ -1,0 +1,609 @@
+"""`tanlian audit verify`: a regulator checks the chain and every node, trusting none.
+
+The chain is walked block by block (each parent hash); a fresh index is rebuilt from it and
+compared with each node's own; every anchored version's ciphertext is fetched from its
+owner and hashed; every node's access log is re-hashed and its batches checked against the
+roots anchored on chain; every logged download and DP answer is checked against the grant
+as it stood at that moment (authorized, not yet expired or revoked, parties active); DP
+spending is compared between chain and logs; every approval is checked against the
+registry. Each problem becomes a finding with a severity, the department and the evidence.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from node.api.client import NodeApiError, NodeClient
+from node.audit import merkle
+from node.audit.contracts import AUDIT
+from node.audit.digest import index_digest
+from node.audit.log import entry_hash
+from node.chain.backend import ChainBackend
+from node.chain.indexer.indexer import EventIndexer, IndexedEvent
+from node.db import create_schema, make_engine
+from node.errors import TanlianError
+from node.registry.registry import ARTIFACT as REGISTRY
+from node.registry.registry import mask_to_roles
+from node.sharing.contracts import ACCESS, CATALOG
+
+logger = logging.getLogger(__name__)
+SEVERITIES = ("critical", "high", "medium", "low", "info")
+FOREVER = float("inf")
+
+
+@dataclass
+class Finding:
+    kind: str
+    severity: str
+    department: str | None
+    message: str
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Grant:
+    id: int
+    dataset_id: str
+    consumer: str
+    owner: str | None
+    mode: str
+    ceiling_milli: int
+    requested_block: int
+    authorized_block: int | None = None
+    expires_at: float | None = None
+    revoked_block: int | None = None
+    spent_milli: int = 0
+    spends: list[tuple[float, int, str]] = field(default_factory=list)
+
+
+@dataclass
+class ChainFacts:
+    """What the chain says, read from a freshly rebuilt index."""
+
+    head: int
+    times: dict[int, int]
+    names: dict[str, str] = field(default_factory=dict)
+    #: account → [[from block, to block)] periods of suspension
+    suspended: dict[str, list[list[float]]] = field(default_factory=lambda: defaultdict(list))
+    #: account → [(block, roles)] activations (roles as names)
+    roles: dict[str, list[tuple[int, list[str]]]] = field(default_factory=lambda: defaultdict(list))
+    owners: dict[str, str] = field(default_factory=dict)
+    versions: list[dict[str, Any]] = field(default_factory=list)
+    grants: dict[int, Grant] = field(default_factory=dict)
+    approvals: list[IndexedEvent] = field(default_factory=list)
+    batches: dict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
+    events: list[IndexedEvent] = field(default_factory=list)
+
+    def suspended_at(self, account: str, block: int) -> bool:
+        return any(a <= block < b for a, b in self.suspended.get(account, []))
+
+    def provider_at(self, account: str, block: int) -> bool:
+        active = [r for at, r in self.roles.get(account, []) if at <= block]
+        return bool(active) and "provider" in active[-1] and not self.suspended_at(account, block)
+
+
+@dataclass
+class AuditResult:
+    head: int
+    findings: list[Finding]
+    checks: dict[str, dict[str, Any]]
+    counts: dict[str, int]
+    logs: dict[str, list[dict[str, Any]]]
+    facts: ChainFacts | None = None
+
+    @property
+    def problems(self) -> list[Finding]:
+        """Findings above 'info' (an 'info' finding is a refused attempt, for the record)."""
+        return [f for f in self.findings if f.severity != "info"]
+
+    def as_dict(self) -> dict[str, Any]:
+        by_severity = {s: 0 for s in SEVERITIES}
+        for f in self.findings:
+            by_severity[f.severity] += 1
+        return {
+            "head": self.head,
+            "clean": not self.problems,
+            "findings_by_severity": by_severity,
+            "counts": self.counts,
+            "checks": self.checks,
+            "findings": [asdict(f) for f in self.findings],
+        }
+
+
+class Auditor:
+    """Runs every check as a regulator (``key`` signs the requests to the nodes)."""
+
+    def __init__(
+        self,
+        backend: ChainBackend,
+        contracts: dict[str, str],
+        key: bytes,
+        *,
+        max_log_delay: float = 300.0,
+        client_factory: Callable[[str, bytes], NodeClient] = NodeClient,
+        now: Callable[[], float] = time.time,
+    ) -> None:
+        self.backend = backend
+        self.contracts = contracts
+        self.key = key
+        self.max_log_delay = max_log_delay
+        self.client_factory = client_factory
+        self.now = now
+        self.findings: list[Finding] = []
+        self.checks: dict[str, dict[str, Any]] = {}
+        self.endpoints: dict[str, str] = {}
+
+    def find(
+        self, kind: str, severity: str, account: str | None, message: str, **evidence: Any
+    ) -> None:
+        name = self.facts.names.get(account, account) if account else None
+        self.findings.append(Finding(kind, severity, name, message, evidence))
+
+    @contextmanager
+    def check(self, name: str) -> Iterator[dict[str, Any]]:
+        info: dict[str, Any] = {"items": 0}
+        before = len(self.findings)
+        started = time.perf_counter()
+        try:
+            yield info
+        finally:
+            info["seconds"] = round(time.perf_counter() - started, 3)
+            info["findings"] = len(self.findings) - before
+            self.checks[name] = info
+
+    # -- the run ---------------------------------------------------------------------------
+    def run(self, progress: Callable[[str], None] | None = None) -> AuditResult:
+        say = progress or (lambda _m: None)
+        head = self.backend.block_number()
+        say(f"walking {head + 1} blocks")
+        with self.check("chain") as info:
+            times = self._walk_chain(head)
+            info["items"] = head + 1
+        with tempfile.TemporaryDirectory(prefix="tanlian-audit-") as tmp:
+            say("rebuilding the event index from the chain")
+            with self.check("index_rebuild") as info:
+                engine = make_engine(f"sqlite:///{Path(tmp) / 'index.db'}")
+                create_schema(engine)
+                indexer = EventIndexer(self.backend, engine)
+                for key, artifact in (
+                    ("registry", REGISTRY),
+                    ("catalog", CATALOG),
+                    ("access", ACCESS),
+                    ("audit", AUDIT),
+                ):
+                    if self.contracts.get(key):
+                        indexer.watch(self.contracts[key], artifact)
+                indexer.sync(to_block=head)
+                events = indexer.events(to_block=head)
+                info["items"] = len(events)
+                self.facts = self._facts(head, times, events)
+                reference = index_digest(events)
+                engine.dispose()
+        say("comparing every node's index")
+        with self.check("node_indexes") as info:
+            self._check_indexes(head, reference)
+            info["items"] = len(self.endpoints)
+        say(f"hashing {len(self.facts.versions)} stored versions")
+        with self.check("stored_blobs") as info:
+            self._check_blobs()
+            info["items"] = len(self.facts.versions)
+        say("verifying the access logs against their anchored roots")
+        with self.check("access_logs") as info:
+            logs = self._check_logs()
+            info["items"] = sum(len(v) for v in logs.values())
+        with self.check("grants_at_access_time") as info:
+            info["items"] = self._check_access(logs)
+        with self.check("budgets") as info:
+            info["items"] = self._check_budgets(logs)
+        with self.check("approvals") as info:
+            info["items"] = self._check_approvals(logs)
+        order = {s: i for i, s in enumerate(SEVERITIES)}
+        self.findings.sort(key=lambda f: (order[f.severity], f.kind))
+        counts = {
+            "blocks": head + 1,
+            "events": len(self.facts.events),
+            "members": len(self.facts.names),
+            "dataset_versions": len(self.facts.versions),
+            "grants": len(self.facts.grants),
+            "log_entries": sum(len(v) for v in logs.values()),
+        }
+        return AuditResult(head, self.findings, self.checks, counts, logs, self.facts)
+
+    # -- chain -----------------------------------------------------------------------------
+    def _walk_chain(self, head: int) -> dict[int, int]:
+        times: dict[int, int] = {}
+        previous = None
+        for lo in range(0, head + 1, 2000):
+            for b in self.backend.get_blocks(lo, min(head, lo + 1999)):
+                if previous is not None and b.parent_hash != previous.hash:
+                    self.findings.append(
+                        Finding(
+                            "chain_broken",
+                            "critical",
+                            None,
+                            f"block {b.number} does not link to block {previous.number}",
+                            {
+                                "block": b.number,
+                                "parent_hash": "0x" + b.parent_hash.hex(),
+                                "previous_hash": "0x" + previous.hash.hex(),
+                            },
+                        )
+                    )
+                times[b.number] = b.timestamp
+                previous = b
+        return times
+
+    def _facts(self, head: int, times: dict[int, int], events: list[IndexedEvent]) -> ChainFacts:
+        facts = ChainFacts(head=head, times=times, events=events)
+        c = {k: (v or "").lower() for k, v in self.contracts.items()}
+        for e in events:
+            t = float(times.get(e.block_number, 0))
+            a = e.args
+            addr = e.address.lower()
+            if addr == c.get("registry"):
+                if e.event == "MemberRegistered":
+                    facts.names[a["account"]] = a["name"]
+                    self.endpoints[a["account"]] = a["endpoint"]
+                elif e.event == "EndpointChanged":
+                    self.endpoints[a["account"]] = a["endpoint"]
+                elif e.event == "MemberActivated":
+                    facts.roles[a["account"]].append((e.block_number, mask_to_roles(a["roles"])))
+                elif e.event == "MemberSuspended":
+                    facts.suspended[a["account"]].append([e.block_number, FOREVER])
+                elif e.event == "MemberReinstated" and facts.suspended.get(a["account"]):
+                    facts.suspended[a["account"]][-1][1] = e.block_number
+            elif addr == c.get("catalog"):
+                if e.event == "DatasetCreated":
+                    facts.owners[a["datasetId"]] = a["owner"]
+                elif e.event == "VersionPublished":
+                    facts.versions.append(
+                        {
+                            "dataset_id": a["datasetId"],
+                            "version": a["version"],
+                            "owner": facts.owners.get(a["datasetId"]),
+                            "ciphertext_hash": a["ciphertextHash"],
+                            "tx": e.tx_hash,
+                        }
+                    )
+            elif addr == c.get("access"):
+                rid = a.get("requestId")
+                g = facts.grants.get(rid)
+                if e.event == "AccessRequested":
+                    facts.grants[rid] = Grant(
+                        rid,
+                        a["datasetId"],
+                        a["consumer"],
+                        facts.owners.get(a["datasetId"]),
+                        "dp" if a["mode"] == 1 else "raw",
+                        int(a["epsilonMilli"]),
+                        e.block_number,
+                    )
+                elif g is None:
+                    continue
+                elif e.event == "AccessAuthorized":
+                    g.authorized_block, g.expires_at = e.block_number, float(a["expiresAt"])
+                elif e.event == "AccessRevoked":
+                    g.revoked_block = e.block_number
+                elif e.event == "AccessApproved":
+                    facts.approvals.append(e)
+                elif e.event == "BudgetSpent":
+                    g.spent_milli = int(a["spentMilli"])
+                    g.spends.append((t, int(a["epsilonMilli"]), e.tx_hash))
+            elif addr == c.get("audit") and e.event == "LogBatchAnchored":
+                facts.batches[a["node"]][int(a["seq"])] = {
+                    "root": a["root"],
+                    "count": int(a["count"]),
+                    "first_at": int(a["firstAt"]),
+                    "last_at": int(a["lastAt"]),
+                    "anchored_at": t,
+                    "tx": e.tx_hash,
+                }
+        return facts
+
+    # -- nodes -----------------------------------------------------------------------------
+    def _nodes(self) -> list[str]:
+        return [a for a in self.facts.names if a in self.endpoints]
+
+    def _get(self, account: str, path: str, **params: Any) -> Any:
+        with self.client_factory(self.endpoints[account], self.key) as c:
+            return c.get(path, params=params or None)
+
+    def _check_indexes(self, head: int, reference: tuple[str, int]) -> None:
+        for account in self._nodes():
+            try:
+                got = self._get(account, "/v1/audit/index", to_block=head)
+            except (NodeApiError, TanlianError, OSError) as exc:
+                self.find("node_unreachable", "medium", account, f"index not readable: {exc}")
+                continue
+            if (got["digest"], got["events"]) != reference:
+                self.find(
+                    "index_mismatch",
+                    "high",
+                    account,
+                    f"its index up to block {head} differs from the chain's "
+                    f"({got['events']} events vs {reference[1]})",
+                    node_digest=got["digest"],
+                    chain_digest=reference[0],
+                )
+
+    def _check_blobs(self) -> None:
+        for v in self.facts.versions:
+            owner = v["owner"]
+            if owner not in self.endpoints:
+                continue
+            h = hashlib.sha256()
+            try:
+                with self.client_factory(self.endpoints[owner], self.key) as c:
+                    for block in c.stream(
+                        "GET", f"/v1/audit/blob/{v['dataset_id']}/{v['version']}"
+                    ):
+                        h.update(block)
+            except NodeApiError as exc:
+                self.find(
+                    "blob_missing",
+                    "high",
+                    owner,
+                    f"version {v['version']} of {v['dataset_id'][:10]}… cannot be fetched: "
+                    f"{exc.code}",
+                    dataset_id=v["dataset_id"],
+                    version=v["version"],
+                    anchor_tx=v["tx"],
+                )
+                continue
+            if "0x" + h.hexdigest() != v["ciphertext_hash"]:
+                self.find(
+                    "hash_mismatch",
+                    "critical",
+                    owner,
+                    f"the stored ciphertext of {v['dataset_id'][:10]}… v{v['version']} does "
+                    "not match the hash anchored on chain",
+                    dataset_id=v["dataset_id"],
+                    version=v["version"],
+                    anchored=v["ciphertext_hash"],
+                    stored="0x" + h.hexdigest(),
+                    anchor_tx=v["tx"],
+                )
+
+    def _check_logs(self) -> dict[str, list[dict[str, Any]]]:
+        logs: dict[str, list[dict[str, Any]]] = {}
+        now = self.now()
+        for account in self._nodes():
+            try:
+                got = self._get(account, "/v1/audit/log")
+            except (NodeApiError, TanlianError, OSError) as exc:
+                self.find("node_unreachable", "medium", account, f"log not readable: {exc}")
+                continue
+            entries = got["entries"]
+            logs[account] = entries
+            by_batch: dict[int, list[dict[str, Any]]] = defaultdict(list)
+            for e in entries:
+                e["_hash"] = entry_hash(e)
+                e["_tampered"] = "0x" + e["_hash"].hex() != e["entry_hash"]
+                if e["batch"] is None:
+                    if now - e["at"] > self.max_log_delay:
+                        self.find(
+                            "unanchored_log",
+                            "medium",
+                            account,
+                            f"log entry {e['seq']} ({e['kind']}) is "
+                            f"{int(now - e['at'])} s old and not anchored on chain",
+                            seq=e["seq"],
+                        )
+                else:
+                    by_batch[e["batch"]].append(e)
+            anchored = self.facts.batches.get(account, {})
+            for seq, b in sorted(anchored.items()):
+                mine = sorted(by_batch.pop(seq, []), key=lambda e: e["leaf"])
+                if not mine:
+                    self.find(
+                        "log_batch_missing",
+                        "critical",
+                        account,
+                        f"batch {seq} ({b['count']} entries) is anchored on chain but gone "
+                        "from the node's log",
+                        batch=seq,
+                        anchor_tx=b["tx"],
+                        root=b["root"],
+                    )
+                    continue
+                root = merkle.root([merkle.leaf_hash(e["_hash"]) for e in mine])
+                if len(mine) != b["count"] or "0x" + root.hex() != b["root"]:
+                    edited = [e["seq"] for e in mine if e["_tampered"]]
+                    self.find(
+                        "log_tampered",
+                        "critical",
+                        account,
+                        f"batch {seq} no longer matches its anchored root: entries edited, "
+                        f"dropped or reordered ({len(mine)} of {b['count']} entries left"
+                        + (f"; edited: {edited}" if edited else "")
+                        + ")",
+                        batch=seq,
+                        anchored_root=b["root"],
+                        recomputed_root="0x" + root.hex(),
+                        anchor_tx=b["tx"],
+                        edited_entries=edited,
+                    )
+                    for e in mine:
+                        e["_unproven"] = True
+                if b["anchored_at"] - b["last_at"] > self.max_log_delay:
+                    self.find(
+                        "late_log_batch",
+                        "low",
+                        account,
+                        f"batch {seq} was anchored {int(b['anchored_at'] - b['last_at'])} s "
+                        "after its last entry",
+                        batch=seq,
+                        anchor_tx=b["tx"],
+                    )
+            for seq, mine in by_batch.items():
+                self.find(
+                    "log_batch_unanchored",
+                    "high",
+                    account,
+                    f"the node's log claims batch {seq} ({len(mine)} entries), which is not "
+                    "on chain",
+                    batch=seq,
+                )
+        return logs
+
+    # -- rules -----------------------------------------------------------------------------
+    def _check_access(self, logs: dict[str, list[dict[str, Any]]]) -> int:
+        """Each download and DP answer against its grant as it stood at the logged block."""
+        n = 0
+        times = self.facts.times
+        for node, entries in logs.items():
+            for e in entries:
+                if e["kind"] not in ("download", "dp_answer"):
+                    continue
+                if e["kind"] == "download" and not e["detail"].get("bytes"):
+                    continue
+                n += 1
+                block = e["detail"].get("block")
+                g = self.facts.grants.get(e["request_id"])
+                what = f"{e['kind']} (log entry {e['seq']}, request {e['request_id']})"
+                evidence = {"seq": e["seq"], "request": e["request_id"], "block": block}
+                need = "raw" if e["kind"] == "download" else "dp"
+                if (
+                    g is None
+                    or not isinstance(block, int)
+                    or block > self.facts.head
+                    or g.consumer != e["consumer"]
+                    or g.owner != node
+                    or g.mode != need
+                    or (e["dataset_id"] and g.dataset_id != e["dataset_id"])
+                    or g.authorized_block is None
+                    or block < g.authorized_block
+                ):
+                    self.find(
+                        "access_without_grant",
+                        "critical",
+                        node,
+                        f"{what} to {self.facts.names.get(e['consumer'], e['consumer'])} "
+                        "had no matching authorized grant",
+                        **evidence,
+                    )
+                    continue
+                if g.revoked_block is not None and block >= g.revoked_block:
+                    self.find(
+                        "access_after_revocation",
+                        "high",
+                        node,
+                        f"{what} served at block {block}, after the grant was revoked at "
+                        f"block {g.revoked_block}",
+                        revoked_block=g.revoked_block,
+                        **evidence,
+                    )
+                elif g.expires_at is not None and times.get(block, 0) > g.expires_at:
+                    self.find(
+                        "access_after_expiry",
+                        "high",
+                        node,
+                        f"{what} served {int(times[block] - g.expires_at)} s (chain time) "
+                        "after the grant expired",
+                        expires_at=g.expires_at,
+                        **evidence,
+                    )
+                for party, role in ((g.consumer, "consumer"), (node, "owner")):
+                    if self.facts.suspended_at(party, block):
+                        self.find(
+                            "suspended_node_activity",
+                            "high",
+                            party,
+                            f"{what} while the {role} "
+                            f"{self.facts.names.get(party, party)} was suspended",
+                            **evidence,
+                        )
+        return n
+
+    def _check_budgets(self, logs: dict[str, list[dict[str, Any]]]) -> int:
+        logged: dict[int, float] = defaultdict(float)
+        for node, entries in logs.items():
+            for e in entries:
+                if e["kind"] == "dp_answer":
+                    logged[e["request_id"]] += float(e["detail"].get("epsilon", 0))
+                elif e["kind"] == "dp_refused":
+                    self.find(
+                        "budget_overrun_attempt",
+                        "info",
+                        e["consumer"],
+                        f"asked {e['detail'].get('epsilon')} ε past the budget of request "
+                        f"{e['request_id']} (refused by {self.facts.names.get(node, node)})",
+                        seq=e["seq"],
+                        request=e["request_id"],
+                        owner=self.facts.names.get(node, node),
+                    )
+        dp = [g for g in self.facts.grants.values() if g.mode == "dp"]
+        for g in dp:
+            spent = g.spent_milli / 1000
+            if g.spent_milli > g.ceiling_milli:
+                self.find(
+                    "budget_overrun",
+                    "critical",
+                    g.owner,
+                    f"request {g.id} spent ε {spent} over its ceiling {g.ceiling_milli / 1000}",
+                    request=g.id,
+                    spend_txs=[tx for *_, tx in g.spends],
+                )
+            have = round(logged.get(g.id, 0.0), 3)
+            if have > spent + 1e-9:
+                self.find(
+                    "answer_without_spend",
+                    "critical",
+                    g.owner,
+                    f"request {g.id}: answers worth ε {have} logged, ε {spent} paid on chain",
+                    request=g.id,
+                )
+            elif have < spent - 1e-9 and g.owner in logs:
+                self.find(
+                    "unlogged_answer",
+                    "medium",
+                    g.owner,
+                    f"request {g.id}: ε {spent} paid on chain, answers worth ε {have} logged",
+                    request=g.id,
+                    spend_txs=[tx for *_, tx in g.spends],
+                )
+        return len(dp)
+
+    def _check_approvals(self, logs: dict[str, list[dict[str, Any]]]) -> int:
+        on_chain = set()
+        for e in self.facts.approvals:
+            a = e.args
+            on_chain.add((a["approver"], e.tx_hash))
+            g = self.facts.grants.get(a["requestId"])
+            if g is None:
+                continue
+            if a["approver"] == g.owner:
+                continue
+            if a["approver"] == g.consumer or not self.facts.provider_at(
+                a["approver"], e.block_number
+            ):
+                self.find(
+                    "non_reviewer_approval",
+                    "high",
+                    a["approver"],
+                    f"approved request {g.id} without being a reviewer at that time",
+                    request=g.id,
+                    tx=e.tx_hash,
+                )
+        for node, entries in logs.items():
+            for e in entries:
+                if e["kind"] == "approval" and (node, e["detail"].get("tx")) not in on_chain:
+                    self.find(
+                        "non_reviewer_approval",
+                        "high",
+                        node,
+                        f"log entry {e['seq']} records an approval of request "
+                        f"{e['request_id']} that is not on chain",
+                        seq=e["seq"],
+                        tx=e["detail"].get("tx"),
+                    )
+        return len(self.facts.approvals)

@@ -1,0 +1,483 @@
+"""The regulator's audit on a running pilot network: clean gives no findings; each kind of
+tampering or violation, injected one at a time, is found with its evidence."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from node.api.client import NodeApiError, NodeClient
+from node.audit import merkle
+from node.audit.log import AccessLog
+from node.audit.models import AccessLogEntry, LogBatch
+from node.audit.report import write_report
+from node.audit.trail import trail
+from node.audit.verify import Auditor, AuditResult
+from node.chain.errors import ContractReverted
+from node.chain.indexer.models import ChainEvent
+from node.network.config import load_network_config
+from node.network.orchestrator import LocalNetwork
+from node.sharing.contracts import Mode, Policy, State
+from node.sharing.service import GrantNotUsable, publish, pull
+from tests.network.test_local_network import _config
+
+DP_META = {
+    "columns": {
+        "enterprise": {},
+        "district": {"keys": ["锦江区", "青羊区"]},
+        "kwh": {"lower": 0, "upper": 10_000},
+    }
+}
+
+
+class Pilot:
+    def __init__(self, net: LocalNetwork, tmp: Path) -> None:
+        self.net = net
+        self.tmp = tmp
+        self.ids: dict[str, int] = {}
+
+    def dept(self, name: str):
+        return next(d for d in self.net.config.departments if d.name == name)
+
+    def anchor(self, name: str) -> None:
+        with (
+            self.net.session(name) as s,
+            NodeClient(self.dept(name).endpoint, s.keys.account.key) as c,
+        ):
+            c.post("/v1/audit/anchor", {})
+
+    def anchor_all(self) -> None:
+        for d in self.net.config.departments:
+            self.anchor(d.name)
+
+    def audit(self) -> AuditResult:
+        with self.net.session("drc") as drc:
+            c = drc.settings.contracts
+            return Auditor(
+                drc.backend,
+                {
+                    "registry": c.registry,
+                    "catalog": c.catalog,
+                    "access": c.access,
+                    "audit": c.audit,
+                },
+                drc.keys.account.key,
+            ).run()
+
+    def inject(self, node: str, kind: str, **fields) -> int:
+        """What a node that broke the rules would log (honestly) for what it did."""
+        with self.net.session(node) as s:
+            fields.setdefault("block", s.backend.block_number())
+            seq = AccessLog(s.engine).append(kind, **fields)
+        assert seq is not None
+        return seq
+
+    def engine_of(self, node: str):
+        return self.net.session(node).engine
+
+    def wait_state(self, s, rid: int, state: State) -> None:
+        deadline = time.monotonic() + 15
+        while s.require_sharing().request(rid).state != state:
+            assert time.monotonic() < deadline, f"request {rid} never reached {state}"
+            time.sleep(0.1)
+
+    def raw_grant(self, duration: int = 3600) -> int:
+        with self.net.session("analyst") as a:
+            sh = a.require_sharing()
+            rid = (
+                sh.apply(self.ids["panel"], 1, "audit test", Mode.RAW, duration=duration)
+                .event("AccessRequested")
+                .args["requestId"]
+            )
+            self.wait_state(a, rid, State.RELEASED)
+        return rid
+
+
+def found(result: AuditResult, kind: str, **evidence) -> list:
+    return [
+        f
+        for f in result.findings
+        if f.kind == kind and all(f.evidence.get(k) == v for k, v in evidence.items())
+    ]
+
+
+@pytest.fixture(scope="module")
+def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pilot]:
+    root = tmp_path_factory.mktemp("audit")
+    # nodes anchor only when told to here, so that "late" and "unanchored" are deterministic
+    config = load_network_config(_config(root / "net.toml", full=True, log_anchor_seconds=3600))
+    net = LocalNetwork(config, root / "state", say=lambda _: None)
+    try:
+        net.up()
+        p = Pilot(net, root)
+        _activity(p)
+        yield p
+    finally:
+        net.down()
+
+
+def _activity(p: Pilot) -> None:
+    panel = p.tmp / "panel.csv"
+    panel.write_text("district,year,gdp\n锦江区,2023,1342.5\n武侯区,2023,1428.0\n")
+    kwh = p.tmp / "kwh.csv"
+    kwh.write_text(
+        "enterprise,district,kwh\n"
+        + "".join(f"E{i},{'锦江区' if i % 2 else '青羊区'},{1000 + i}\n" for i in range(300))
+    )
+    with p.net.session("stats") as s:
+        pub = publish(
+            s.blobs,
+            s.versions,
+            s.require_sharing(),
+            s.keys,
+            panel,
+            name="panel",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+        p.ids["panel"] = pub.dataset_id
+        p.ids["panel_blob"] = pub.ciphertext_hash
+    with p.net.session("grid") as s:
+        pub = publish(
+            s.blobs,
+            s.versions,
+            s.require_sharing(),
+            s.keys,
+            kwh,
+            name="kwh",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=1.0),
+            dp_metadata=DP_META,
+        )
+        p.ids["kwh"] = pub.dataset_id
+    with p.net.session("eco") as s:
+        pub = publish(
+            s.blobs,
+            s.versions,
+            s.require_sharing(),
+            s.keys,
+            panel,
+            name="reviewed",
+            policy=Policy(reviewer_approvals=1, raw_allowed=True),
+        )
+        p.ids["reviewed"] = pub.dataset_id
+    p.ids["raw"] = p.raw_grant()
+    with p.net.session("analyst") as a:
+        sh = a.require_sharing()
+        pull(sh, a.registry, a.keys, p.ids["raw"], p.tmp / "pulled.csv")
+        dp = sh.apply(p.ids["kwh"], 1, "dp", Mode.DP, epsilon=1.0, duration=3600)
+        p.ids["dp"] = dp.event("AccessRequested").args["requestId"]
+        reviewed = sh.apply(p.ids["reviewed"], 1, "review", Mode.RAW, duration=3600)
+        p.ids["reviewed_req"] = reviewed.event("AccessRequested").args["requestId"]
+        spec = {"kind": "count", "epsilon": 0.4, "group_by": "district"}
+        with NodeClient(p.dept("grid").endpoint, a.keys.account.key) as c:
+            c.post("/v1/query", {"request": p.ids["dp"], "spec": spec})
+            c.post("/v1/query", {"request": p.ids["dp"], "spec": spec})
+            with pytest.raises(NodeApiError):
+                c.post("/v1/query", {"request": p.ids["dp"], "spec": spec})
+    for approver in ("eco", "grid"):
+        with p.net.session(approver) as s:
+            s.require_sharing().approve(p.ids["reviewed_req"])
+    # the nodes log their own approvals from their index: wait until both have
+    for node in ("eco", "grid"):
+        deadline = time.monotonic() + 15
+        while True:
+            with Session(p.engine_of(node)) as db:
+                if db.scalar(select(AccessLogEntry.seq).where(AccessLogEntry.kind == "approval")):
+                    break
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+    p.anchor_all()
+
+
+# -- clean ------------------------------------------------------------------------------
+def test_a_clean_network_gives_no_findings(pilot: Pilot, tmp_path: Path) -> None:
+    result = pilot.audit()
+    assert result.problems == []
+    # the one refused query is kept for the record, as information only
+    assert [(f.kind, f.severity, f.department) for f in result.findings] == [
+        ("budget_overrun_attempt", "info", "analyst")
+    ]
+    assert all(c["items"] > 0 for c in result.checks.values())
+    kinds = sorted(e["kind"] for entries in result.logs.values() for e in entries)
+    assert kinds.count("download") == 1 and kinds.count("dp_answer") == 2
+    assert kinds.count("approval") == 2 and kinds.count("dp_refused") == 1
+    html, js = write_report(result, tmp_path / "report.html")
+    assert "No problems found" in html.read_text() and js.exists()
+    story = trail(result, dataset="0x" + pilot.ids["kwh"].hex())
+    assert [r["what"] for r in story].count("DP answer given") == 2
+
+
+def test_any_log_entry_is_proved_against_the_root_on_chain(pilot: Pilot) -> None:
+    with pilot.net.session("drc") as drc:
+        stats = pilot.dept("stats")
+        with NodeClient(stats.endpoint, drc.keys.account.key) as c:
+            log = c.get("/v1/audit/log")
+            download = next(e for e in log["entries"] if e["kind"] == "download")
+            got = c.get("/v1/audit/proof", params={"seq": download["seq"]})
+        from node.audit.contracts import AuditAnchors
+        from node.audit.log import entry_hash
+
+        anchored = AuditAnchors(drc.client, drc.settings.contracts.audit).batch(
+            log["node"], got["batch"]
+        )
+    leaf = merkle.leaf_hash(entry_hash(got["entry"]))
+    path = [bytes.fromhex(h[2:]) for h in got["proof"]]
+    assert got["size"] == anchored.count
+    assert merkle.verify(leaf, got["entry"]["leaf"], anchored.count, path, anchored.root)
+    forged = dict(got["entry"], detail={**got["entry"]["detail"], "bytes": 1})
+    assert not merkle.verify(
+        merkle.leaf_hash(entry_hash(forged)),
+        got["entry"]["leaf"],
+        anchored.count,
+        path,
+        anchored.root,
+    )
+
+
+# -- stores ---------------------------------------------------------------------------------
+def test_an_edited_blob_is_a_hash_mismatch(pilot: Pilot) -> None:
+    with pilot.net.session("stats") as s:
+        blob = s.blobs.path_for(pilot.ids["panel_blob"])
+    original = blob.read_bytes()
+    blob.write_bytes(original[:-1] + bytes([original[-1] ^ 1]))
+    try:
+        result = pilot.audit()
+    finally:
+        blob.write_bytes(original)
+    [f] = found(result, "hash_mismatch", dataset_id="0x" + pilot.ids["panel"].hex())
+    assert (f.severity, f.department) == ("critical", "stats")
+    assert f.evidence["anchor_tx"].startswith("0x")
+
+
+def test_an_edited_index_is_found(pilot: Pilot) -> None:
+    engine = pilot.engine_of("eco")
+    with Session(engine) as db, db.begin():
+        row = db.scalars(select(ChainEvent).order_by(ChainEvent.id.desc()).limit(1)).one()
+        saved = {c.name: getattr(row, c.name) for c in ChainEvent.__table__.columns}
+        db.delete(row)
+    try:
+        result = pilot.audit()
+    finally:
+        with Session(engine) as db, db.begin():
+            db.add(ChainEvent(**saved))
+    [f] = found(result, "index_mismatch")
+    assert f.department == "eco"
+
+
+# -- logs -----------------------------------------------------------------------------------
+def _rows(engine, **where) -> list[AccessLogEntry]:
+    with Session(engine) as db:
+        q = select(AccessLogEntry)
+        for k, v in where.items():
+            q = q.where(getattr(AccessLogEntry, k) == v)
+        return list(db.scalars(q.order_by(AccessLogEntry.seq)))
+
+
+def test_an_edited_log_entry_is_found(pilot: Pilot) -> None:
+    engine = pilot.engine_of("stats")
+    [entry] = _rows(engine, kind="download")
+    detail = dict(entry.detail)
+    with Session(engine) as db, db.begin():
+        db.execute(
+            update(AccessLogEntry)
+            .where(AccessLogEntry.seq == entry.seq)
+            .values(detail={**detail, "bytes": 0})  # "nothing was downloaded"
+        )
+    try:
+        result = pilot.audit()
+    finally:
+        with Session(engine) as db, db.begin():
+            db.execute(
+                update(AccessLogEntry).where(AccessLogEntry.seq == entry.seq).values(detail=detail)
+            )
+    [f] = found(result, "log_tampered", batch=entry.batch)
+    assert f.department == "stats" and f.evidence["edited_entries"] == [entry.seq]
+    assert pilot.audit().problems == []  # restored: the root matches again
+
+
+def test_reordered_log_entries_are_found(pilot: Pilot) -> None:
+    engine = pilot.engine_of("grid")
+    a, b = _rows(engine, kind="dp_answer")
+    with Session(engine) as db, db.begin():
+        db.execute(update(AccessLogEntry).where(AccessLogEntry.seq == a.seq).values(leaf=b.leaf))
+        db.execute(update(AccessLogEntry).where(AccessLogEntry.seq == b.seq).values(leaf=a.leaf))
+    try:
+        result = pilot.audit()
+    finally:
+        with Session(engine) as db, db.begin():
+            db.execute(
+                update(AccessLogEntry).where(AccessLogEntry.seq == a.seq).values(leaf=a.leaf)
+            )
+            db.execute(
+                update(AccessLogEntry).where(AccessLogEntry.seq == b.seq).values(leaf=b.leaf)
+            )
+    [f] = found(result, "log_tampered", batch=a.batch)
+    assert f.department == "grid" and f.evidence["edited_entries"] == []
+
+
+def test_a_dropped_log_batch_is_found(pilot: Pilot) -> None:
+    engine = pilot.engine_of("grid")
+    entries = _rows(engine)
+    batch = entries[0].batch
+    kept = [{c.name: getattr(e, c.name) for c in AccessLogEntry.__table__.columns} for e in entries]
+    with Session(engine) as db, db.begin():
+        row = db.get(LogBatch, batch)
+        saved = {c.name: getattr(row, c.name) for c in LogBatch.__table__.columns}
+        db.execute(delete(AccessLogEntry).where(AccessLogEntry.batch == batch))
+        db.execute(delete(LogBatch).where(LogBatch.seq == batch))
+    try:
+        result = pilot.audit()
+    finally:
+        with Session(engine) as db, db.begin():
+            db.add(LogBatch(**saved))
+            for k in kept:
+                if k["batch"] == batch:
+                    db.add(AccessLogEntry(**k))
+    [f] = found(result, "log_batch_missing", batch=batch)
+    assert (f.severity, f.department) == ("critical", "grid")
+    # the DP answers it held are gone from the log while their ε was paid on chain
+    assert found(result, "unlogged_answer", request=pilot.ids["dp"])
+
+
+def test_unanchored_then_late_log_entries_are_found(pilot: Pilot) -> None:
+    seq = pilot.inject("transport", "download", at=time.time() - 3600, request_id=None)
+    [f] = found(pilot.audit(), "unanchored_log", seq=seq)
+    assert (f.severity, f.department) == ("medium", "transport")
+    pilot.anchor_all()
+    result = pilot.audit()
+    assert not found(result, "unanchored_log", seq=seq)
+    [late] = found(result, "late_log_batch")
+    assert late.department == "transport"
+
+
+# -- rules ----------------------------------------------------------------------------------
+def test_a_download_after_revocation_is_found(pilot: Pilot) -> None:
+    rid = pilot.raw_grant()
+    with pilot.net.session("stats") as s:
+        s.require_sharing().revoke(rid, "audit test")
+    with pilot.net.session("analyst") as a, pytest.raises(GrantNotUsable):
+        # the honest node refuses the replayed pull ...
+        pull(a.require_sharing(), a.registry, a.keys, rid, pilot.tmp / "late.csv")
+    assert not [f for f in pilot.audit().problems if f.evidence.get("request") == rid]
+    # ... a node that served it anyway shows in its own anchored log
+    with pilot.net.session("analyst") as a:
+        consumer = a.keys.address
+    seq = pilot.inject(
+        "stats",
+        "download",
+        request_id=rid,
+        consumer=consumer,
+        dataset_id="0x" + pilot.ids["panel"].hex(),
+        version=1,
+        bytes=100,
+        outcome="completed",
+    )
+    pilot.anchor_all()
+    [f] = found(pilot.audit(), "access_after_revocation", seq=seq)
+    assert (f.severity, f.department) == ("high", "stats")
+
+
+def test_access_without_a_grant_is_found(pilot: Pilot) -> None:
+    with pilot.net.session("analyst") as a:
+        consumer = a.keys.address
+    common = {"consumer": consumer, "dataset_id": "0x" + pilot.ids["panel"].hex(), "version": 1}
+    unknown = pilot.inject("stats", "download", request_id=9999, bytes=10, **common)
+    # a DP grant on another node's data is no licence for a raw download here
+    wrong = pilot.inject("stats", "download", request_id=pilot.ids["dp"], bytes=10, **common)
+    pilot.anchor_all()
+    result = pilot.audit()
+    for seq in (unknown, wrong):
+        [f] = found(result, "access_without_grant", seq=seq)
+        assert (f.severity, f.department) == ("critical", "stats")
+
+
+def test_a_download_after_expiry_is_found(pilot: Pilot) -> None:
+    rid = pilot.raw_grant(duration=60)
+    with pilot.net.session("analyst") as a:
+        consumer = a.keys.address
+        expires = a.require_sharing().request(rid).expires_at
+        # one block per transaction, each at least a second after the last, until the chain's
+        # latest block is past the grant's end
+        while a.backend.get_block("latest").timestamp <= expires:
+            a.registry.set_endpoint(pilot.dept("analyst").endpoint)
+        assert not a.require_sharing().is_usable(rid)
+    seq = pilot.inject(
+        "stats",
+        "download",
+        request_id=rid,
+        consumer=consumer,
+        dataset_id="0x" + pilot.ids["panel"].hex(),
+        version=1,
+        bytes=100,
+        outcome="completed",
+    )
+    pilot.anchor_all()
+    [f] = found(pilot.audit(), "access_after_expiry", seq=seq)
+    assert f.department == "stats"
+
+
+def test_an_answer_without_its_spend_is_found(pilot: Pilot) -> None:
+    with pilot.net.session("analyst") as a:
+        consumer = a.keys.address
+    pilot.inject(
+        "grid",
+        "dp_answer",
+        request_id=pilot.ids["dp"],
+        consumer=consumer,
+        dataset_id="0x" + pilot.ids["kwh"].hex(),
+        version=1,
+        epsilon=0.2,
+    )
+    pilot.anchor_all()
+    result = pilot.audit()
+    [f] = found(result, "answer_without_spend", request=pilot.ids["dp"])
+    assert (f.severity, f.department) == ("critical", "grid")
+    [attempt] = found(result, "budget_overrun_attempt", request=pilot.ids["dp"])
+    assert attempt.department == "analyst"
+
+
+def test_approvals_by_non_reviewers(pilot: Pilot) -> None:
+    with pilot.net.session("analyst") as a:
+        rid = (
+            a.require_sharing()
+            .apply(pilot.ids["reviewed"], 1, "again", Mode.RAW, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        with pytest.raises(ContractReverted) as refused:
+            a.require_sharing().approve(rid)  # the contract stops it at the source
+    assert refused.value.error == "NotDecider"
+    seq = pilot.inject("transport", "approval", request_id=rid, tx="0x" + "ab" * 32)
+    pilot.anchor_all()
+    [f] = found(pilot.audit(), "non_reviewer_approval", seq=seq)
+    assert f.department == "transport"
+
+
+def test_activity_of_a_suspended_node_is_found(pilot: Pilot) -> None:
+    rid = pilot.raw_grant()
+    with pilot.net.session("analyst") as a:
+        consumer = a.keys.address
+    with pilot.net.session("drc") as drc:
+        drc.registry.suspend(consumer, "audit test")
+    try:
+        seq = pilot.inject(
+            "stats",
+            "download",
+            request_id=rid,
+            consumer=consumer,
+            dataset_id="0x" + pilot.ids["panel"].hex(),
+            version=1,
+            bytes=100,
+            outcome="completed",
+        )
+        pilot.anchor("stats")  # (the suspended analyst's own node could not anchor now)
+        result = pilot.audit()
+    finally:
+        with pilot.net.session("drc") as drc:
+            drc.registry.reinstate(consumer)
+    [f] = found(result, "suspended_node_activity", seq=seq)
+    assert (f.severity, f.department) == ("high", "analyst")
