@@ -20,7 +20,9 @@ MaxDelayOpt = Annotated[
 ]
 
 
-def _audit(home: Path, password_file: Path | None, max_log_delay: float, quiet: bool):
+def _audit(
+    home: Path, password_file: Path | None, max_log_delay: float, quiet: bool, roots: bool = True
+):
     from node.audit.verify import Auditor
 
     with open_session(home, password_file) as s:
@@ -32,6 +34,7 @@ def _audit(home: Path, password_file: Path | None, max_log_delay: float, quiet: 
             {"registry": c.registry, "catalog": c.catalog, "access": c.access, "audit": c.audit},
             s.keys.account.key,
             max_log_delay=max_log_delay,
+            roots=roots,
         )
         say = None if quiet else (lambda m: typer.echo(f"  {m}", err=True))
         return auditor.run(say)
@@ -41,13 +44,21 @@ def _audit(home: Path, password_file: Path | None, max_log_delay: float, quiet: 
 def verify(
     home: HomeOpt,
     max_log_delay: MaxDelayOpt = 300.0,
+    roots: Annotated[
+        bool,
+        typer.Option(
+            "--roots/--no-roots",
+            help="Recompute every block's transaction and receipt roots (where the chain "
+            "serves its raw blocks).",
+        ),
+    ] = True,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Check the chain, every node's index, stored ciphertexts, anchored access logs, grants
     at access time, DP budgets and approvals. Exit code 2 when there are findings above
     'info' (refused attempts are listed as info)."""
-    result = _audit(home, password_file, max_log_delay, as_json)
+    result = _audit(home, password_file, max_log_delay, as_json, roots)
     data = result.as_dict()
     if as_json:
         emit(data, True)

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import httpx
+import orjson
 from eth_keys import keys
 
 from node.api.signing import sign_request
@@ -126,4 +127,4 @@ class NodeClient:
             raise NodeUnreachable(f"node {self.base_url} unreachable: {exc}") from exc
         if response.status_code >= 400:
             self._raise(response)
-        return response.json()
+        return orjson.loads(response.content)  # audit reads carry 10^5 entries

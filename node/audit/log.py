@@ -9,12 +9,12 @@ the root over the same entries and adopts the batch when it matches.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import threading
 import time
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -30,25 +30,26 @@ HASHED_FIELDS = ("at", "kind", "request_id", "consumer", "dataset_id", "version"
 def entry_hash(entry: dict[str, Any]) -> bytes:
     """SHA-256 of an entry's canonical JSON (its content, not its position)."""
     body = {k: entry[k] for k in HASHED_FIELDS}
-    return hashlib.sha256(
-        json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-    ).digest()
+    return hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).digest()
+
+
+ENTRY_FIELDS = (
+    "seq",
+    "at",
+    "kind",
+    "request_id",
+    "consumer",
+    "dataset_id",
+    "version",
+    "detail",
+    "entry_hash",
+    "batch",
+    "leaf",
+)
 
 
 def as_dict(row: AccessLogEntry) -> dict[str, Any]:
-    return {
-        "seq": row.seq,
-        "at": row.at,
-        "kind": row.kind,
-        "request_id": row.request_id,
-        "consumer": row.consumer,
-        "dataset_id": row.dataset_id,
-        "version": row.version,
-        "detail": row.detail,
-        "entry_hash": row.entry_hash,
-        "batch": row.batch,
-        "leaf": row.leaf,
-    }
+    return {k: getattr(row, k) for k in ENTRY_FIELDS}
 
 
 class AccessLog:
@@ -95,8 +96,9 @@ class AccessLog:
             return row.seq
 
     # -- anchoring -------------------------------------------------------------------------
-    def anchor(self, anchors: AuditAnchors, me: str) -> list[int]:
-        """Anchor every unanchored entry (in batches of at most MAX_BATCH); the batch seqs."""
+    def anchor(self, anchors: AuditAnchors, me: str, *, limit: int | None = None) -> list[int]:
+        """Anchor every unanchored entry (in batches of at most MAX_BATCH); the batch seqs.
+        ``limit`` anchors one batch of at most that many entries and stops."""
         done: list[int] = []
         with self._anchoring:
             while True:
@@ -106,7 +108,7 @@ class AccessLog:
                             select(AccessLogEntry)
                             .where(AccessLogEntry.batch.is_(None))
                             .order_by(AccessLogEntry.seq)
-                            .limit(MAX_BATCH)
+                            .limit(min(MAX_BATCH, limit or MAX_BATCH))
                         )
                     )
                     known = s.scalar(select(func.count()).select_from(LogBatch)) or 0
@@ -123,6 +125,8 @@ class AccessLog:
                 tx = anchors.anchor(known, root, len(pending), first, last)
                 self._mark(known, pending, root, first, last, tx.tx_hash)
                 done.append(known)
+                if limit is not None:
+                    return done
 
     def _adopt(
         self, anchors: AuditAnchors, me: str, seq: int, pending: list[AccessLogEntry]
@@ -166,10 +170,11 @@ class AccessLog:
 
     # -- reading ---------------------------------------------------------------------------
     def entries(self) -> list[dict[str, Any]]:
-        with Session(self.engine) as s:
-            return [
-                as_dict(r) for r in s.scalars(select(AccessLogEntry).order_by(AccessLogEntry.seq))
-            ]
+        # plain rows, not ORM objects: an audit reads 10^5 entries at a time
+        columns = [getattr(AccessLogEntry, c) for c in ENTRY_FIELDS]
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(*columns).order_by(AccessLogEntry.seq))
+            return [dict(zip(ENTRY_FIELDS, r, strict=True)) for r in rows]
 
     def batches(self) -> list[dict[str, Any]]:
         with Session(self.engine) as s:

@@ -16,6 +16,7 @@ from node.audit.verify import AuditResult
 #: each finding kind in plain words
 EXPLAIN = {
     "chain_broken": "The shared ledger's blocks do not link up: its history was altered.",
+    "block_roots_mismatch": "A block's contents differ from what its header commits to.",
     "index_mismatch": "A department's copy of the ledger's events differs from the ledger.",
     "node_unreachable": "A department's node did not answer the regulator.",
     "blob_missing": "A department no longer holds a dataset version it published.",

@@ -78,6 +78,16 @@ class ChainBackend(ABC):
         """Blocks ``start``..``end`` inclusive (backends may fetch them in one round trip)."""
         return [self.get_block(n) for n in range(start, end + 1)]
 
+    def raw_headers(self, start: int, end: int) -> list[bytes] | None:
+        """The RLP of headers ``start``..``end``, or None where the backend does not expose
+        them (then a reader falls back to :meth:`get_blocks`)."""
+        return None
+
+    def raw_bodies(self, start: int, end: int) -> list[tuple[list[bytes], list[bytes]]] | None:
+        """Each block's trie-encoded transactions and receipts, or None where the backend
+        does not expose them."""
+        return None
+
     @abstractmethod
     def get_nonce(self, address: str) -> int:
         """Next nonce of ``address`` including pending transactions."""

@@ -24,6 +24,7 @@ from typing import Any
 import requests
 from eth_utils import to_checksum_address
 
+from node.chain.abi import checksum
 from node.chain.backend import (
     BlockInfo,
     CallResult,
@@ -59,7 +60,7 @@ def _block_tag(block: int | str) -> str:
 
 def _raw_log(entry: dict) -> RawLog:
     return RawLog(
-        address=to_checksum_address(entry["address"]),
+        address=checksum(entry["address"]),
         topics=tuple(_bytes(t) for t in entry["topics"]),
         data=_bytes(entry["data"]),
         block_number=_int(entry["blockNumber"]),
@@ -86,6 +87,7 @@ class RpcBackend(ChainBackend):
         if gas_price not in ("auto", "zero", "market"):
             raise ConfigError(f"gas_price must be auto, zero or market, not {gas_price!r}")
         self.url = url
+        self._no_raw_headers = False
         self._session = requests.Session()
         self._timeout = timeout
         self._poa = poa
@@ -157,6 +159,34 @@ class RpcBackend(ChainBackend):
         return BlockInfo(
             _int(b["number"]), _bytes(b["hash"]), _bytes(b["parentHash"]), _int(b["timestamp"])
         )
+
+    def raw_headers(self, start: int, end: int) -> list[bytes] | None:
+        # Tanlian's own chain host serves raw headers; other clients (anvil, Besu) do not.
+        if self._no_raw_headers:
+            return None
+        out: list[bytes] = []
+        for lo in range(start, end + 1, 5000):
+            response = self._request("tanlian_getRawHeaders", [hex(lo), hex(min(end, lo + 4999))])
+            if "error" in response:
+                self._no_raw_headers = True
+                return None
+            out.extend(_bytes(h) for h in response["result"])
+        return out
+
+    def raw_bodies(self, start: int, end: int) -> list[tuple[list[bytes], list[bytes]]] | None:
+        if self._no_raw_headers:
+            return None
+        out: list[tuple[list[bytes], list[bytes]]] = []
+        for lo in range(start, end + 1, 5000):
+            response = self._request("tanlian_getRawBodies", [hex(lo), hex(min(end, lo + 4999))])
+            if "error" in response:
+                self._no_raw_headers = True
+                return None
+            out.extend(
+                ([_bytes(t) for t in txs], [_bytes(r) for r in receipts])
+                for txs, receipts in response["result"]
+            )
+        return out
 
     def get_blocks(self, start: int, end: int) -> list[BlockInfo]:
         # JSON-RPC batches: one round trip per 100 headers (the served chain's batch limit)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from eth_abi import encode
 from eth_utils import function_signature_to_4byte_selector
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from node.chain.artifacts import load_artifact
 from node.errors import InvalidInput
@@ -114,3 +116,91 @@ def test_addresses_inside_structs_are_checksummed() -> None:
     assert a == to_checksum_address("0x" + "ab" * 20)
     assert b == to_checksum_address("0x" + "cd" * 20)
     assert lst == [to_checksum_address("0x" + "ef" * 20)]
+
+
+def _raw_log(abi, name: str, values: dict):
+    from eth_utils import keccak
+
+    from node.chain.backend import RawLog
+
+    event = abi.events[name]
+    sig = f"{name}({','.join(event.types)})"
+    topics = [keccak(text=sig)]
+    data_types, data_values = [], []
+    for n, t, indexed in zip(event.names, event.types, event.indexed, strict=True):
+        if indexed:
+            topics.append(encode([t], [values[n]]))
+        else:
+            data_types.append(t)
+            data_values.append(values[n])
+    return RawLog(
+        "0x" + "11" * 20,
+        tuple(topics),
+        encode(data_types, data_values),
+        7,
+        b"\x01" * 32,
+        b"\x02" * 32,
+        0,
+        3,
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    rid=st.integers(0, 2**256 - 1),
+    milli=st.integers(0, 2**64 - 1),
+    h=st.binary(min_size=32, max_size=32),
+    who=st.binary(min_size=20, max_size=20),
+    flag=st.booleans(),
+)
+def test_fast_event_decoding_equals_the_general_decoder(rid, milli, h, who, flag) -> None:
+    # events of static arguments take a word-slicing path; it must agree with eth_abi's
+    from node.chain.abi import ContractABI
+
+    cases = {
+        "AccessManager": [
+            (
+                "BudgetSpent",
+                {
+                    "requestId": rid,
+                    "epsilonMilli": milli,
+                    "deltaNano": milli,
+                    "spentMilli": milli,
+                    "queryHash": h,
+                    "resultHash": h,
+                },
+            ),
+            (
+                "AccessApproved",
+                {
+                    "requestId": rid,
+                    "approver": "0x" + who.hex(),
+                    "isOwner": flag,
+                    "approvals": milli % 256,
+                },
+            ),
+        ],
+        "AuditLog": [
+            (
+                "LogBatchAnchored",
+                {
+                    "node": "0x" + who.hex(),
+                    "seq": milli,
+                    "root": h,
+                    "count": milli % 2**32,
+                    "firstAt": milli,
+                    "lastAt": milli,
+                },
+            ),
+        ],
+    }
+    for artifact, events in cases.items():
+        fast = ContractABI(load_artifact(artifact).abi.abi)
+        slow = ContractABI(load_artifact(artifact).abi.abi)
+        for name, values in events:
+            event = slow.events[name]
+            slow._fast[(event.name, tuple(event.types))] = None  # force eth_abi
+            log = _raw_log(fast, name, values)
+            a, b = fast.decode_log(log), slow.decode_log(log)
+            assert a == b and a is not None
+            assert fast._fast[(event.name, tuple(event.types))] is not None  # took the fast path

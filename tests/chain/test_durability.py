@@ -229,3 +229,40 @@ def test_rejected_transaction_leaves_no_trace(tmp_path: Path) -> None:
     assert backend.get_block("latest") == head
     backend.close()
     assert open_backend("embedded", home=home, create=False).get_block("latest") == head
+
+
+def test_a_store_without_its_log_index_is_backfilled_on_open(tmp_path: Path) -> None:
+    """Stores written before the log index existed get it on open, with the same answers."""
+    import sqlite3
+
+    from node.chain.embedded.chain import STORE_FILE, EmbeddedChain
+
+    home = tmp_path / "old"
+    backend = open_backend("embedded", home=home)
+    client = ChainClient(backend, new_account())
+    probe, _ = client.deploy(load_artifact("ChainProbe"), "old")
+    for i in range(5):
+        client.transact(probe, "emitBatch", i, 10 * i, 3)
+    before = backend.get_logs(0, backend.block_number(), [probe.address])
+    tagged = backend.get_logs(
+        0, backend.block_number(), [probe.address], [None, [(2).to_bytes(32, "big")]]
+    )
+    backend.close()
+    assert len(before) == 2 + 15 and len(tagged) == 3  # 2 role grants at deploy, 15 pings
+    db = sqlite3.connect(home / STORE_FILE)
+    db.execute("DELETE FROM logs")
+    db.execute("DELETE FROM meta WHERE k = 'logs_to'")
+    db.commit()
+    db.close()
+    EmbeddedChain(home).close()  # opening rebuilds the index from the receipts
+    backend = open_backend("embedded", home=home)
+    try:
+        assert backend.get_logs(0, backend.block_number(), [probe.address]) == before
+        assert (
+            backend.get_logs(
+                0, backend.block_number(), [probe.address], [None, [(2).to_bytes(32, "big")]]
+            )
+            == tagged
+        )
+    finally:
+        backend.close()

@@ -10,6 +10,7 @@ from typing import Any
 from eth._utils.address import generate_contract_address
 from eth_utils import to_canonical_address, to_checksum_address
 
+from node.chain.abi import checksum
 from node.chain.backend import (
     BlockInfo,
     CallResult,
@@ -41,7 +42,7 @@ def receipt_from_tester(r: dict) -> Receipt:
 
 def _log_from_tester(entry: dict) -> RawLog:
     return RawLog(
-        address=to_checksum_address(entry["address"]),
+        address=checksum(entry["address"]),
         topics=tuple(bytes(t) for t in entry["topics"]),
         data=bytes(entry["data"]),
         block_number=entry["block_number"],
@@ -66,7 +67,7 @@ def _receipt_from_mined(mined: Mined) -> Receipt:
         contract_address=created,
         logs=tuple(
             RawLog(
-                address=to_checksum_address(log.address),
+                address=checksum(log.address),
                 topics=tuple(t.to_bytes(32, "big") for t in log.topics),
                 data=log.data,
                 block_number=header.block_number,
@@ -105,6 +106,12 @@ class EmbeddedBackend(ChainBackend):
     def get_block(self, block: int | str = "latest") -> BlockInfo:
         b = self.chain.get_block(block)
         return BlockInfo(b["number"], bytes(b["hash"]), bytes(b["parent_hash"]), b["timestamp"])
+
+    def raw_headers(self, start: int, end: int) -> list[bytes] | None:
+        return self.chain.raw_headers(start, end)
+
+    def raw_bodies(self, start: int, end: int) -> list[tuple[list[bytes], list[bytes]]] | None:
+        return self.chain.raw_bodies(start, end)
 
     def get_nonce(self, address: str) -> int:
         return self.chain.get_nonce(to_canonical_address(address))
@@ -152,7 +159,7 @@ class EmbeddedBackend(ChainBackend):
         )
         return [
             RawLog(
-                address=to_checksum_address(e["address"]),
+                address=checksum(e["address"]),
                 topics=tuple(e["topics"]),
                 data=e["data"],
                 block_number=e["block_number"],

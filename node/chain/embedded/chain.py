@@ -25,7 +25,6 @@ from eth.db.atomic import AtomicDB
 from eth.exceptions import HeaderNotFound, TransactionNotFound
 from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
-from eth_bloom import BloomFilter
 from eth_tester.backends.pyevm.main import PyEVMBackend, get_default_genesis_params
 from eth_tester.backends.pyevm.serializers import (
     serialize_block,
@@ -196,6 +195,30 @@ class EmbeddedChain:
         self._chain = chain
         self._backend = _DurableBackend(chain)
         self._head = head
+        self._backfill_logs()
+
+    def _backfill_logs(self) -> None:
+        """Fill the log index of a store written before it existed (once)."""
+        done = int(self._kv.get_meta().get("logs_to", "0"))
+        head = self._head.block_number
+        if done >= head:
+            return
+        logger.info("indexing the logs of blocks %d..%d of %s", done + 1, head, self.home)
+        chaindb = self._chain.chaindb
+        for lo in range(done + 1, head + 1, 1000):
+            hi = min(head, lo + 999)
+            for number in range(lo, hi + 1):
+                header = chaindb.get_canonical_block_header_by_number(number)
+                receipt_cls = self._chain.get_vm_class(header).get_receipt_builder()
+                self._kv.add_logs(
+                    _log_rows(
+                        number,
+                        header.hash,
+                        chaindb.get_block_transaction_hashes(header),
+                        chaindb.get_receipts(header, receipt_cls),
+                    )
+                )
+            self._kv.commit(meta={"logs_to": str(hi)})
 
     def _reload(self) -> None:
         self._kv.rollback()
@@ -244,7 +267,9 @@ class EmbeddedChain:
                 raise TransactionRejected(f"transaction rejected: {exc}") from exc
             try:
                 block = self._chain.mine_block(mix_hash=os.urandom(32))
-                self._kv.commit()
+                number = block.header.block_number
+                self._kv.add_logs(_log_rows(number, block.header.hash, [tx.hash], [receipt]))
+                self._kv.commit(meta={"logs_to": str(number)})
             except BaseException:
                 self._reload()
                 raise
@@ -282,6 +307,29 @@ class EmbeddedChain:
             except HeaderNotFound:
                 pass
             raise NotFoundOnChain(f"no block {block!r}")
+
+    def raw_headers(self, start: int, end: int) -> list[bytes]:
+        """The RLP of canonical headers ``start``..``end``, as stored (for audits: a reader
+        hashes them itself and checks each parent link)."""
+        with self._lock:
+            end = min(end, self._head.block_number)
+            db = self._chain.chaindb
+            return [db.db[db.get_canonical_block_hash(n)] for n in range(start, end + 1)]
+
+    def raw_bodies(self, start: int, end: int) -> list[tuple[list[bytes], list[bytes]]]:
+        """Each block's transactions and receipts as the trie encodes them, so a reader can
+        recompute the transaction and receipt roots its headers commit to."""
+        out = []
+        with self._lock:
+            end = min(end, self._head.block_number)
+            db = self._chain.chaindb
+            for n in range(start, end + 1):
+                header = db.get_canonical_block_header_by_number(n)
+                vm = self._chain.get_vm_class(header)
+                txs = db.get_block_transactions(header, vm.get_transaction_builder())
+                receipts = db.get_receipts(header, vm.get_receipt_builder())
+                out.append(([t.encode() for t in txs], [r.encode() for r in receipts]))
+        return out
 
     def get_block(self, block: int | str | bytes, full_transactions: bool = False) -> dict:
         with self._lock:
@@ -420,40 +468,30 @@ class EmbeddedChain:
         addresses: Sequence[bytes] = (),
         topics: Sequence[Sequence[bytes] | None] = (),
     ) -> list[dict]:
-        """Logs in [from_block, to_block] matching the addresses (any) and topic positions.
-
-        Blocks whose header bloom cannot match are skipped without reading receipts.
-        """
-        out: list[dict] = []
+        """Logs in [from_block, to_block] matching the addresses (any) and topic positions,
+        read from the store's log index."""
         with self._lock:
             to_block = min(to_block, self._head.block_number)
-            chaindb = self._chain.chaindb
-            for number in range(max(0, from_block), to_block + 1):
-                header = chaindb.get_canonical_block_header_by_number(number)
-                if not _bloom_may_match(header.bloom, addresses, topics):
-                    continue
-                receipt_cls = self._chain.get_vm_class(header).get_receipt_builder()
-                receipts = chaindb.get_receipts(header, receipt_cls)
-                tx_hashes = chaindb.get_block_transaction_hashes(header)
-                log_index = 0
-                for tx_index, receipt in enumerate(receipts):
-                    for log in receipt.logs:
-                        if _log_matches(log, addresses, topics):
-                            out.append(
-                                {
-                                    "address": log.address,
-                                    "topics": [t.to_bytes(32, "big") for t in log.topics],
-                                    "data": log.data,
-                                    "block_number": number,
-                                    "block_hash": header.hash,
-                                    "transaction_hash": tx_hashes[tx_index],
-                                    "transaction_index": tx_index,
-                                    "log_index": log_index,
-                                    "removed": False,
-                                }
-                            )
-                        log_index += 1
-        return out
+            rows = self._kv.query_logs(
+                max(0, from_block),
+                to_block,
+                [bytes(a) for a in addresses],
+                [None if t is None else [bytes(x) for x in t] for t in topics],
+            )
+        return [
+            {
+                "address": r[5],
+                "topics": [t for t in r[6:10] if t is not None],
+                "data": r[10],
+                "block_number": r[0],
+                "block_hash": r[4],
+                "transaction_hash": r[3],
+                "transaction_index": r[2],
+                "log_index": r[1],
+                "removed": False,
+            }
+            for r in rows
+        ]
 
     def store_size_bytes(self) -> int:
         total = 0
@@ -461,32 +499,6 @@ class EmbeddedChain:
             if name.startswith(STORE_FILE):
                 total += (self.home / name).stat().st_size
         return total
-
-
-def _bloom_may_match(
-    bloom: int, addresses: Sequence[bytes], topics: Sequence[Sequence[bytes] | None]
-) -> bool:
-    f = BloomFilter(bloom)
-    if addresses and not any(a in f for a in addresses):
-        return False
-    return all(not (options and not any(t in f for t in options)) for options in topics)
-
-
-def _log_matches(
-    log: Any, addresses: Sequence[bytes], topics: Sequence[Sequence[bytes] | None]
-) -> bool:
-    if addresses and log.address not in addresses:
-        return False
-    if len(topics) > len(log.topics) and any(t for t in topics[len(log.topics) :]):
-        return False
-    for position, options in enumerate(topics):
-        if not options:
-            continue
-        if position >= len(log.topics):
-            return False
-        if log.topics[position].to_bytes(32, "big") not in options:
-            return False
-    return True
 
 
 def iter_topic_options(raw: Iterable[Any]) -> list[list[bytes] | None]:
@@ -506,3 +518,29 @@ def _hex_bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
     return bytes.fromhex(str(value)[2:] if str(value).startswith("0x") else str(value))
+
+
+def _log_rows(
+    number: int, block_hash: bytes, tx_hashes: Sequence[bytes], receipts: Sequence[Any]
+) -> list[tuple]:
+    """Rows of the store's log index for one block (log_index counts across the block)."""
+    rows = []
+    log_index = 0
+    for tx_index, (tx_hash, receipt) in enumerate(zip(tx_hashes, receipts, strict=True)):
+        for log in receipt.logs:
+            topics = [t.to_bytes(32, "big") for t in log.topics][:4]
+            topics += [None] * (4 - len(topics))
+            rows.append(
+                (
+                    number,
+                    log_index,
+                    tx_index,
+                    bytes(tx_hash),
+                    bytes(block_hash),
+                    bytes(log.address),
+                    *topics,
+                    bytes(log.data),
+                )
+            )
+            log_index += 1
+    return rows

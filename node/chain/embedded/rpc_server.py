@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 CLIENT_VERSION = f"tanlian-embedded/{node.__version__}/py-evm"
 MAX_BATCH = 100
+MAX_HEADERS = 5000
 MAX_LOG_RANGE = 100_000
 
 # JSON-RPC 2.0 error codes (plus the de-facto 3 for "execution reverted").
@@ -200,6 +201,8 @@ class ChainRpc:
             "eth_call": self._call,
             "eth_estimateGas": self._estimate,
             "eth_getLogs": self._logs,
+            "tanlian_getRawHeaders": self._raw_headers,
+            "tanlian_getRawBodies": self._raw_bodies,
         }
 
     # -- handlers ------------------------------------------------------------------
@@ -219,6 +222,23 @@ class ChainRpc:
         except NotFoundOnChain:
             return None
         return _block_rpc(block)
+
+    def _raw_headers(self, p: list) -> list[str]:
+        start = _parse_quantity(_param(p, 0), "from")
+        end = _parse_quantity(_param(p, 1), "to")
+        if end < start or end - start >= MAX_HEADERS:
+            raise RpcError(INVALID_PARAMS, f"ask for 1..{MAX_HEADERS} headers")
+        return ["0x" + h.hex() for h in self.chain.raw_headers(start, end)]
+
+    def _raw_bodies(self, p: list) -> list[list[list[str]]]:
+        start = _parse_quantity(_param(p, 0), "from")
+        end = _parse_quantity(_param(p, 1), "to")
+        if end < start or end - start >= MAX_HEADERS:
+            raise RpcError(INVALID_PARAMS, f"ask for 1..{MAX_HEADERS} blocks")
+        return [
+            [["0x" + t.hex() for t in txs], ["0x" + r.hex() for r in receipts]]
+            for txs, receipts in self.chain.raw_bodies(start, end)
+        ]
 
     def _block_by_hash(self, p: list) -> dict | None:
         try:

@@ -51,12 +51,24 @@ class DurableKV(BaseDB):
             self._conn.execute(
                 "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL)"
             )
+            # A log index beside the trie: eth_getLogs reads rows instead of decoding every
+            # block's receipts. Written in the same transaction as the block it belongs to.
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS logs (block INTEGER NOT NULL, log_index INTEGER "
+                "NOT NULL, tx_index INTEGER NOT NULL, tx_hash BLOB NOT NULL, block_hash BLOB "
+                "NOT NULL, address BLOB NOT NULL, topic0 BLOB, topic1 BLOB, topic2 BLOB, "
+                "topic3 BLOB, data BLOB NOT NULL, PRIMARY KEY (block, log_index)) WITHOUT ROWID"
+            )
+            self._conn.execute(
+                "CREATE INDEX IF NOT EXISTS logs_by_address ON logs (address, block)"
+            )
         except sqlite3.DatabaseError as exc:
             self._release()
             raise ChainStoreError(
                 f"chain store {self.path} is not a readable database: {exc}"
             ) from exc
         self._pending: dict[bytes, bytes | None] = {}
+        self._pending_logs: list[tuple] = []
         self._cache: OrderedDict[bytes, bytes] = OrderedDict()
         self._cache_entries = cache_entries
 
@@ -114,6 +126,11 @@ class DurableKV(BaseDB):
                     )
                 if deletes:
                     self._conn.executemany("DELETE FROM kv WHERE k = ?", deletes)
+                if self._pending_logs:
+                    self._conn.executemany(
+                        "INSERT OR REPLACE INTO logs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        self._pending_logs,
+                    )
                 for k, v in (meta or {}).items():
                     self._conn.execute("INSERT OR REPLACE INTO meta (k, v) VALUES (?, ?)", (k, v))
             except BaseException:
@@ -127,10 +144,39 @@ class DurableKV(BaseDB):
         for (k,) in deletes:
             self._cache.pop(k, None)
         self._pending.clear()
+        self._pending_logs.clear()
 
     def rollback(self) -> None:
         """Forget every write since the last commit."""
         self._pending.clear()
+        self._pending_logs.clear()
+
+    def add_logs(self, rows: list[tuple]) -> None:
+        """Buffer log rows (block, log_index, tx_index, tx_hash, block_hash, address,
+        topic0..3, data) for the next commit."""
+        self._pending_logs.extend(rows)
+
+    def query_logs(
+        self,
+        from_block: int,
+        to_block: int,
+        addresses: list[bytes],
+        topics: list[list[bytes] | None],
+    ) -> list[tuple]:
+        sql = "SELECT * FROM logs WHERE block BETWEEN ? AND ?"
+        args: list = [from_block, to_block]
+        if addresses:
+            sql += f" AND address IN ({','.join('?' * len(addresses))})"
+            args += addresses
+        for i, options in enumerate(topics[:4]):
+            if options:
+                sql += f" AND topic{i} IN ({','.join('?' * len(options))})"
+                args += options
+        sql += " ORDER BY block, log_index"
+        try:
+            return self._conn.execute(sql, args).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise ChainStoreError(f"chain store {self.path} is unreadable: {exc}") from exc
 
     def get_meta(self) -> dict[str, str]:
         try:

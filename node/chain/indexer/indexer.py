@@ -13,12 +13,11 @@ import threading
 from typing import Any, NamedTuple
 
 import orjson
-from eth_utils import to_checksum_address
 from sqlalchemy import Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from node.chain.abi import ContractABI, DecodedEvent
+from node.chain.abi import ContractABI, DecodedEvent, checksum
 from node.chain.artifacts import load_artifact
 from node.chain.backend import ChainBackend
 from node.chain.errors import IndexerError
@@ -41,7 +40,7 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str) and value.startswith("0x") and len(value) == 42:
-        return to_checksum_address(value)
+        return checksum(value)
     if isinstance(value, str) and value.startswith("0x"):
         return value.lower()
     return str(value)
@@ -99,7 +98,7 @@ class EventIndexer:
 
     def watch(self, address: str, artifact: str, from_block: int = 0) -> None:
         """Index ``address``'s events, decoding them with ``artifact``'s ABI."""
-        address = to_checksum_address(address)
+        address = checksum(address)
         abi = load_artifact(artifact).abi
         with Session(self.engine) as s, s.begin():
             existing = s.get(WatchedContract, address)
@@ -216,11 +215,12 @@ class EventIndexer:
             return
         dialect = self.engine.dialect.name
         if dialect == "postgresql":
-            stmt = postgresql.insert(ChainEvent).on_conflict_do_nothing(
+            # the table, not the ORM class: a plain executemany, no ORM bulk bookkeeping
+            stmt = postgresql.insert(ChainEvent.__table__).on_conflict_do_nothing(
                 constraint="uq_event_position"
             )
         elif dialect == "sqlite":
-            stmt = sqlite.insert(ChainEvent).on_conflict_do_nothing()
+            stmt = sqlite.insert(ChainEvent.__table__).on_conflict_do_nothing()
         else:  # pragma: no cover - only SQLite and PostgreSQL are supported
             raise IndexerError(f"unsupported database {dialect}")
         for i in range(0, len(rows), 5_000):
@@ -247,7 +247,7 @@ class EventIndexer:
         where: list[str] = []
         params: list[Any] = []
         if address is not None:
-            address = to_checksum_address(address)
+            address = checksum(address)
             where.append("address = ?")
             params.append(address)
         if event is not None:
