@@ -3,6 +3,11 @@ tampering or violation, injected one at a time, is found with its evidence."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +31,7 @@ from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import GrantNotUsable, publish, pull
 from tests.network.test_local_network import _config
 
+ROOT = Path(__file__).resolve().parents[2]
 DP_META = {
     "columns": {
         "enterprise": {},
@@ -212,6 +218,60 @@ def test_a_clean_network_gives_no_findings(pilot: Pilot, tmp_path: Path) -> None
     assert "No problems found" in html.read_text() and js.exists()
     story = trail(result, dataset="0x" + pilot.ids["kwh"].hex())
     assert [r["what"] for r in story].count("DP answer given") == 2
+
+
+def tanlian(pilot: Pilot, dept: str, *args: str) -> subprocess.CompletedProcess:
+    d = pilot.dept(dept)
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "cli.main",
+            *args,
+            "--home",
+            str(pilot.net.home(d)),
+            "--password-file",
+            str(pilot.net.secret(d)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_the_audit_from_the_command_line(pilot: Pilot, tmp_path: Path) -> None:
+    verify = tanlian(pilot, "drc", "audit", "verify")
+    assert verify.returncode == 0, verify.stderr
+    assert "clean: no findings (1 notice(s))" in verify.stdout
+    as_json = json.loads(tanlian(pilot, "drc", "audit", "verify", "--json").stdout)
+    assert as_json["clean"] is True and as_json["findings_by_severity"]["info"] == 1
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                tanlian(pilot, "drc", "audit", "trail", "--dataset", "grid/kwh", "--csv").stdout
+            )
+        )
+    )
+    whats = [r["what"] for r in rows]
+    assert whats.index("dataset created") < whats.index("access requested")
+    assert whats.count("DP budget spent") == 2 and whats.count("DP answer given") == 2
+    by_dept = json.loads(
+        tanlian(pilot, "drc", "audit", "trail", "--department", "stats", "--json").stdout
+    )
+    assert any(e["what"] == "download served" for e in by_dept["events"])
+    report = tanlian(pilot, "drc", "audit", "report", "-o", str(tmp_path / "r.html"))
+    assert report.returncode == 0 and (tmp_path / "r.json").exists()
+    assert "Tanlian audit report" in (tmp_path / "r.html").read_text()
+    for dept, args, code in [
+        ("stats", ["audit", "verify"], "invalid_input"),  # not a regulator
+        ("drc", ["audit", "trail", "--dataset", "grid/kwh", "--department", "x"], "invalid_input"),
+        ("drc", ["audit", "trail", "--department", "stats", "--from", "soon"], "invalid_input"),
+    ]:
+        bad = tanlian(pilot, dept, *args)
+        assert bad.returncode == 1 and "Traceback" not in bad.stderr
+        assert bad.stderr.strip().splitlines()[-1].startswith(f"tanlian: error [{code}]")
 
 
 def test_any_log_entry_is_proved_against_the_root_on_chain(pilot: Pilot) -> None:
