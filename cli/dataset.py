@@ -13,6 +13,24 @@ from cli.progress import bar
 from node.errors import InvalidInput
 
 app = typer.Typer(help="Publish datasets and browse the catalog.", no_args_is_help=True)
+ClassificationOpt = Annotated[
+    str, typer.Option(help="public, internal, sensitive or restricted (for a new dataset).")
+]
+AutoApproveOpt = Annotated[
+    str, typer.Option(help="Roles authorized at once, comma-separated (e.g. analyst).")
+]
+ReviewersOpt = Annotated[int, typer.Option(help="Reviewer approvals needed otherwise.")]
+
+
+def _policy(auto_approve: str, reviewers: int, raw: bool = True, epsilon_ceiling: float = 0.0):
+    from node.sharing.contracts import Policy
+
+    return Policy(
+        auto_approve_roles=tuple(r.strip() for r in auto_approve.split(",") if r.strip()),
+        reviewer_approvals=reviewers,
+        raw_allowed=raw,
+        epsilon_ceiling=epsilon_ceiling,
+    )
 
 
 @app.command("publish")
@@ -20,13 +38,9 @@ def publish(
     file: Annotated[Path, typer.Argument(help="CSV, JSON, GeoJSON, Parquet or zipped shapefile.")],
     home: HomeOpt,
     name: Annotated[str, typer.Option(help="Dataset name (a new version if it exists).")],
-    classification: Annotated[
-        str, typer.Option(help="public, internal, sensitive or restricted.")
-    ] = "internal",
-    auto_approve: Annotated[
-        str, typer.Option(help="Roles authorized at once, comma-separated (e.g. analyst).")
-    ] = "",
-    reviewers: Annotated[int, typer.Option(help="Reviewer approvals needed otherwise.")] = 0,
+    classification: ClassificationOpt = "internal",
+    auto_approve: AutoApproveOpt = "",
+    reviewers: ReviewersOpt = 0,
     raw: Annotated[bool, typer.Option("--raw/--dp-only", help="Allow decrypted copies.")] = True,
     epsilon_ceiling: Annotated[float, typer.Option(help="Largest ε one DP grant may hold.")] = 0.0,
     dp_metadata: Annotated[
@@ -38,16 +52,10 @@ def publish(
 ) -> None:
     """Encrypt FILE into this node's store and anchor its hashes on chain."""
     from node.runtime import NodeSession
-    from node.sharing.contracts import Policy
     from node.sharing.service import publish as do_publish
 
     settings, keys = node_context(home, password_file)
-    policy = Policy(
-        auto_approve_roles=tuple(r for r in auto_approve.split(",") if r.strip()),
-        reviewer_approvals=reviewers,
-        raw_allowed=raw,
-        epsilon_ceiling=epsilon_ceiling,
-    )
+    policy = _policy(auto_approve, reviewers, raw, epsilon_ceiling)
     meta = None
     if dp_metadata is not None:
         try:
@@ -77,13 +85,9 @@ def desensitize(
     profile: Annotated[Path, typer.Option(help="Desensitization profile (YAML or JSON).")],
     name: Annotated[str, typer.Option("--as", help="Name of the desensitized dataset.")],
     version: Annotated[int, typer.Option(help="Source version (default: the latest).")] = 0,
-    classification: Annotated[
-        str, typer.Option(help="Classification of the release (if new).")
-    ] = "internal",
-    auto_approve: Annotated[
-        str, typer.Option(help="Roles authorized at once, comma-separated (if new).")
-    ] = "",
-    reviewers: Annotated[int, typer.Option(help="Reviewer approvals needed otherwise.")] = 0,
+    classification: ClassificationOpt = "internal",
+    auto_approve: AutoApproveOpt = "",
+    reviewers: ReviewersOpt = 0,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -91,16 +95,11 @@ def desensitize(
     refused under the profile's min_k; anchored with its lineage to the source version."""
     from node.privacy.desensitize import load_profile
     from node.runtime import NodeSession
-    from node.sharing.contracts import Policy
     from node.sharing.service import derive_desensitized
 
     rules = load_profile(profile)
     settings, keys = node_context(home, password_file)
-    policy = Policy(
-        auto_approve_roles=tuple(r for r in auto_approve.split(",") if r.strip()),
-        reviewer_approvals=reviewers,
-        raw_allowed=True,
-    )
+    policy = _policy(auto_approve, reviewers)
     with NodeSession(settings, keys) as s:
         published, report = derive_desensitized(
             s.blobs,

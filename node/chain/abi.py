@@ -60,6 +60,19 @@ def _tuple_components(typ: str) -> list[str]:
     return parts
 
 
+def _decoded(name: str, args: dict[str, Any], log: Any) -> DecodedEvent:
+    return DecodedEvent(
+        event=name,
+        args=args,
+        address=log.address,
+        block_number=log.block_number,
+        block_hash=log.block_hash,
+        tx_hash=log.tx_hash,
+        tx_index=log.tx_index,
+        log_index=log.log_index,
+    )
+
+
 def _word_decoder(typ: str) -> Callable[[bytes], Any] | None:
     """A decoder of one 32-byte ABI word of static elementary type ``typ``, else None."""
     if typ == "address":
@@ -280,16 +293,7 @@ class ContractABI:
             else:
                 args[name] = dec(data[w : w + 32])
                 w += 32
-        return DecodedEvent(
-            event=event.name,
-            args=args,
-            address=log.address,
-            block_number=log.block_number,
-            block_hash=log.block_hash,
-            tx_hash=log.tx_hash,
-            tx_index=log.tx_index,
-            log_index=log.log_index,
-        )
+        return _decoded(event.name, args, log)
 
     def decode_log(self, log: Any) -> DecodedEvent | None:
         """Decode a raw log (see ``node.chain.backend.RawLog``); None if not ours."""
@@ -318,16 +322,7 @@ class ContractABI:
                     args[name] = _pythonize(typ, abi_decode([typ], topic)[0])
             else:
                 args[name] = _pythonize(typ, next(data_iter))
-        return DecodedEvent(
-            event=event.name,
-            args=args,
-            address=log.address,
-            block_number=log.block_number,
-            block_hash=log.block_hash,
-            tx_hash=log.tx_hash,
-            tx_index=log.tx_index,
-            log_index=log.log_index,
-        )
+        return _decoded(event.name, args, log)
 
     def topic_for(self, event: str, arg: str, value: Any) -> bytes:
         """The topic an indexed argument's value is stored under."""

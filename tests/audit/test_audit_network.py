@@ -84,6 +84,18 @@ class Pilot:
         assert seq is not None
         return seq
 
+    def inject_download(self, rid: int, consumer: str, **fields) -> int:
+        """A download of the stats panel logged by the stats node for request ``rid``."""
+        return self.inject(
+            "stats",
+            "download",
+            request_id=rid,
+            consumer=consumer,
+            dataset_id="0x" + self.ids["panel"].hex(),
+            version=1,
+            **{"bytes": 100, "outcome": "completed", **fields},
+        )
+
     def engine_of(self, node: str):
         return self.net.session(node).engine
 
@@ -432,16 +444,7 @@ def test_a_download_after_revocation_is_found(pilot: Pilot) -> None:
     # ... a node that served it anyway shows in its own anchored log
     with pilot.net.session("analyst") as a:
         consumer = a.keys.address
-    seq = pilot.inject(
-        "stats",
-        "download",
-        request_id=rid,
-        consumer=consumer,
-        dataset_id="0x" + pilot.ids["panel"].hex(),
-        version=1,
-        bytes=100,
-        outcome="completed",
-    )
+    seq = pilot.inject_download(rid, consumer)
     pilot.anchor_all()
     [f] = found(pilot.audit(), "access_after_revocation", seq=seq)
     assert (f.severity, f.department) == ("high", "stats")
@@ -471,16 +474,7 @@ def test_a_download_after_expiry_is_found(pilot: Pilot) -> None:
         while a.backend.get_block("latest").timestamp <= expires:
             a.registry.set_endpoint(pilot.dept("analyst").endpoint)
         assert not a.require_sharing().is_usable(rid)
-    seq = pilot.inject(
-        "stats",
-        "download",
-        request_id=rid,
-        consumer=consumer,
-        dataset_id="0x" + pilot.ids["panel"].hex(),
-        version=1,
-        bytes=100,
-        outcome="completed",
-    )
+    seq = pilot.inject_download(rid, consumer)
     pilot.anchor_all()
     [f] = found(pilot.audit(), "access_after_expiry", seq=seq)
     assert f.department == "stats"
@@ -530,16 +524,7 @@ def test_activity_of_a_suspended_node_is_found(pilot: Pilot) -> None:
     with pilot.net.session("drc") as drc:
         drc.registry.suspend(consumer, "audit test")
     try:
-        seq = pilot.inject(
-            "stats",
-            "download",
-            request_id=rid,
-            consumer=consumer,
-            dataset_id="0x" + pilot.ids["panel"].hex(),
-            version=1,
-            bytes=100,
-            outcome="completed",
-        )
+        seq = pilot.inject_download(rid, consumer)
         pilot.anchor("stats")  # (the suspended analyst's own node could not anchor now)
         result = pilot.audit()
     finally:
