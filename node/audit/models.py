@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, BigInteger, Float, Integer, String
+from sqlalchemy import JSON, BigInteger, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from node.db import Base
@@ -13,6 +13,8 @@ class AccessLogEntry(Base):
     refused, a decision taken. Its hash goes into a Merkle batch anchored on chain."""
 
     __tablename__ = "access_log"
+    # the anchoring query: the oldest unanchored entries, in order
+    __table_args__ = (Index("ix_access_log_batch_seq", "batch", "seq"),)
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[float] = mapped_column(Float)
@@ -25,7 +27,7 @@ class AccessLogEntry(Base):
     #: what makes a logged event unique (a transaction hash): replays of it are not logged
     ref: Mapped[str | None] = mapped_column(String(80), nullable=True, index=True)
     entry_hash: Mapped[str] = mapped_column(String(66))
-    batch: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    batch: Mapped[int | None] = mapped_column(Integer, nullable=True)
     leaf: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 

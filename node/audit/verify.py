@@ -18,7 +18,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -33,6 +33,7 @@ from node.audit import merkle
 from node.audit.contracts import AUDIT
 from node.audit.digest import index_digest
 from node.audit.log import entry_hash
+from node.chain.artifacts import load_artifact
 from node.chain.backend import ChainBackend
 from node.chain.indexer.indexer import EventIndexer, IndexedEvent
 from node.db import create_schema, make_engine
@@ -149,7 +150,7 @@ class Auditor:
         *,
         max_log_delay: float = 300.0,
         roots: bool = True,
-        client_factory: Callable[[str, bytes], NodeClient] = NodeClient,
+        client_factory: Callable[..., NodeClient] = NodeClient,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.backend = backend
@@ -164,6 +165,7 @@ class Auditor:
         self.findings: list[Finding] = []
         self.checks: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, str] = {}
+        self._futures: dict[tuple, Future] = {}
 
     def find(
         self, kind: str, severity: str, account: str | None, message: str, **evidence: Any
@@ -187,6 +189,33 @@ class Auditor:
     def run(self, progress: Callable[[str], None] | None = None) -> AuditResult:
         say = progress or (lambda _m: None)
         head = self.backend.block_number()
+        # The nodes compute their index digests and serve their logs in their own processes
+        # while this one walks the chain and rebuilds the index: ask them first.
+        pool = ThreadPoolExecutor(max_workers=4)
+        try:
+            for account in self._early_members(head):
+                self._prefetch(pool, account, "/v1/audit/index", to_block=head)
+                self._prefetch(pool, account, "/v1/audit/log")
+            return self._run(head, say)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _early_members(self, head: int) -> list[str]:
+        """Members and endpoints from the registry's events alone (a few rows)."""
+        if not self.contracts.get("registry"):
+            return []
+        abi = load_artifact(REGISTRY).abi
+        for log in self.backend.get_logs(0, head, [self.contracts["registry"]]):
+            e = abi.decode_log(log)
+            if e is not None and e.event in ("MemberRegistered", "EndpointChanged"):
+                self.endpoints[e.args["account"]] = e.args["endpoint"]
+        return list(self.endpoints)
+
+    def _prefetch(self, pool: ThreadPoolExecutor, account: str, path: str, **params: Any) -> None:
+        key = (account, path, tuple(sorted(params.items())))
+        self._futures[key] = pool.submit(self._fetch, account, path, params)
+
+    def _run(self, head: int, say: Callable[[str], None]) -> AuditResult:
         say(f"walking {head + 1} blocks")
         with self.check("chain") as info:
             times = self._walk_chain(head)
@@ -385,9 +414,15 @@ class Auditor:
     def _nodes(self) -> list[str]:
         return [a for a in self.facts.names if a in self.endpoints]
 
-    def _get(self, account: str, path: str, **params: Any) -> Any:
-        with self.client_factory(self.endpoints[account], self.key) as c:
+    def _fetch(self, account: str, path: str, params: dict[str, Any]) -> Any:
+        with self.client_factory(self.endpoints[account], self.key, timeout=600) as c:
             return c.get(path, params=params or None)
+
+    def _get(self, account: str, path: str, **params: Any) -> Any:
+        future = self._futures.pop((account, path, tuple(sorted(params.items()))), None)
+        if future is not None:
+            return future.result()
+        return self._fetch(account, path, params)
 
     def _check_indexes(self, head: int, reference: tuple[str, int]) -> None:
         for account in self._nodes():
