@@ -53,6 +53,12 @@ BLANK_ROOT = keccak(rlp.encode(b""))
 def trie_root(items: list[bytes]) -> bytes:
     """Root of the Merkle-Patricia trie of ``items`` keyed by their RLP index (as Ethereum
     commits a block's transactions and receipts in its header)."""
+    if not items:
+        return BLANK_ROOT
+    if len(items) == 1:
+        # one leaf at key rlp(0) = 0x80, hex-prefix encoded as a leaf: 0x20 0x80 (the
+        # embedded chain's blocks hold one transaction each: 1 hash instead of a trie)
+        return keccak(rlp.encode([b"\x20\x80", items[0]]))
     trie = HexaryTrie({}, BLANK_ROOT)
     with trie.squash_changes() as memory:
         for i, item in enumerate(items):

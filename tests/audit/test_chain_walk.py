@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 import rlp
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from node.audit.verify import Auditor
 from node.chain.artifacts import load_artifact
@@ -81,3 +83,17 @@ def test_without_raw_blocks_the_walk_still_checks_links(tmp_path: Path, backend)
 
     auditor = walk(Plain(backend))
     assert auditor.findings == [] and auditor.roots_checked == 0
+
+
+@settings(max_examples=80, deadline=None)
+@given(items=st.lists(st.binary(min_size=1, max_size=300), min_size=0, max_size=4))
+def test_trie_root_matches_the_hexary_trie(items: list[bytes]) -> None:
+    # the one-item shortcut and the general path agree with py-trie's own construction
+    from trie import HexaryTrie
+
+    from node.audit.verify import BLANK_ROOT, trie_root
+
+    reference = HexaryTrie({}, BLANK_ROOT)
+    for i, item in enumerate(items):
+        reference[rlp.encode(i, sedes=rlp.sedes.big_endian_int)] = item
+    assert trie_root(items) == reference.root_hash

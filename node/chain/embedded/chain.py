@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import rlp
 from eth.abc import BlockHeaderAPI
 from eth.chains.base import MiningChain
 from eth.constants import BLANK_ROOT_HASH
@@ -34,6 +35,7 @@ from eth_tester.backends.pyevm.serializers import (
 from eth_utils import ValidationError as EVMValidationError
 from eth_utils import to_canonical_address
 from eth_utils.toolz import assoc
+from trie import HexaryTrie
 
 from node.chain.embedded.store import SCHEMA_VERSION, DurableKV
 from node.chain.errors import ChainStoreError, NotFoundOnChain, TransactionRejected
@@ -325,10 +327,12 @@ class EmbeddedChain:
             db = self._chain.chaindb
             for n in range(start, end + 1):
                 header = db.get_canonical_block_header_by_number(n)
-                vm = self._chain.get_vm_class(header)
-                txs = db.get_block_transactions(header, vm.get_transaction_builder())
-                receipts = db.get_receipts(header, vm.get_receipt_builder())
-                out.append(([t.encode() for t in txs], [r.encode() for r in receipts]))
+                out.append(
+                    (
+                        _trie_items(db.db, header.transaction_root),
+                        _trie_items(db.db, header.receipt_root),
+                    )
+                )
         return out
 
     def get_block(self, block: int | str | bytes, full_transactions: bool = False) -> dict:
@@ -518,6 +522,16 @@ def _hex_bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
     return bytes.fromhex(str(value)[2:] if str(value).startswith("0x") else str(value))
+
+
+def _trie_items(db: Any, root: bytes) -> list[bytes]:
+    """The raw values of an index-keyed trie (a block's transactions or receipts), read as
+    stored: key rlp(0), rlp(1), … until the first missing one."""
+    trie = HexaryTrie(db, root)
+    items = []
+    while value := trie[rlp.encode(len(items), sedes=rlp.sedes.big_endian_int)]:
+        items.append(bytes(value))
+    return items
 
 
 def _log_rows(
