@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 import threading
 import time
 from collections import defaultdict
@@ -21,7 +20,6 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import rlp
@@ -35,8 +33,7 @@ from node.audit.digest import index_digest
 from node.audit.log import entry_hash
 from node.chain.artifacts import load_artifact
 from node.chain.backend import ChainBackend
-from node.chain.indexer.indexer import EventIndexer, IndexedEvent
-from node.db import create_schema, make_engine
+from node.chain.indexer.indexer import IndexedEvent, decode_events
 from node.errors import TanlianError
 from node.registry.registry import ARTIFACT as REGISTRY
 from node.registry.registry import mask_to_roles
@@ -227,26 +224,22 @@ class Auditor:
             times = self._walk_chain(head)
             info["items"] = head + 1
             info["roots_checked"] = self.roots_checked
-        with tempfile.TemporaryDirectory(prefix="tanlian-audit-") as tmp:
-            say("rebuilding the event index from the chain")
-            with self.check("index_rebuild") as info:
-                engine = make_engine(f"sqlite:///{Path(tmp) / 'index.db'}")
-                create_schema(engine)
-                indexer = EventIndexer(self.backend, engine)
+        say("rebuilding the event index from the chain")
+        with self.check("index_rebuild") as info:
+            watched = {
+                self.contracts[key]: artifact
                 for key, artifact in (
                     ("registry", REGISTRY),
                     ("catalog", CATALOG),
                     ("access", ACCESS),
                     ("audit", AUDIT),
-                ):
-                    if self.contracts.get(key):
-                        indexer.watch(self.contracts[key], artifact)
-                indexer.sync(to_block=head)
-                events = indexer.events(to_block=head)
-                info["items"] = len(events)
-                self.facts = self._facts(head, times, events)
-                reference = index_digest(events)
-                engine.dispose()
+                )
+                if self.contracts.get(key)
+            }
+            events = decode_events(self.backend, watched, 0, head)
+            info["items"] = len(events)
+            self.facts = self._facts(head, times, events)
+            reference = index_digest(events)
         say("comparing every node's index")
         with self.check("node_indexes") as info:
             self._check_indexes(head, reference)

@@ -69,6 +69,35 @@ class IndexedEvent(NamedTuple):
     args: dict[str, Any]
 
 
+def decode_events(
+    backend: ChainBackend, watched: dict[str, str], start: int, end: int, batch_blocks: int = 2_000
+) -> list[IndexedEvent]:
+    """The ``watched`` contracts' (address → artifact) events in blocks ``start``..``end``,
+    decoded exactly as the index stores them, without a database: for a one-off rebuild
+    such as the regulator's audit, compared event for event with the nodes' indexes."""
+    abis = {checksum(a): (art, load_artifact(art).abi) for a, art in watched.items()}
+    out: list[IndexedEvent] = []
+    for lo in range(start, end + 1, batch_blocks):
+        for log in backend.get_logs(lo, min(end, lo + batch_blocks - 1), addresses=list(abis)):
+            entry = abis.get(log.address)
+            decoded = entry[1].decode_log(log) if entry is not None else None
+            if decoded is None:
+                continue
+            out.append(
+                IndexedEvent(
+                    decoded.block_number,
+                    "0x" + decoded.block_hash.hex(),
+                    "0x" + decoded.tx_hash.hex(),
+                    decoded.log_index,
+                    decoded.address,
+                    entry[0],
+                    decoded.event,
+                    {k: _jsonable(v) for k, v in decoded.args.items()},
+                )
+            )
+    return out
+
+
 class EventIndexer:
     """Keeps one SQL index of the watched contracts' events in step with the chain."""
 
