@@ -15,7 +15,7 @@ import hashlib
 import logging
 import threading
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -276,10 +276,21 @@ class Auditor:
         hashes are computed here (keccak of the header), not taken from the node."""
         times: dict[int, int] = {}
         previous: tuple[int, bytes] | None = None
-        for lo in range(0, head + 1, 5000):
-            hi = min(head, lo + 4999)
+
+        def fetch(lo: int, hi: int) -> tuple[list | None, list | None, list]:
             raw = self.backend.raw_headers(lo, hi)
             bodies = self.backend.raw_bodies(lo, hi) if raw is not None and self.roots else None
+            return raw, bodies, self.backend.get_blocks(lo, hi) if raw is None else []
+
+        # The chain host reads the next ranges while this thread hashes the current one.
+        ranges = [(lo, min(head, lo + 1999)) for lo in range(0, head + 1, 2000)]
+        pool = ThreadPoolExecutor(max_workers=2)
+        pending = deque(pool.submit(fetch, *r) for r in ranges[:2])
+        ahead = iter(ranges[2:])
+        while pending:
+            raw, bodies, plain = pending.popleft().result()
+            if (nxt := next(ahead, None)) is not None:
+                pending.append(pool.submit(fetch, *nxt))
             if raw is not None:
                 blocks = []
                 for i, r in enumerate(raw):
@@ -295,10 +306,7 @@ class Auditor:
                         )
                     )
             else:
-                blocks = [
-                    (b.number, b.hash, b.parent_hash, b.timestamp)
-                    for b in self.backend.get_blocks(lo, hi)
-                ]
+                blocks = [(b.number, b.hash, b.parent_hash, b.timestamp) for b in plain]
             for number, block_hash, parent_hash, timestamp in blocks:
                 if previous is not None and parent_hash != previous[1]:
                     self.findings.append(
@@ -316,6 +324,7 @@ class Auditor:
                     )
                 times[number] = timestamp
                 previous = (number, block_hash)
+        pool.shutdown()
         return times
 
     def _check_roots(self, number: int, fields: list, body: tuple[list, list]) -> None:
