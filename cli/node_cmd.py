@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 
 import typer
 
@@ -10,6 +11,10 @@ from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, node_context
 from node.errors import TanlianError
 
 app = typer.Typer(help="Run the department node and see its state.", no_args_is_help=True)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command("serve")
@@ -35,11 +40,16 @@ def serve(home: HomeOpt, password_file: PasswordFileOpt = None) -> None:
             settings.api.host,
             settings.api.port,
         )
+        # uvicorn shuts down gracefully on SIGTERM and then re-raises the signal with the
+        # handler it found: make that handler an exit, so the `finally` below still runs
+        # (the node anchors its pending access log on the way out).
+        signal.signal(signal.SIGTERM, _exit_on_signal)
         uvicorn.run(
             create_app(runtime), host=settings.api.host, port=settings.api.port, log_level="warning"
         )
     finally:
         runtime.close()
+        logging.getLogger(__name__).info("node %s stopped", settings.name)
 
 
 @app.command("status")

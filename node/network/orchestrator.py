@@ -427,27 +427,37 @@ class LocalNetwork:
 
     def down(self) -> list[str]:
         state = self.load_state()
-        stopped = []
-        targets = [
+        nodes = [
             (name, info["pid"], str(self.root / "nodes" / name))
             for name, info in state.get("nodes", {}).items()
         ]
-        if state.get("chain"):
-            targets.append(("chain", state["chain"]["pid"], str(self.root / "chain")))
-        for name, pid, marker in targets:
-            if _alive(pid, marker):
-                os.kill(pid, signal.SIGTERM)
-                stopped.append((name, pid, marker))
-        deadline = time.monotonic() + 15
-        for _name, pid, _marker in stopped:
-            while not _gone(pid) and time.monotonic() < deadline:
-                time.sleep(0.05)
-            if not _gone(pid):
-                os.kill(pid, signal.SIGKILL)
-                while not _gone(pid):
-                    time.sleep(0.05)
+        chain = (
+            [("chain", state["chain"]["pid"], str(self.root / "chain"))]
+            if state.get("chain")
+            else []
+        )
+        # Nodes first: on SIGTERM each anchors its pending access log, which needs the chain.
+        stopped = _terminate(nodes) + _terminate(chain)
         state["nodes"] = {}
         state["chain"] = None
         if self.state_path.exists():
             self.save_state(state)
         return [name for name, _, _ in stopped]
+
+
+def _terminate(targets: list[tuple[str, int, str]], grace: float = 15.0) -> list[tuple]:
+    """SIGTERM every live target, wait up to ``grace`` seconds, SIGKILL what is left."""
+    stopped = []
+    for name, pid, marker in targets:
+        if _alive(pid, marker):
+            os.kill(pid, signal.SIGTERM)
+            stopped.append((name, pid, marker))
+    deadline = time.monotonic() + grace
+    for _name, pid, _marker in stopped:
+        while not _gone(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not _gone(pid):
+            os.kill(pid, signal.SIGKILL)
+            while not _gone(pid):
+                time.sleep(0.05)
+    return stopped
