@@ -40,7 +40,7 @@ from node.chain.embedded.host import free_port
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.sharing.contracts import Mode, Policy, State
-from node.sharing.service import publish
+from node.sharing.service import publish_as
 
 
 def config(path: Path) -> Path:
@@ -84,11 +84,8 @@ def build_load(net: LocalNetwork, work: Path, args: argparse.Namespace) -> dict:
         started = time.perf_counter()
         for v in range(args.versions):
             data.write_text(f"district,year,value\n锦江区,2024,{v}\n")
-            publish(
-                grid.blobs,
-                grid.versions,
-                grid.require_sharing(),
-                grid.keys,
+            publish_as(
+                grid,
                 data,
                 name="series",
                 policy=Policy(

@@ -31,7 +31,7 @@ from node.network.orchestrator import LocalNetwork
 from node.pilot import synthetic
 from node.privacy.dp_queries import DatasetMeta, answer, parse_spec
 from node.sharing.contracts import Mode, Policy
-from node.sharing.service import publish
+from node.sharing.service import publish_as
 
 LOCAL = Path(__file__).resolve().parent.parent / "network-config" / "local.toml"
 
@@ -71,11 +71,8 @@ def main() -> None:
         session = net.session
         table = synthetic.grid_enterprise_electricity(work / "grid.csv")
         with session("grid") as grid:
-            pub = publish(
-                grid.blobs,
-                grid.versions,
-                grid.require_sharing(),
-                grid.keys,
+            pub = publish_as(
+                grid,
                 table,
                 name="kwh",
                 classification="restricted",

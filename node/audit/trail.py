@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from node.audit.verify import AuditResult
+from node.errors import InvalidInput
 
 #: chain events shown in trails, with the words a person reads
 EVENT_WORDS = {
@@ -35,6 +37,9 @@ LOG_WORDS = {
 }
 
 
+_UNIX = re.compile(r"\d+(\.\d+)?")
+
+
 def iso(t: float) -> str:
     return dt.datetime.fromtimestamp(t, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
 
@@ -43,12 +48,8 @@ def parse_time(value: str | None) -> float | None:
     """A bound given as unix seconds, an ISO date or an ISO date-time (UTC)."""
     if value is None:
         return None
-    try:
+    if _UNIX.fullmatch(value):
         return float(value)
-    except ValueError:
-        pass
-    from node.errors import InvalidInput
-
     try:
         parsed = dt.datetime.fromisoformat(value)
     except ValueError:

@@ -37,7 +37,7 @@ from node.privacy.desensitize import KAnonymityTooLow, load_profile
 from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.runtime import NodeSession
 from node.sharing.contracts import Mode, Policy, State
-from node.sharing.service import derive_desensitized, publish, pull
+from node.sharing.service import derive_desensitized, publish_as, pull
 
 Say = Callable[[str], None]
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "network-config" / "local.toml"
@@ -182,11 +182,8 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
     published = {}
     for dept, (name, cls, policy) in policies.items():
         with network.session(dept) as s:
-            pub = publish(
-                s.blobs,
-                s.versions,
-                s.require_sharing(),
-                s.keys,
+            pub = publish_as(
+                s,
                 files[dept],
                 name=name,
                 classification=cls,
@@ -363,11 +360,8 @@ def _desensitized_story(
     source = synthetic.eco_monitoring_stations(out_dir / "data" / "eco_monitoring_stations.csv")
     with network.session("eco") as eco:
         sharing = eco.require_sharing()
-        publish(
-            eco.blobs,
-            eco.versions,
-            sharing,
-            eco.keys,
+        publish_as(
+            eco,
             source,
             name="monitoring-stations",
             classification="restricted",

@@ -27,9 +27,8 @@ from node.errors import InvalidInput, NotFound
 from node.privacy.dp_queries import DatasetMeta, QueryRefused, QuerySpec, answer, cost
 from node.privacy.models import QueryArchive, StoredVersion
 from node.privacy.store import read_plaintext
-from node.sharing import views
 from node.sharing.contracts import Mode
-from node.sharing.service import GrantMismatch, GrantNotUsable, GrantNotYours
+from node.sharing.service import GrantNotUsable, check_grant
 
 
 class BudgetExhausted(QueryRefused):
@@ -49,19 +48,7 @@ class DpGate:
 
     # -- checks ----------------------------------------------------------------------
     def _grant(self, request_id: int, caller: str):
-        sharing = self.rt.sharing
-        try:
-            req = sharing.request(request_id)
-        except ContractReverted:
-            raise NotFound(f"no access request {request_id}") from None
-        if req.consumer != caller:
-            raise GrantNotYours(f"request {request_id} belongs to another consumer")
-        if req.owner != self.rt.address:
-            raise GrantMismatch(f"request {request_id} is for a dataset of another node")
-        if req.mode != Mode.DP:
-            raise GrantMismatch(f"request {request_id} is a RAW grant: no DP queries on it")
-        if not sharing.is_usable(request_id):
-            raise GrantNotUsable(f"request {request_id} is {req.state.label} and not usable now")
+        req = check_grant(self.rt.sharing, request_id, caller, self.rt.address, Mode.DP)
         row = self.rt.versions.find("0x" + req.dataset_id.hex(), req.version)
         if row is None:
             raise NotFound("the granted version is not stored on this node")
@@ -77,10 +64,15 @@ class DpGate:
             raise InvalidInput(f"{dataset_id!r} is not a dataset id") from None
         sharing = self.rt.sharing
         for attempt in range(2):
+            # by indexed arguments: this runs on every query that names a dataset
             grants = [
-                r["request_id"]
-                for r in views.requests(self.rt.indexer, sharing.access.address)
-                if r["dataset_id"] == wanted and r["consumer"] == caller and r["mode"] == "dp"
+                e.args["requestId"]
+                for e in self.rt.indexer.events(
+                    address=sharing.access.address,
+                    event="AccessRequested",
+                    args={"datasetId": wanted, "consumer": caller},
+                )
+                if e.args["mode"] == Mode.DP
             ]
             for rid in sorted(grants, reverse=True):
                 if sharing.is_usable(rid):

@@ -223,6 +223,14 @@ def derive_desensitized(
     return published, {**report, "lineage": lineage.as_dict()}
 
 
+def publish_as(session: Any, file: Path, **options: Any) -> Published:
+    """:func:`publish` with a department session's store, catalog and keys
+    (``node.runtime.NodeSession``)."""
+    return publish(
+        session.blobs, session.versions, session.require_sharing(), session.keys, file, **options
+    )
+
+
 def validate_dp_metadata(data: dict[str, Any]) -> DatasetMeta:
     try:
         return DatasetMeta.model_validate(data)
@@ -262,26 +270,43 @@ def recover(blobs: BlobStore, versions: VersionStore, sharing: Sharing | None) -
     return {"adopted": adopted, "dropped": dropped, "files_removed": removed}
 
 
-def check_download(
-    sharing: Sharing, request_id: int, caller: str, dataset_id: bytes, version: int, me: str
+def check_grant(
+    sharing: Sharing,
+    request_id: int,
+    caller: str,
+    me: str,
+    mode: Mode,
+    target: tuple[bytes, int] | None = None,
 ) -> RequestInfo:
-    """The grant behind a download, or a GrantError saying why not."""
+    """The usable ``mode`` grant of ``caller`` on a dataset of this node (``me``) — on the
+    ``target`` (dataset id, version) when given — or a GrantError saying why not: one check
+    for raw downloads and DP queries alike."""
     try:
         req = sharing.request(request_id)
     except TanlianError:
         raise NotFound(f"no access request {request_id}") from None
     if req.consumer != caller:
         raise GrantNotYours(f"request {request_id} belongs to another consumer")
-    if req.dataset_id != dataset_id or req.version != version or req.owner != me:
+    if req.owner != me:
+        raise GrantMismatch(f"request {request_id} is for a dataset of another node")
+    if target is not None and (req.dataset_id, req.version) != target:
         raise GrantMismatch(f"request {request_id} is for another dataset version")
-    if req.mode != Mode.RAW:
-        raise GrantMismatch(f"request {request_id} is a DP grant: no raw download")
+    if req.mode != mode:
+        use = "no raw download" if mode == Mode.RAW else "no DP queries on it"
+        raise GrantMismatch(f"request {request_id} is a {req.mode.name} grant: {use}")
     if not sharing.is_usable(request_id):
         raise GrantNotUsable(
             f"request {request_id} is {req.state.label} and not usable now "
             "(revoked, expired, not released, or a party is not active)"
         )
     return req
+
+
+def check_download(
+    sharing: Sharing, request_id: int, caller: str, dataset_id: bytes, version: int, me: str
+) -> RequestInfo:
+    """The grant behind a download, or a GrantError saying why not."""
+    return check_grant(sharing, request_id, caller, me, Mode.RAW, (dataset_id, version))
 
 
 class Releaser:

@@ -28,7 +28,7 @@ from node.chain.indexer.models import ChainEvent
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.sharing.contracts import Mode, Policy, State
-from node.sharing.service import GrantNotUsable, publish, pull
+from node.sharing.service import GrantNotUsable, publish_as, pull
 from tests.network.test_local_network import _config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -149,11 +149,8 @@ def _activity(p: Pilot) -> None:
         + "".join(f"E{i},{'锦江区' if i % 2 else '青羊区'},{1000 + i}\n" for i in range(300))
     )
     with p.net.session("stats") as s:
-        pub = publish(
-            s.blobs,
-            s.versions,
-            s.require_sharing(),
-            s.keys,
+        pub = publish_as(
+            s,
             panel,
             name="panel",
             policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
@@ -161,11 +158,8 @@ def _activity(p: Pilot) -> None:
         p.ids["panel"] = pub.dataset_id
         p.ids["panel_blob"] = pub.ciphertext_hash
     with p.net.session("grid") as s:
-        pub = publish(
-            s.blobs,
-            s.versions,
-            s.require_sharing(),
-            s.keys,
+        pub = publish_as(
+            s,
             kwh,
             name="kwh",
             policy=Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=1.0),
@@ -173,11 +167,8 @@ def _activity(p: Pilot) -> None:
         )
         p.ids["kwh"] = pub.dataset_id
     with p.net.session("eco") as s:
-        pub = publish(
-            s.blobs,
-            s.versions,
-            s.require_sharing(),
-            s.keys,
+        pub = publish_as(
+            s,
             panel,
             name="reviewed",
             policy=Policy(reviewer_approvals=1, raw_allowed=True),

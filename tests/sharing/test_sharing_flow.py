@@ -18,7 +18,7 @@ from node.network.orchestrator import LocalNetwork
 from node.privacy.crypto import IntegrityError
 from node.runtime import NodeSession
 from node.sharing.contracts import Mode, Policy, State
-from node.sharing.service import GrantNotUsable, publish, pull, recover
+from node.sharing.service import GrantNotUsable, publish, publish_as, pull, recover
 from tests.network.test_local_network import _config
 
 CSV = "district,year,gdp\r\n锦江区,2023,1342.5\r\n武侯区,2023,1428.0\r\n"
@@ -53,11 +53,8 @@ def panel(net: LocalNetwork, tmp_path_factory: pytest.TempPathFactory):
     path = tmp_path_factory.mktemp("data") / "panel.csv"
     path.write_bytes(CSV.encode())
     with session(net, "stats") as stats:
-        pub = publish(
-            stats.blobs,
-            stats.versions,
-            stats.require_sharing(),
-            stats.keys,
+        pub = publish_as(
+            stats,
             path,
             name="district-panel",
             classification="internal",
@@ -104,11 +101,8 @@ def test_pending_request_needs_owner_and_reviewer(net: LocalNetwork, tmp_path: P
     data = tmp_path / "grid.csv"
     data.write_text("enterprise,month,kwh\nE1,2024-01,1200\n")
     with session(net, "eco") as eco:
-        pub = publish(
-            eco.blobs,
-            eco.versions,
-            eco.require_sharing(),
-            eco.keys,
+        pub = publish_as(
+            eco,
             data,
             name="stations",
             classification="sensitive",
@@ -197,11 +191,8 @@ def test_flipped_byte_in_stored_blob_is_detected(net: LocalNetwork, tmp_path: Pa
     data = tmp_path / "t.csv"
     data.write_text("a,b\n" + "1,2\n" * 50_000)
     with session(net, "transport") as transport:
-        pub = publish(
-            transport.blobs,
-            transport.versions,
-            transport.require_sharing(),
-            transport.keys,
+        pub = publish_as(
+            transport,
             data,
             name="nev-share",
             classification="internal",
@@ -230,11 +221,8 @@ def test_dp_only_dataset_refuses_raw_and_bounds_epsilon(net: LocalNetwork, tmp_p
     data = tmp_path / "elec.csv"
     data.write_text("enterprise,district,kwh\nE1,锦江区,100\n")
     with session(net, "grid") as grid:
-        pub = publish(
-            grid.blobs,
-            grid.versions,
-            grid.require_sharing(),
-            grid.keys,
+        pub = publish_as(
+            grid,
             data,
             name="enterprise-electricity",
             classification="restricted",
@@ -419,11 +407,8 @@ def test_kill9_during_publish_leaves_nothing_half_made(
         assert ("anchored" if rows else "nothing") == expect, outcome
     # and publishing the same name again works after the crash
     with session(net, "transport") as s:
-        again = publish(
-            s.blobs,
-            s.versions,
-            s.require_sharing(),
-            s.keys,
+        again = publish_as(
+            s,
             _big_csv(tmp_path / "small.csv", 10),
             name=name,
             policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
@@ -438,11 +423,8 @@ def test_kill9_of_owner_node_during_download_then_retry(net: LocalNetwork, tmp_p
 
     data = _big_csv(tmp_path / "dl.csv", 2_000_000)  # ~50 MB
     with session(net, "stats") as stats:
-        pub = publish(
-            stats.blobs,
-            stats.versions,
-            stats.require_sharing(),
-            stats.keys,
+        pub = publish_as(
+            stats,
             data,
             name="big-download",
             policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
@@ -479,11 +461,8 @@ def test_grant_expiring_during_a_download_stops_it(net: LocalNetwork, tmp_path: 
 
     data = _big_csv(tmp_path / "exp.csv", 2_500_000)  # ~60 MiB: about 60 frames
     with session(net, "stats") as stats:
-        pub = publish(
-            stats.blobs,
-            stats.versions,
-            stats.require_sharing(),
-            stats.keys,
+        pub = publish_as(
+            stats,
             data,
             name="expiring",
             policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
@@ -545,11 +524,8 @@ def test_dp_gate_spends_on_chain_and_refuses_past_the_budget(
     ]
     data.write_text("\n".join(rows) + "\n")
     with session(net, "grid") as grid:
-        pub = publish(
-            grid.blobs,
-            grid.versions,
-            grid.require_sharing(),
-            grid.keys,
+        pub = publish_as(
+            grid,
             data,
             name="kwh-dp",
             classification="restricted",
@@ -613,11 +589,8 @@ def _dp_dataset(net: LocalNetwork, tmp_path: Path, name: str, *, raw: bool, ceil
     ]
     data.write_text("\n".join(rows) + "\n")
     with session(net, "grid") as grid:
-        return publish(
-            grid.blobs,
-            grid.versions,
-            grid.require_sharing(),
-            grid.keys,
+        return publish_as(
+            grid,
             data,
             name=name,
             classification="restricted",
