@@ -1,0 +1,1 @@
+"""The green low-carbon indicator system: framework, pipeline steps, AHP and analysis."""

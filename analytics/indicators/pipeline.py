@@ -1,0 +1,479 @@
+"""A composite-indicator pipeline, configured in a YAML file and run step by step.
+
+    name: asem_example
+    framework: data/asem_iMeta.csv        # YAML framework or COINr iMeta; relative to this file
+    data: data/asem_iData.csv             # uCode, [Time], groups, denominators, indicators
+    time: latest                          # latest | all | a period
+    steps:
+      - denominate: {}
+      - impute: {method: group_mean, group: EurAsia_group}
+      - screen: {dat_thresh: 0.9}
+      - treat: {winmax: 5}
+      - normalise: {method: minmax, range: [0, 100]}
+      - weight: {method: given}
+      - aggregate: {method: amean}
+
+Every step is optional; their order is fixed (denominate → impute → screen → treat → normalise
+→ weight → aggregate) because each consumes what the one before produces. The run keeps every
+intermediate data set under COINr's names (Raw, Denominated, Imputed, Screened, Treated,
+Normalised, Aggregated).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from analytics.errors import InvalidData, InvalidPipeline
+from analytics.indicators import weighting
+from analytics.indicators.aggregate import aggregate, rank_desc
+from analytics.indicators.denominate import denominate
+from analytics.indicators.framework import Framework, load_framework
+from analytics.indicators.impute import impute
+from analytics.indicators.normalise import normalise, parse_spec
+from analytics.indicators.screen import screen
+from analytics.indicators.treat import treat, treatment_table
+
+STEP_ORDER = ("denominate", "impute", "screen", "treat", "normalise", "weight", "aggregate")
+
+
+class _Params(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DenominateParams(_Params):
+    denominators: dict[str, str] | None = None  # else the framework's
+    scale_factors: dict[str, float] = Field(default_factory=dict)
+
+
+class ImputeParams(_Params):
+    method: Literal["mean", "median", "group_mean", "group_median", "carry_forward"]
+    group: str | None = None
+
+
+class ScreenParams(_Params):
+    dat_thresh: float = Field(default=2 / 3, ge=0, le=1)
+    nonzero_thresh: float = Field(default=0.05, ge=0, le=1)
+    unit_screen: Literal["byNA", "byNZ", "byBoth"] = "byNA"
+    exclude: list[str] = Field(default_factory=list)
+
+
+class TreatParams(_Params):
+    winmax: int = Field(default=5, ge=0)
+    skew_thresh: float = 2.0
+    kurt_thresh: float = 3.5
+    log_fallback: bool = True
+    exclude: list[str] = Field(default_factory=list)
+
+
+class WeightParams(_Params):
+    method: Literal["given", "equal", "ahp", "pca"] = "given"
+    matrices: dict[str, str] = Field(default_factory=dict)  # ahp: group → matrix CSV
+    ahp_method: Literal["eigen", "geometric", "colnorm"] = "eigen"
+    max_cr: float | None = 0.1
+
+
+class AggregateParams(_Params):
+    method: Literal["amean", "gmean", "hmean"] | dict[int, Literal["amean", "gmean", "hmean"]] = (
+        "amean"
+    )
+    dat_thresh: float | None = Field(default=None, ge=0, le=1)
+
+
+class PipelineFile(_Params):
+    name: str
+    description: str = ""
+    framework: str
+    data: str
+    time: Literal["latest", "all"] | int = "latest"
+    time_scope: Literal["period", "pooled"] = "period"
+    steps: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    """A parsed pipeline: the framework, the raw data and each step's parameters."""
+
+    name: str
+    framework: Framework
+    data: pd.DataFrame
+    steps: dict[str, Any]
+    time: str | int = "latest"
+    time_scope: str = "period"
+    base: Path = Path(".")
+    description: str = ""
+
+
+@dataclass
+class PipelineResult:
+    """Every data set of the run, indexed by uCode (and Time when the run spans periods)."""
+
+    pipeline: Pipeline
+    dsets: dict[str, pd.DataFrame] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict)
+    screening: pd.DataFrame | None = None
+    treatment: pd.DataFrame | None = None
+    results: pd.DataFrame | None = None
+
+    @property
+    def normalised(self) -> pd.DataFrame:
+        return self.dsets["Normalised"]
+
+    @property
+    def aggregated(self) -> pd.DataFrame:
+        return self.dsets["Aggregated"]
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or 'pipeline'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+def _parse_steps(raw: list[dict[str, Any]], origin: str) -> dict[str, Any]:
+    models: dict[str, type[_Params]] = {
+        "denominate": DenominateParams,
+        "impute": ImputeParams,
+        "screen": ScreenParams,
+        "treat": TreatParams,
+        "weight": WeightParams,
+        "aggregate": AggregateParams,
+    }
+    steps: dict[str, Any] = {}
+    for i, item in enumerate(raw, 1):
+        if not isinstance(item, dict) or len(item) != 1:
+            raise InvalidPipeline(f"{origin}: step {i} must be one mapping like 'normalise: {{…}}'")
+        name, params = next(iter(item.items()))
+        if name not in STEP_ORDER:
+            raise InvalidPipeline(
+                f"{origin}: step {i} {name!r} is not one of {', '.join(STEP_ORDER)}"
+            )
+        if name in steps:
+            raise InvalidPipeline(f"{origin}: step {name} appears twice")
+        params = params or {}
+        if not isinstance(params, dict):
+            raise InvalidPipeline(f"{origin}: step {name} takes a mapping of parameters")
+        if name == "normalise":
+            per = params.get("indicators") or {}
+            global_spec = {k: v for k, v in params.items() if k != "indicators"}
+            steps[name] = {
+                "spec": parse_spec(global_spec or {"method": "minmax"}, f"{origin}: normalise"),
+                "indicators": {
+                    code: parse_spec(s, f"{origin}: normalise.indicators.{code}")
+                    for code, s in per.items()
+                },
+            }
+            continue
+        try:
+            steps[name] = models[name].model_validate(params)
+        except ValidationError as exc:
+            raise InvalidPipeline(f"{origin}: step {name}: {_describe(exc)}") from None
+    order = [s for s in STEP_ORDER if s in steps]
+    given_order = [next(iter(item)) for item in raw]
+    if given_order != order:
+        raise InvalidPipeline(f"{origin}: steps must come in the order {' → '.join(STEP_ORDER)}")
+    if "aggregate" in steps and "normalise" not in steps:
+        raise InvalidPipeline(f"{origin}: aggregate needs a normalise step before it")
+    return steps
+
+
+def read_data(path: Path) -> pd.DataFrame:
+    """The unit data (CSV): a ``uCode`` column, optionally ``Time``, then any columns."""
+    if not path.is_file():
+        raise InvalidData(f"data file {path} does not exist")
+    try:
+        data = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InvalidData(f"{path}: not a readable CSV ({exc})") from None
+    if "uCode" not in data.columns:
+        raise InvalidData(f"{path}: no uCode column (one row per unit, or per unit and Time)")
+    if data["uCode"].isna().any():
+        raise InvalidData(f"{path}: row {int(data['uCode'].isna().idxmax()) + 2} has no uCode")
+    data["uCode"] = data["uCode"].astype(str)
+    keys = ["uCode", "Time"] if "Time" in data.columns else ["uCode"]
+    dup = data.duplicated(keys)
+    if dup.any():
+        raise InvalidData(
+            f"{path}: row {int(dup.idxmax()) + 2} repeats {', '.join(keys)} "
+            f"{tuple(data.loc[dup.idxmax(), keys])}"
+        )
+    return data
+
+
+def load_pipeline(path: Path) -> Pipeline:
+    """Read and validate a pipeline file, its framework and its data."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidPipeline(f"pipeline file {path} does not exist")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise InvalidPipeline(f"{path}: not valid YAML ({exc})") from None
+    if not isinstance(doc, dict):
+        raise InvalidPipeline(f"{path}: expected a mapping with name, framework, data, steps")
+    try:
+        spec = PipelineFile.model_validate(doc)
+    except ValidationError as exc:
+        raise InvalidPipeline(f"{path}: {_describe(exc)}") from None
+    base = path.parent
+    steps = _parse_steps(spec.steps, str(path))
+    return Pipeline(
+        name=spec.name,
+        framework=load_framework(base / spec.framework),
+        data=read_data(base / spec.data),
+        steps=steps,
+        time=spec.time,
+        time_scope=spec.time_scope,
+        base=base,
+        description=spec.description,
+    )
+
+
+def indicator_frame(framework: Framework, data: pd.DataFrame) -> pd.DataFrame:
+    """The indicator columns, from each indicator's source (a column or a formula) or its code."""
+    cols = {}
+    for ind in framework.indicators:
+        src = ind.source
+        try:
+            if src is not None and src.formula is not None:
+                raw = data.eval(src.formula, engine="python")
+            else:
+                raw = data[src.column if src is not None else ind.code]
+        except KeyError as exc:
+            raise InvalidData(f"indicator {ind.code}: column {exc} is not in the data") from None
+        except (SyntaxError, NameError, TypeError, ValueError, ZeroDivisionError) as exc:
+            raise InvalidData(
+                f"indicator {ind.code}: formula cannot be evaluated ({exc})"
+            ) from None
+        values = pd.to_numeric(raw, errors="coerce")
+        bad = values.isna() & raw.notna()
+        if bad.any():
+            where = bad.idxmax()
+            raise InvalidData(
+                f"indicator {ind.code}: unit {where} has a value that is not a number: "
+                f"{raw[where]!r}"
+            )
+        cols[ind.code] = values.replace([np.inf, -np.inf], np.nan).astype(float)
+    return pd.DataFrame(cols, index=data.index)
+
+
+def _per_period(
+    frame: pd.DataFrame, scope: str, fn: Callable[[pd.DataFrame], pd.DataFrame]
+) -> pd.DataFrame:
+    if scope == "pooled" or "Time" not in frame.index.names:
+        return fn(frame)
+    return pd.concat([fn(part) for _, part in frame.groupby(level="Time", sort=True)])
+
+
+def run(p: Pipeline) -> PipelineResult:
+    """Run every configured step; each data set is kept under COINr's name."""
+    fw, data, steps = p.framework, p.data.copy(), p.steps
+    timed = "Time" in data.columns
+    period = None
+    if timed and p.time != "all":
+        period = data["Time"].max() if p.time == "latest" else p.time
+        if period not in set(data["Time"]):
+            raise InvalidData(f"time {period} is not a period of the data")
+        if "impute" not in steps:
+            # nothing borrows from other periods: keep only the one asked for
+            data = data[data["Time"] == period]
+    data = data.set_index(["uCode", "Time"] if timed else ["uCode"]).sort_index()
+    res = PipelineResult(pipeline=p)
+    x = indicator_frame(fw, data)
+    res.dsets["Raw"] = x
+    if "denominate" in steps:
+        st = steps["denominate"]
+        denoms = st.denominators or {
+            i.code: i.denominator for i in fw.indicators if i.denominator is not None
+        }
+        x = denominate(x, denoms, data, st.scale_factors)
+        res.dsets["Denominated"] = x
+    if "impute" in steps:
+        st = steps["impute"]
+        groups = None
+        if st.group is not None:
+            if st.group not in data.columns:
+                raise InvalidData(f"impute: group column {st.group} is not in the data")
+            groups = data[st.group]
+        time = pd.Series(data.index.get_level_values("Time"), index=data.index) if timed else None
+        units = pd.Series(data.index.get_level_values("uCode"), index=data.index)
+        x = impute(x, st.method, groups=groups, time=time, units=units)
+        res.dsets["Imputed"] = x
+    if period is not None:
+        # one period: index by unit alone, as COINr's coins are
+        res.dsets = {
+            k: v[v.index.get_level_values("Time") == period].droplevel("Time")
+            for k, v in res.dsets.items()
+        }
+        x = next(reversed(res.dsets.values()))
+    if "screen" in steps:
+        st = steps["screen"]
+        kept, summaries = [], []
+        for part in _split(x, "period"):
+            k, s = screen(
+                part,
+                dat_thresh=st.dat_thresh,
+                nonzero_thresh=st.nonzero_thresh,
+                unit_screen=st.unit_screen,
+                exclude=tuple(st.exclude),
+            )
+            kept.append(k)
+            summaries.append(s)
+        x = pd.concat(kept)
+        res.screening = pd.concat(summaries)
+        if x.empty:
+            raise InvalidData("screen: no unit has enough data at this threshold")
+        res.dsets["Screened"] = x
+    if "treat" in steps:
+        st = steps["treat"]
+        reports = []
+
+        def _treat(part: pd.DataFrame) -> pd.DataFrame:
+            out, rep = treat(
+                part,
+                winmax=st.winmax,
+                skew_thresh=st.skew_thresh,
+                kurt_thresh=st.kurt_thresh,
+                log_fallback=st.log_fallback,
+                exclude=tuple(st.exclude),
+            )
+            reports.append(treatment_table(rep))
+            return out
+
+        x = _per_period(x, p.time_scope, _treat)
+        res.treatment = pd.concat(reports, ignore_index=True)
+        res.dsets["Treated"] = x
+    if "normalise" in steps:
+        st = steps["normalise"]
+        overrides = {
+            i.code: parse_spec(i.normalise, f"framework indicator {i.code}")
+            for i in fw.indicators
+            if i.normalise
+        }
+        overrides.update(st["indicators"])
+        kw = {
+            "directions": {i.code: i.direction or 1 for i in fw.indicators},
+            "overrides": overrides,
+            "targets": {i.code: i.target for i in fw.indicators},
+            "references": {i.code: i.reference for i in fw.indicators},
+            "goalposts": {
+                i.code: (i.goalposts.worst, i.goalposts.best) if i.goalposts else None
+                for i in fw.indicators
+            },
+        }
+        x = _per_period(x, p.time_scope, lambda part: normalise(part, st["spec"], **kw))
+        res.dsets["Normalised"] = x
+    res.weights = _weights(p, x)
+    if "aggregate" in steps:
+        st = steps["aggregate"]
+        agg = _per_period(
+            x,
+            "period",
+            lambda part: aggregate(part, fw, res.weights, st.method, dat_thresh=st.dat_thresh),
+        )
+        res.dsets["Aggregated"] = agg
+        res.results = results_table(agg, fw.index_code)
+    return res
+
+
+def _split(x: pd.DataFrame, scope: str) -> list[pd.DataFrame]:
+    if scope == "pooled" or "Time" not in x.index.names:
+        return [x]
+    return [part for _, part in x.groupby(level="Time", sort=True)]
+
+
+def _weights(p: Pipeline, normalised: pd.DataFrame) -> dict[str, float]:
+    st = p.steps.get("weight")
+    fw = p.framework
+    if st is None or st.method == "given":
+        return weighting.given(fw)
+    if st.method == "equal":
+        return weighting.equal(fw)
+    if st.method == "ahp":
+        if not st.matrices:
+            raise InvalidPipeline("weight: method ahp needs 'matrices: {GROUP: matrix.csv}'")
+        return weighting.from_ahp(
+            fw,
+            {g: p.base / m for g, m in st.matrices.items()},
+            method=st.ahp_method,
+            max_cr=st.max_cr,
+        )
+    return weighting.from_pca(fw, normalised)
+
+
+def results_table(aggregated: pd.DataFrame, index_code: str) -> pd.DataFrame:
+    """uCode, [Time,] index, rank — sorted by rank within each period."""
+    frame = aggregated[[index_code]].rename(columns={index_code: "index"}).reset_index()
+    if "Time" in frame.columns:
+        frame["rank"] = frame.groupby("Time")["index"].transform(
+            lambda s: s.rank(ascending=False, method="min")
+        )
+        frame["rank"] = frame["rank"].astype("Int64")
+        return frame.sort_values(["Time", "rank", "uCode"], ignore_index=True)
+    frame["rank"] = rank_desc(frame["index"]).to_numpy()
+    return frame.sort_values(["rank", "uCode"], ignore_index=True)
+
+
+def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
+    """normalised.csv, aggregated.csv, results.csv (COINr's layout) and the run's details."""
+    out.mkdir(parents=True, exist_ok=True)
+    files: dict[str, Path] = {}
+
+    def put(name: str, frame: pd.DataFrame) -> None:
+        path = out / name
+        tmp = path.with_suffix(".tmp")
+        frame.to_csv(tmp, index=False, float_format="%.15g")
+        tmp.replace(path)
+        files[name] = path
+
+    if "Normalised" in res.dsets:
+        put("normalised.csv", res.normalised.reset_index())
+    if "Aggregated" in res.dsets:
+        put("aggregated.csv", res.aggregated.reset_index())
+    if res.results is not None:
+        put("results.csv", res.results)
+    if res.treatment is not None:
+        put("treatment.csv", res.treatment)
+    if res.screening is not None:
+        put("screening.csv", res.screening.reset_index())
+    shares = weighting.normalised_weights(res.pipeline.framework, res.weights)
+    put(
+        "weights.csv",
+        pd.DataFrame(
+            {
+                "iCode": list(shares),
+                "weight": [res.weights.get(c, 1.0) for c in shares],
+                "share": list(shares.values()),
+            }
+        ),
+    )
+    summary = {
+        "pipeline": res.pipeline.name,
+        "framework": res.pipeline.framework.name,
+        "units": int(res.dsets["Raw"].index.get_level_values("uCode").nunique()),
+        "indicators": len(res.pipeline.framework.indicators),
+        "steps": [s for s in STEP_ORDER if s in res.pipeline.steps],
+        "files": sorted(files),
+    }
+    if res.results is not None and "Time" not in res.results.columns:
+        top = res.results.head(5)
+        summary["top"] = [
+            {
+                "uCode": r.uCode,
+                "index": None if math.isnan(r.index) else r.index,
+                "rank": int(r.rank),
+            }
+            for r in top.itertuples()
+        ]
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    files["summary.json"] = out / "summary.json"
+    return files
