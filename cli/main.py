@@ -13,7 +13,19 @@ from typing import Annotated
 
 import typer
 
-from cli import access, audit, chain, dataset, identity, network, node_cmd, query, registry
+from analytics.errors import AnalyticsError
+from cli import (
+    access,
+    audit,
+    chain,
+    dataset,
+    identity,
+    index,
+    network,
+    node_cmd,
+    query,
+    registry,
+)
 from node.errors import TanlianError
 
 app = typer.Typer(
@@ -31,6 +43,7 @@ app.add_typer(dataset.app, name="dataset")
 app.add_typer(access.app, name="access")
 app.add_typer(query.budget_app, name="budget")
 app.add_typer(audit.app, name="audit")
+app.add_typer(index.app, name="index")
 app.command("query")(query.query)
 app.command("init")(identity.init)
 
@@ -54,7 +67,7 @@ def main() -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         app()
-    except TanlianError as exc:
+    except (TanlianError, AnalyticsError) as exc:
         typer.echo(f"tanlian: error [{exc.code}]: {exc.message}", err=True)
         raise SystemExit(1) from None
     except KeyboardInterrupt:

@@ -72,6 +72,8 @@ class Node(BaseModel):
     target: float | None = None
     goalposts: Goalposts | None = None
     psr: PSR | None = None
+    # The framework variants this node belongs to (None: all of them).
+    variants: list[str] | None = None
 
     @field_validator("code")
     @classmethod
@@ -104,6 +106,7 @@ class FrameworkFile(BaseModel):
     title_en: str = ""
     description: str = ""
     level_names: list[str] | None = None
+    variants: list[str] = Field(default_factory=list)
     index: Node
 
 
@@ -209,17 +212,45 @@ def _describe(exc: ValidationError) -> str:
     )
 
 
-def parse_framework(doc: Any, *, origin: str = "framework") -> Framework:
-    """A framework from an already-parsed YAML document."""
+def _prune(node: Node, variant: str) -> Node | None:
+    """The subtree of ``variant``: nodes of other variants and emptied aggregates removed."""
+    if node.variants is not None and variant not in node.variants:
+        return None
+    if not node.children:
+        return node
+    kids = [k for k in (_prune(c, variant) for c in node.children) if k is not None]
+    return node.model_copy(update={"children": kids}) if kids else None
+
+
+def parse_framework(
+    doc: Any, *, origin: str = "framework", variant: str | None = None
+) -> Framework:
+    """A framework from an already-parsed YAML document, narrowed to ``variant`` if given."""
     if not isinstance(doc, dict):
         raise InvalidFramework(f"{origin}: expected a mapping with 'name' and 'index'")
     try:
         spec = FrameworkFile.model_validate(doc)
     except ValidationError as exc:
         raise InvalidFramework(f"{origin}: {_describe(exc)}") from None
+    root: Node | None = spec.index
+    for n, _ in Framework(name=spec.name, root=spec.index).nodes():
+        unknown = sorted(set(n.variants or ()) - set(spec.variants))
+        if unknown:
+            raise InvalidFramework(
+                f"{origin}: {n.code} names variant(s) {', '.join(unknown)} not declared in "
+                f"'variants' ({', '.join(spec.variants) or 'none'})"
+            )
+    if variant is not None:
+        if variant not in spec.variants:
+            raise InvalidFramework(
+                f"{origin}: no variant {variant!r} (declared: {', '.join(spec.variants) or 'none'})"
+            )
+        root = _prune(spec.index, variant)
+        if root is None:
+            raise InvalidFramework(f"{origin}: variant {variant} leaves no indicator")
     fw = Framework(
-        name=spec.name,
-        root=spec.index,
+        name=spec.name if variant is None else f"{spec.name}:{variant}",
+        root=root,
         level_names=tuple(spec.level_names or ()),
         title_zh=spec.title_zh,
         title_en=spec.title_en,
@@ -285,7 +316,7 @@ def from_imeta(meta: pd.DataFrame, *, name: str = "imeta") -> Framework:
     )
 
 
-def load_framework(path: Path) -> Framework:
+def load_framework(path: Path, variant: str | None = None) -> Framework:
     """Read a framework: YAML (``.yaml``/``.yml``) or a COINr ``iMeta`` CSV."""
     path = Path(path)
     if not path.is_file():
@@ -295,9 +326,11 @@ def load_framework(path: Path) -> Framework:
             meta = pd.read_csv(path)
         except (pd.errors.ParserError, UnicodeDecodeError) as exc:
             raise InvalidFramework(f"{path}: not a readable CSV ({exc})") from None
+        if variant is not None:
+            raise InvalidFramework(f"{path}: an iMeta table has no variants")
         return from_imeta(meta, name=path.stem)
     try:
         doc = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise InvalidFramework(f"{path}: not valid YAML ({exc})") from None
-    return parse_framework(doc, origin=str(path))
+    return parse_framework(doc, origin=str(path), variant=variant)

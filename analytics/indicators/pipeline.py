@@ -354,22 +354,7 @@ def run(p: Pipeline) -> PipelineResult:
         res.dsets["Treated"] = x
     if "normalise" in steps:
         st = steps["normalise"]
-        overrides = {
-            i.code: parse_spec(i.normalise, f"framework indicator {i.code}")
-            for i in fw.indicators
-            if i.normalise
-        }
-        overrides.update(st["indicators"])
-        kw = {
-            "directions": {i.code: i.direction or 1 for i in fw.indicators},
-            "overrides": overrides,
-            "targets": {i.code: i.target for i in fw.indicators},
-            "references": {i.code: i.reference for i in fw.indicators},
-            "goalposts": {
-                i.code: (i.goalposts.worst, i.goalposts.best) if i.goalposts else None
-                for i in fw.indicators
-            },
-        }
+        kw = normalise_kwargs(p)
         x = _per_period(x, p.time_scope, lambda part: normalise(part, st["spec"], **kw))
         res.dsets["Normalised"] = x
     res.weights = _weights(p, x)
@@ -383,6 +368,34 @@ def run(p: Pipeline) -> PipelineResult:
         res.dsets["Aggregated"] = agg
         res.results = results_table(agg, fw.index_code)
     return res
+
+
+def normalise_kwargs(p: Pipeline) -> dict[str, Any]:
+    """What normalisation needs besides the data: directions, per-indicator specs and values."""
+    fw = p.framework
+    overrides = {
+        i.code: parse_spec(i.normalise, f"framework indicator {i.code}")
+        for i in fw.indicators
+        if i.normalise
+    }
+    if "normalise" in p.steps:
+        overrides.update(p.steps["normalise"]["indicators"])
+    return {
+        "directions": {i.code: i.direction or 1 for i in fw.indicators},
+        "overrides": overrides,
+        "targets": {i.code: i.target for i in fw.indicators},
+        "references": {i.code: i.reference for i in fw.indicators},
+        "goalposts": {
+            i.code: (i.goalposts.worst, i.goalposts.best) if i.goalposts else None
+            for i in fw.indicators
+        },
+    }
+
+
+def normalise_input(res: PipelineResult) -> pd.DataFrame:
+    """The data set the normalisation step read (the last one before Normalised)."""
+    names = [n for n in res.dsets if n not in ("Normalised", "Aggregated")]
+    return res.dsets[names[-1]]
 
 
 def _split(x: pd.DataFrame, scope: str) -> list[pd.DataFrame]:

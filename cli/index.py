@@ -1,0 +1,176 @@
+"""`tanlian index ...`: the green low-carbon indicator system (compute, AHP, sensitivity)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from analytics.indicators import ahp
+from analytics.indicators.analysis import analyse, profile
+from analytics.indicators.pipeline import load_pipeline, run, write_outputs
+from analytics.indicators.sensitivity import monte_carlo_of
+from cli.common import JsonOpt, emit, table
+
+app = typer.Typer(
+    help="Indicator system: compute the index, AHP weights, sensitivity, analysis.",
+    no_args_is_help=True,
+)
+PipelineOpt = Annotated[
+    Path, typer.Option("--pipeline", "-p", help="Pipeline file (YAML), e.g. analytics/examples/.")
+]
+OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV outputs.")]
+
+
+def _top(results, n: int = 10) -> list[dict]:
+    rows = (
+        results.head(n)
+        if "Time" not in results.columns
+        else results[results["Time"] == results["Time"].max()].head(n)
+    )
+    return [
+        {"rank": r["rank"], "uCode": r["uCode"], "index": f"{r['index']:.4f}"}
+        for r in rows.to_dict("records")
+    ]
+
+
+@app.command("compute")
+def compute(pipeline: PipelineOpt, out: OutOpt, as_json: JsonOpt = False) -> None:
+    """Run a pipeline; write normalised.csv, aggregated.csv, results.csv (COINr's layout)."""
+    res = run(load_pipeline(pipeline))
+    files = write_outputs(res, out)
+    summary = json.loads(files["summary.json"].read_text())
+    if as_json:
+        emit(summary, True)
+        return
+    typer.echo(
+        f"{summary['pipeline']}: {summary['units']} units, {summary['indicators']} indicators"
+    )
+    if res.results is not None:
+        table(_top(res.results), ["rank", "uCode", "index"], title="Top units")
+    typer.echo(f"wrote {', '.join(sorted(files))} to {out}")
+
+
+@app.command("ahp")
+def ahp_cmd(
+    matrix: Annotated[
+        Path | None, typer.Option(help="Pairwise matrix CSV (criteria in header and first column).")
+    ] = None,
+    survey: Annotated[
+        Path | None, typer.Option(help="Survey CSV in ahpsurvey's coding (columns a_b).")
+    ] = None,
+    method: Annotated[str, typer.Option(help="eigen | geometric | colnorm")] = "eigen",
+    aggregate: Annotated[str, typer.Option(help="Group judgments: aij | aip")] = "aij",
+    drop_inconsistent: Annotated[
+        bool, typer.Option(help="Leave out experts whose CR is above the threshold.")
+    ] = False,
+    threshold: Annotated[float, typer.Option(help="Highest acceptable CR.")] = 0.1,
+    as_json: JsonOpt = False,
+) -> None:
+    """Weights, λmax, CI and CR of a pairwise matrix or of a group survey."""
+    if (matrix is None) == (survey is None):
+        raise typer.BadParameter("give exactly one of --matrix or --survey")
+    if matrix is not None:
+        result = ahp.analyse(ahp.read_matrix(matrix), method=method, threshold=threshold)
+    else:
+        result = ahp.group(
+            ahp.read_survey(survey),
+            aggregate=aggregate,
+            method=method,
+            drop_inconsistent=drop_inconsistent,
+            threshold=threshold,
+        )
+    data = result.to_json()
+    if as_json:
+        emit(data, True)
+        return
+    table(
+        [{"criterion": k, "weight": f"{v:.4f}"} for k, v in data["weights"].items()],
+        ["criterion", "weight"],
+        title=f"AHP weights ({method})",
+    )
+    for key in ("lambda_max", "ci", "cr"):
+        if data.get(key) is not None:
+            typer.echo(f"{key:<10}  {data[key]:.4f}")
+    if data.get("revision"):
+        rev = data["revision"]
+        typer.echo(f"inconsistent: revise {json.dumps(rev, ensure_ascii=False)}")
+    if "experts" in data:
+        typer.echo(f"experts     {data['experts']} (dropped {len(data.get('dropped', []))})")
+
+
+@app.command("sensitivity")
+def sensitivity(
+    pipeline: PipelineOpt,
+    out: OutOpt,
+    runs: Annotated[int, typer.Option(min=1, help="Monte Carlo runs.")] = 1000,
+    noise: Annotated[
+        float, typer.Option(help="Each weight is multiplied by U(1-noise, 1+noise).")
+    ] = 0.25,
+    alternative: Annotated[
+        list[str] | None,
+        typer.Option(help="Another normalisation, method[:a:b] (repeatable), e.g. zscore:50:10."),
+    ] = None,
+    aggregation: Annotated[
+        list[str] | None, typer.Option(help="Another aggregation: amean | gmean | hmean.")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Monte Carlo uncertainty of ranks: median rank and 5-95 % interval per unit."""
+    res = run(load_pipeline(pipeline))
+    mc = monte_carlo_of(
+        res,
+        alternatives=alternative or (),
+        aggregations=aggregation or (),
+        weight_noise=noise,
+        runs=runs,
+        seed=seed,
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    mc.summary.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
+    data = {"runs": runs, "first_order": mc.first_order, "file": str(out / "sensitivity.csv")}
+    if as_json:
+        emit({**data, "units": mc.summary.to_dict("records")}, True)
+        return
+    table(
+        [
+            {
+                "uCode": r["uCode"],
+                "nominal": int(r["nominal_rank"]),
+                "median": f"{r['median_rank']:g}",
+                "5-95 %": f"{r['rank_q05']:g}-{r['rank_q95']:g}",
+            }
+            for r in mc.summary.to_dict("records")
+        ],
+        ["uCode", "nominal", "median", "5-95 %"],
+        title=f"Ranks over {runs} runs",
+    )
+    typer.echo(f"first-order shares: {json.dumps(mc.first_order)}; wrote {data['file']}")
+
+
+@app.command("analyse")
+def analyse_cmd(
+    pipeline: PipelineOpt,
+    out: OutOpt,
+    unit: Annotated[str | None, typer.Option(help="Also print this unit's profile.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Trends (Theil-Sen, Mann-Kendall, YoY, CAGR), early warnings, anomalies, correlations."""
+    res = run(load_pipeline(pipeline))
+    tables = analyse(res)
+    if unit is not None:
+        tables["profile"] = profile(res, unit)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in tables.items():
+        frame.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+    if as_json:
+        emit({name: len(frame) for name, frame in tables.items()}, True)
+        return
+    for name, frame in tables.items():
+        typer.echo(f"{name:<18} {len(frame):>6} rows  {out / (name + '.csv')}")
+    if unit is not None:
+        prof = tables["profile"]
+        table(prof.head(40).astype(str).to_dict("records"), list(prof.columns), title=unit)
