@@ -31,11 +31,11 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from analytics.errors import InvalidData, InvalidPipeline
 from analytics.indicators import weighting
-from analytics.indicators.aggregate import aggregate, rank_desc
+from analytics.indicators.aggregate import METHODS, aggregate, rank_desc
 from analytics.indicators.denominate import denominate
 from analytics.indicators.framework import Framework, load_framework
 from analytics.indicators.impute import impute
@@ -83,10 +83,16 @@ class WeightParams(_Params):
 
 
 class AggregateParams(_Params):
-    method: Literal["amean", "gmean", "hmean"] | dict[int, Literal["amean", "gmean", "hmean"]] = (
-        "amean"
-    )
+    method: str | dict[int, str] = "amean"  # one method, or level → method
     dat_thresh: float | None = Field(default=None, ge=0, le=1)
+
+    @field_validator("method")
+    @classmethod
+    def _known(cls, v: str | dict[int, str]) -> str | dict[int, str]:
+        bad = [m for m in ([v] if isinstance(v, str) else v.values()) if m not in METHODS]
+        if bad:
+            raise ValueError(f"unknown method {bad[0]!r}; use {', '.join(METHODS)}")
+        return v
 
 
 class PipelineFile(_Params):
