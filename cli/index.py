@@ -22,6 +22,24 @@ PipelineOpt = Annotated[
     Path, typer.Option("--pipeline", "-p", help="Pipeline file (YAML), e.g. analytics/examples/.")
 ]
 OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV outputs.")]
+PanelOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--panel",
+        help="NAME=FILE: a real panel (adcode, year, columns) laid over the pipeline's "
+        "generated one, e.g. stats=out/demo/pulled/stats_district_panel_2015_2024.csv.",
+    ),
+]
+
+
+def _load(pipeline: Path, panels: list[str] | None):
+    given: dict[str, Path] = {}
+    for item in panels or ():
+        name, sep, file = item.partition("=")
+        if not sep or not name or not file:
+            raise typer.BadParameter(f"--panel {item!r}: use NAME=FILE")
+        given[name] = Path(file)
+    return load_pipeline(pipeline, panels=given)
 
 
 def _top(results, n: int = 10) -> list[dict]:
@@ -37,9 +55,11 @@ def _top(results, n: int = 10) -> list[dict]:
 
 
 @app.command("compute")
-def compute(pipeline: PipelineOpt, out: OutOpt, as_json: JsonOpt = False) -> None:
+def compute(
+    pipeline: PipelineOpt, out: OutOpt, panel: PanelOpt = None, as_json: JsonOpt = False
+) -> None:
     """Run a pipeline; write normalised.csv, aggregated.csv, results.csv (COINr's layout)."""
-    res = run(load_pipeline(pipeline))
+    res = run(_load(pipeline, panel))
     files = write_outputs(res, out)
     summary = json.loads(files["summary.json"].read_text())
     if as_json:
@@ -117,10 +137,11 @@ def sensitivity(
         list[str] | None, typer.Option(help="Another aggregation: amean | gmean | hmean.")
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    panel: PanelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo uncertainty of ranks: median rank and 5-95 % interval per unit."""
-    res = run(load_pipeline(pipeline))
+    res = run(_load(pipeline, panel))
     mc = monte_carlo_of(
         res,
         alternatives=alternative or (),
@@ -156,10 +177,11 @@ def analyse_cmd(
     pipeline: PipelineOpt,
     out: OutOpt,
     unit: Annotated[str | None, typer.Option(help="Also print this unit's profile.")] = None,
+    panel: PanelOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Trends (Theil-Sen, Mann-Kendall, YoY, CAGR), early warnings, anomalies, correlations."""
-    res = run(load_pipeline(pipeline))
+    res = run(_load(pipeline, panel))
     tables = analyse(res)
     if unit is not None:
         tables["profile"] = profile(res, unit)
@@ -173,4 +195,5 @@ def analyse_cmd(
         typer.echo(f"{name:<18} {len(frame):>6} rows  {out / (name + '.csv')}")
     if unit is not None:
         prof = tables["profile"]
-        table(prof.head(40).astype(str).to_dict("records"), list(prof.columns), title=unit)
+        shown = prof.head(40).round(3).astype(str)
+        table(shown.to_dict("records"), list(prof.columns), title=unit)

@@ -49,5 +49,12 @@ def test_demo_brings_up_six_departments_and_writes_summary(tmp_path: Path) -> No
         assert [round(d["remaining"], 3) for d in dp] == [0.6, 0.2]
         assert all(d["spend_tx"].startswith("0x") for d in dp)
         assert steps["dp_refused_past_budget"]["error"] == "dp_budget_exhausted"
+        # the index, on the panels the analyst pulled (the framework's other columns generated)
+        index = steps["index"]
+        assert index["indicators"] == 35
+        assert {"gdp_bn_yuan", "pm25_ugm3", "nev_share_pct"} <= set(index["from_panels"])
+        assert [t["rank"] for t in index["top"]] == [1, 2, 3, 4, 5]
+        assert (tmp_path / "demo" / "index" / "results.csv").is_file()
+        assert (tmp_path / "demo" / "index" / "sensitivity.csv").is_file()
     finally:
         LocalNetwork(load_network_config(config), tmp_path / "demo" / "network").down()

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -95,11 +95,22 @@ class AggregateParams(_Params):
         return v
 
 
+class GeneratedData(_Params):
+    """A built-in SYNTHETIC panel, overlaid by whichever of ``panels`` exist."""
+
+    generate: Literal["chengdu"]
+    seed: int = 2024
+    first_year: int = 2015
+    last_year: int = 2024
+    panels: dict[str, str] = Field(default_factory=dict)
+
+
 class PipelineFile(_Params):
     name: str
     description: str = ""
     framework: str
-    data: str
+    variant: str | None = None
+    data: str | GeneratedData
     time: Literal["latest", "all"] | int = "latest"
     time_scope: Literal["period", "pooled"] = "period"
     steps: list[dict[str, Any]]
@@ -117,6 +128,7 @@ class Pipeline:
     time_scope: str = "period"
     base: Path = Path(".")
     description: str = ""
+    provenance: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -215,8 +227,11 @@ def read_data(path: Path) -> pd.DataFrame:
     return data
 
 
-def load_pipeline(path: Path) -> Pipeline:
-    """Read and validate a pipeline file, its framework and its data."""
+def load_pipeline(path: Path, panels: Mapping[str, Path] | None = None) -> Pipeline:
+    """Read and validate a pipeline file, its framework and its data.
+
+    ``panels`` (name → CSV) overlay a generated panel, as the pipeline's own ``panels`` do.
+    """
     path = Path(path)
     if not path.is_file():
         raise InvalidPipeline(f"pipeline file {path} does not exist")
@@ -232,16 +247,61 @@ def load_pipeline(path: Path) -> Pipeline:
         raise InvalidPipeline(f"{path}: {_describe(exc)}") from None
     base = path.parent
     steps = _parse_steps(spec.steps, str(path))
+    fw = load_framework(base / spec.framework, variant=spec.variant)
+    provenance: dict[str, str] = {}
+    if isinstance(spec.data, str):
+        data = read_data(base / spec.data)
+    else:
+        data, provenance = generated_data(fw, spec.variant, spec.data, base, panels or {})
     return Pipeline(
         name=spec.name,
-        framework=load_framework(base / spec.framework),
-        data=read_data(base / spec.data),
+        framework=fw,
+        data=data,
         steps=steps,
         time=spec.time,
         time_scope=spec.time_scope,
         base=base,
         description=spec.description,
+        provenance=provenance,
     )
+
+
+def generated_data(
+    fw: Framework,
+    variant: str | None,
+    spec: GeneratedData,
+    base: Path,
+    panels: Mapping[str, Path],
+) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The generated panel with the real panels laid over it, and where each column came from.
+
+    A panel named in the pipeline is used when its file exists (the pilot's downloads exist
+    only after ``make demo``); one given in ``panels`` (the CLI's ``--panel``) must exist.
+    """
+    from analytics.indicators import chengdu
+
+    if variant is None:
+        raise InvalidPipeline("data: a generated panel needs the framework 'variant'")
+    generated = chengdu.generate_panel(
+        fw, variant, years=range(spec.first_year, spec.last_year + 1), seed=spec.seed
+    )
+    found: dict[str, pd.DataFrame] = {}
+    for name, rel in spec.panels.items():
+        path = base / rel
+        if path.is_file() and name not in panels:
+            found[name] = _read_panel(path)
+    for name, path in panels.items():
+        if not Path(path).is_file():
+            raise InvalidData(f"panel {name}: file {path} does not exist")
+        found[name] = _read_panel(Path(path))
+    return chengdu.merge_panels(generated, found)
+
+
+def _read_panel(path: Path) -> pd.DataFrame:
+    try:
+        return pd.read_csv(path, dtype={"adcode": str})
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise InvalidData(f"{path}: not a readable CSV ({exc})") from None
 
 
 def indicator_frame(framework: Framework, data: pd.DataFrame) -> pd.DataFrame:
@@ -442,6 +502,13 @@ def results_table(aggregated: pd.DataFrame, index_code: str) -> pd.DataFrame:
     return frame.sort_values(["rank", "uCode"], ignore_index=True)
 
 
+def _by_source(provenance: Mapping[str, str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for column, source in sorted(provenance.items()):
+        grouped.setdefault(source, []).append(column)
+    return grouped
+
+
 def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
     """normalised.csv, aggregated.csv, results.csv (COINr's layout) and the run's details."""
     out.mkdir(parents=True, exist_ok=True)
@@ -481,6 +548,7 @@ def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
         "units": int(res.dsets["Raw"].index.get_level_values("uCode").nunique()),
         "indicators": len(res.pipeline.framework.indicators),
         "steps": [s for s in STEP_ORDER if s in res.pipeline.steps],
+        "sources": _by_source(res.pipeline.provenance),
         "files": sorted(files),
     }
     if res.results is not None and "Time" not in res.results.columns:

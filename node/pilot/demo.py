@@ -11,6 +11,9 @@ nodes release the keys, the analyst pulls and verifies, and a revoked grant's pu
 The privacy gate answers the analyst's DP queries on the grid's data, paying ε on chain,
 until the budget refuses one; eco releases a desensitized version of its station table
 (refused first with a profile too fine for its minimum k) with its lineage on chain.
+The analyst computes Chengdu's green low-carbon district index from the pulled panels (with
+the framework's other columns generated), its trends, warnings and rank uncertainty; then the
+regulator audits everything.
 The network is left running; `tanlian network down --root OUT/network` stops it.
 """
 
@@ -26,6 +29,10 @@ from typing import Any
 
 import yaml
 
+from analytics.indicators.analysis import analyse
+from analytics.indicators.pipeline import load_pipeline, write_outputs
+from analytics.indicators.pipeline import run as run_pipeline
+from analytics.indicators.sensitivity import monte_carlo_of
 from node.api.client import NodeApiError, NodeClient
 from node.chain.errors import ContractReverted
 from node.contracts.toolchain import ARTIFACTS_DIR
@@ -41,6 +48,9 @@ from node.sharing.service import derive_desensitized, publish_as, pull
 
 Say = Callable[[str], None]
 DEFAULT_CONFIG = Path(__file__).resolve().parents[2] / "network-config" / "local.toml"
+INDEX_PIPELINE = (
+    Path(__file__).resolve().parents[2] / "analytics" / "frameworks" / "chengdu_districts.yaml"
+)
 
 
 def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print) -> dict[str, Any]:
@@ -56,14 +66,14 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     steps: list[dict[str, Any]] = []
 
     say(
-        f"1/5 bringing up the pilot network '{config.network.name}' "
+        f"1/6 bringing up the pilot network '{config.network.name}' "
         f"({len(config.departments)} departments, embedded chain)"
     )
     status = network.up()
     steps.extend(network.events)
     state = network.load_state()
 
-    say("2/5 the registry as each department's node sees it (signed requests)")
+    say("2/6 the registry as each department's node sees it (signed requests)")
     views: dict[str, list[tuple[str, str]]] = {}
     for dept in config.departments:
         keys = unlock(network.home(dept) / KEYSTORE_FILE, network.secret(dept).read_text())
@@ -84,7 +94,7 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     if not consistent or any(r["registry_status"] != "active" for r in rows.values()):
         raise RuntimeError(f"the registry is not as expected: {views}")
 
-    say("3/5 an outsider's signed request is refused")
+    say("3/6 an outsider's signed request is refused")
     outsider = generate_keys()
     with NodeClient(config.departments[1].endpoint, outsider.account.key) as client:
         try:
@@ -95,11 +105,14 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     say(f"    {config.departments[1].name} answered: {refused}")
     steps.append({"step": "outsider_refused", "answer": refused})
 
-    say("4/5 sharing: publish, apply, authorize, release, pull, revoke (SYNTHETIC data)")
+    say("4/6 sharing: publish, apply, authorize, release, pull, revoke (SYNTHETIC data)")
     sharing_steps, pulled = share_story(network, out_dir, say)
     steps.extend(sharing_steps)
 
-    say("5/5 the regulator (drc) audits the network: verify, then report")
+    say("5/6 the analyst computes the green low-carbon index from the pulled panels")
+    steps.append(index_story(out_dir, say))
+
+    say("6/6 the regulator (drc) audits the network: verify, then report")
     audit = audit_story(network, out_dir, say)
     steps.append(audit)
 
@@ -142,6 +155,64 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
         f"stop it with: tanlian network down --root {network.root}"
     )
     return summary
+
+
+def index_story(out_dir: Path, say: Say) -> dict[str, Any]:
+    """Chengdu's district index on the pulled panels (other columns: the generated panel)."""
+    pulled = out_dir / "pulled"
+    panels = {
+        "stats": pulled / "stats_district_panel_2015_2024.csv",
+        "eco": pulled / "eco_environment_panel_2015_2024.csv",
+        "transport": pulled / "transport_panel_2015_2024.csv",
+    }
+    res = run_pipeline(load_pipeline(INDEX_PIPELINE, panels=panels))
+    files = write_outputs(res, out_dir / "index")
+    tables = analyse(res)
+    for name, frame in tables.items():
+        frame.to_csv(out_dir / "index" / f"{name}.csv", index=False, float_format="%.6g")
+    mc = monte_carlo_of(res, alternatives=["minmax:10:100"], aggregations=["gmean"], runs=1000)
+    mc.summary.to_csv(out_dir / "index" / "sensitivity.csv", index=False, float_format="%.6g")
+    from_panels = sorted(c for c, src in res.pipeline.provenance.items() if src != "generated")
+    latest = res.results[res.results["Time"] == res.results["Time"].max()]
+    names = dict(zip(res.pipeline.data["uCode"], res.pipeline.data["uName_zh"], strict=False))
+    interval = mc.summary.set_index("uCode")
+    fw = res.pipeline.framework
+    say(
+        f"    framework {fw.name}: {len(fw.indicators)} indicators in 7 target areas; "
+        f"{len(from_panels)} columns from the pulled panels ({', '.join(from_panels)}), "
+        "the rest generated (SYNTHETIC)"
+    )
+    for r in latest.head(5).itertuples():
+        q = interval.loc[r.uCode]
+        say(
+            f"    {int(r.rank):>2}. {names.get(r.uCode, r.uCode)} ({r.uCode}) index {r.index:.1f}"
+            f"  rank 5-95 % over 1,000 Monte Carlo runs: {q.rank_q05:g}-{q.rank_q95:g}"
+        )
+    trends = tables.get("trends")
+    rising = 0
+    if trends is not None:
+        index_trend = trends[trends["code"] == fw.index_code]
+        rising = int((index_trend["trend"] == "increasing").sum())
+        say(
+            f"    index rising significantly (Mann-Kendall, 5 %) in {rising} of "
+            f"{len(index_trend)} districts"
+        )
+    lights = tables.get("warning_summary")
+    red = 0
+    if lights is not None:
+        red = int(lights.loc[lights["by"] == "unit", "red"].sum())
+        say(f"    early warning: {red} red lights against targets in {int(latest['Time'].iloc[0])}")
+    say(f"    outputs in {out_dir / 'index'}")
+    return {
+        "step": "index",
+        "pipeline": res.pipeline.name,
+        "indicators": len(fw.indicators),
+        "from_panels": from_panels,
+        "top": latest.head(5)[["uCode", "index", "rank"]].to_dict("records"),
+        "rising": rising,
+        "red_lights": red,
+        "files": sorted(files),
+    }
 
 
 def _wait_released(s: NodeSession, rid: int, timeout: float = 30) -> None:
