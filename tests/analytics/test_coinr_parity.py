@@ -97,3 +97,67 @@ def test_screening_table_matches_coinr(example_run) -> None:
     np.testing.assert_allclose(mine["Dat_Avail"], g["Dat_Avail"], atol=1e-12)
     np.testing.assert_allclose(mine["Nonzero"], g["Non_Zero"], atol=1e-12)
     assert mine["Included"].tolist() == g["Included"].astype(bool).tolist()
+
+
+def _on_raw(spec: dict, overrides: dict | None = None):
+    from analytics.indicators.normalise import parse_spec
+    from analytics.indicators.pipeline import AggregateParams, Pipeline
+
+    p = load_pipeline(EXAMPLES / "asem_minmax_amean.yaml")
+    steps = {
+        "normalise": {
+            "spec": parse_spec(spec, "test"),
+            "indicators": {k: parse_spec(v, k) for k, v in (overrides or {}).items()},
+        },
+        "aggregate": AggregateParams(method="amean"),
+    }
+    return run(Pipeline(name="t", framework=p.framework, data=p.data, steps=steps))
+
+
+@pytest.mark.parametrize(
+    ("spec", "gold"),
+    [
+        ({"method": "rank"}, "rank_amean"),
+        ({"method": "borda"}, "borda_amean"),
+        ({"method": "fracmax"}, "fracmax_amean"),
+        ({"method": "dist2max"}, "dist2max_amean"),
+        (
+            {"method": "dist2ref", "ref_unit": (GOLDEN / "dist2ref_unit.txt").read_text().strip()},
+            "dist2ref_amean",
+        ),
+        ({"method": "dist2targ"}, "dist2targ_amean"),  # targets from iMeta's Target column
+        ({"method": "scaled", "npara": [0, 10], "scale": 100}, "scaled_amean"),
+    ],
+)
+def test_every_other_normalisation_matches_coinr(spec: dict, gold: str) -> None:
+    res = _on_raw(spec)
+    assert_same(res.normalised.reset_index(), golden(f"{gold}_normalised"))
+    assert_same(res.aggregated.reset_index(), golden(f"{gold}_aggregated"))
+
+
+def test_goalposts_match_coinr_from_imeta_columns() -> None:
+    # COINr reads goalposts (lower, upper) on the raw scale; for a negative indicator the
+    # lower post is the best value, which is what 'worst'/'best' say explicitly.
+    fw = load_pipeline(EXAMPLES / "asem_minmax_amean.yaml").framework
+    direction = {i.code: i.direction for i in fw.indicators}
+    table = golden("goalposts_table")
+    overrides = {
+        r.iCode: {
+            "method": "goalposts",
+            "worst": r.goalpost_lower if direction[r.iCode] == 1 else r.goalpost_upper,
+            "best": r.goalpost_upper if direction[r.iCode] == 1 else r.goalpost_lower,
+            "scale": 100,
+        }
+        for r in table.itertuples()
+    }
+    res = _on_raw({"method": "minmax"}, overrides)
+    assert_same(res.normalised.reset_index(), golden("goalposts_amean_normalised"))
+    assert_same(res.aggregated.reset_index(), golden("goalposts_amean_aggregated"))
+
+
+@pytest.mark.parametrize("method", ["mean", "median"])
+def test_imputation_by_column_matches_coinr(example_run, method: str) -> None:
+    from analytics.indicators.impute import impute
+
+    filled = impute(example_run.dsets["Denominated"], method)
+    assert_same(filled.reset_index(), golden(f"impute_{method}"))

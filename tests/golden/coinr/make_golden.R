@@ -107,6 +107,57 @@ for (nm in names(pipelines)) {
   write_golden(results_table(cn), paste0(nm, "_results"))
 }
 
+# ---- 3. the other normalisations and imputations ---------------------------
+# Each on the Raw data set (as in section 2), aggregated with a_amean.
+
+iref_unit <- get_dset(coin_raw, "Raw")$uCode[1]
+writeLines(iref_unit, file.path(out_dir, "dist2ref_unit.txt"))
+
+more <- list(
+  rank_amean = list(f_n = "n_rank"),
+  borda_amean = list(f_n = "n_borda"),
+  fracmax_amean = list(f_n = "n_fracmax"),
+  dist2max_amean = list(f_n = "n_dist2max"),
+  dist2ref_amean = list(f_n = "n_dist2ref", f_n_para = list(iref = 1, cap_max = FALSE)),
+  dist2targ_amean = list(f_n = "n_dist2targ", f_n_para = "use_iMeta"),
+  scaled_amean = list(f_n = "n_scaled", f_n_para = list(npara = c(0, 10), scale_factor = 100))
+)
+for (nm in names(more)) {
+  cn <- with_warnings(nm, suppressMessages(
+    Normalise(coin_raw, dset = "Raw", global_specs = more[[nm]])))
+  cn <- with_warnings(nm, suppressMessages(Aggregate(cn, dset = "Normalised", f_ag = "a_amean")))
+  write_golden(get_dset(cn, "Normalised"), paste0(nm, "_normalised"))
+  write_golden(get_dset(cn, "Aggregated"), paste0(nm, "_aggregated"))
+}
+
+# Goalposts from iMeta columns: lower/upper at 10 % and 90 % of each indicator's raw range.
+raw <- get_dset(coin_raw, "Raw")
+ind <- coin_raw$Meta$Ind$Type == "Indicator"
+codes <- coin_raw$Meta$Ind$iCode[ind]
+rng <- t(vapply(codes, function(cc) range(raw[[cc]], na.rm = TRUE), numeric(2)))
+gp <- data.frame(iCode = codes,
+                 goalpost_lower = rng[, 1] + 0.1 * (rng[, 2] - rng[, 1]),
+                 goalpost_upper = rng[, 2] - 0.1 * (rng[, 2] - rng[, 1]),
+                 goalpost_scale = 100, goalpost_trunc2posts = TRUE,
+                 stringsAsFactors = FALSE)
+write_golden(gp, "goalposts_table")
+meta_gp <- merge(ASEM_iMeta, gp, by = "iCode", all.x = TRUE, sort = FALSE)
+meta_gp <- meta_gp[match(ASEM_iMeta$iCode, meta_gp$iCode), ]
+coin_gp <- with_warnings("goalposts", new_coin(iData = ASEM_iData, iMeta = meta_gp,
+  level_names = c("Indicator", "Pillar", "Sub-index", "Index"), quietly = TRUE))
+cn <- with_warnings("goalposts", suppressMessages(Normalise(coin_gp, dset = "Raw",
+  global_specs = list(f_n = "n_goalposts", f_n_para = "use_iMeta"))))
+cn <- with_warnings("goalposts", suppressMessages(Aggregate(cn, dset = "Normalised", f_ag = "a_amean")))
+write_golden(get_dset(cn, "Normalised"), "goalposts_amean_normalised")
+write_golden(get_dset(cn, "Aggregated"), "goalposts_amean_aggregated")
+
+# Imputation by column mean and median (no groups), after the example's denomination.
+for (fi in c("i_mean", "i_median")) {
+  ci <- with_warnings(fi, suppressMessages(Impute(coin_ex, dset = "Denominated", f_i = fi,
+                                                   write_to = "ImputedAlt")))
+  write_golden(get_dset(ci, "ImputedAlt"), paste0("impute_", sub("i_", "", fi)))
+}
+
 # ---- provenance ------------------------------------------------------------
 
 writeLines(c(
