@@ -87,13 +87,20 @@ def ahp_cmd(
         bool, typer.Option(help="Leave out experts whose CR is above the threshold.")
     ] = False,
     threshold: Annotated[float, typer.Option(help="Highest acceptable CR.")] = 0.1,
+    random_index: Annotated[
+        Path | None,
+        typer.Option(help="Random-index table CSV (columns n, ri) instead of Saaty's."),
+    ] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Weights, λmax, CI and CR of a pairwise matrix or of a group survey."""
     if (matrix is None) == (survey is None):
         raise typer.BadParameter("give exactly one of --matrix or --survey")
+    ri = ahp.read_random_index(random_index) if random_index is not None else None
     if matrix is not None:
-        result = ahp.analyse(ahp.read_matrix(matrix), method=method, threshold=threshold)
+        result = ahp.analyse(
+            ahp.read_matrix(matrix), method=method, threshold=threshold, random_index=ri
+        )
     else:
         result = ahp.group(
             ahp.read_survey(survey),
@@ -101,6 +108,7 @@ def ahp_cmd(
             method=method,
             drop_inconsistent=drop_inconsistent,
             threshold=threshold,
+            random_index=ri,
         )
     data = result.to_json()
     if as_json:

@@ -847,3 +847,22 @@ def read_survey(path: Path) -> list[PairwiseMatrix]:
             values[j, i] = 1.0 / judgment
         matrices.append(PairwiseMatrix(tuple(names), values))
     return matrices
+
+
+def read_random_index(path: Path) -> dict[int, float]:
+    """A random-index table from a CSV with columns ``n`` and ``ri`` (e.g. ahpsurvey's values)."""
+    rows = _read_rows(path)
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["n", "ri"]:
+        raise InvalidData(f"{path}: the header must be 'n,ri'")
+    table: dict[int, float] = {}
+    for line, row in enumerate(rows[1:], start=2):
+        try:
+            n, ri = int(row[0]), float(row[1])
+        except (ValueError, IndexError):
+            raise InvalidData(f"{path}: line {line} is not 'n,ri' numbers: {row}") from None
+        if n < 1 or not np.isfinite(ri) or ri < 0 or (n >= 3 and ri == 0):
+            raise InvalidData(f"{path}: line {line}: ri must be positive for n >= 3, got {ri}")
+        if n in table:
+            raise InvalidData(f"{path}: line {line}: n = {n} appears twice")
+        table[n] = ri
+    return table

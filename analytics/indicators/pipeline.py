@@ -78,7 +78,10 @@ class TreatParams(_Params):
 class WeightParams(_Params):
     method: Literal["given", "equal", "ahp", "pca"] = "given"
     matrices: dict[str, str] = Field(default_factory=dict)  # ahp: group → matrix CSV
+    surveys: dict[str, str] = Field(default_factory=dict)  # ahp: group → survey CSV
     ahp_method: Literal["eigen", "geometric", "colnorm"] = "eigen"
+    group_aggregate: Literal["aij", "aip"] = "aij"
+    drop_inconsistent: bool = True
     max_cr: float | None = 0.1
 
 
@@ -478,13 +481,19 @@ def _weights(p: Pipeline, normalised: pd.DataFrame) -> dict[str, float]:
     if st.method == "equal":
         return weighting.equal(fw)
     if st.method == "ahp":
-        if not st.matrices:
-            raise InvalidPipeline("weight: method ahp needs 'matrices: {GROUP: matrix.csv}'")
+        if not st.matrices and not st.surveys:
+            raise InvalidPipeline(
+                "weight: method ahp needs 'matrices: {GROUP: matrix.csv}' or "
+                "'surveys: {GROUP: survey.csv}'"
+            )
         return weighting.from_ahp(
             fw,
             {g: p.base / m for g, m in st.matrices.items()},
+            surveys={g: p.base / m for g, m in st.surveys.items()},
             method=st.ahp_method,
             max_cr=st.max_cr,
+            aggregate=st.group_aggregate,
+            drop_inconsistent=st.drop_inconsistent,
         )
     return weighting.from_pca(fw, normalised)
 

@@ -27,38 +27,65 @@ def equal(framework: Framework) -> dict[str, float]:
     return {n.code: 1.0 for n, _ in framework.nodes()}
 
 
+def _children(framework: Framework, group: str, names: tuple[str, ...], what: str) -> list[str]:
+    kids = [c.code for c in framework.node(group).children]
+    if not kids:
+        raise InvalidPipeline(f"weight: {group} is an indicator, not a group")
+    if sorted(names) != sorted(kids):
+        raise InvalidPipeline(
+            f"weight: the AHP {what} for {group} compares {', '.join(names)}; "
+            f"the group's children are {', '.join(kids)}"
+        )
+    return kids
+
+
 def from_ahp(
     framework: Framework,
     matrices: Mapping[str, Path],
     *,
+    surveys: Mapping[str, Path] | None = None,
     method: str = "eigen",
     base: Mapping[str, float] | None = None,
     max_cr: float | None = 0.1,
+    aggregate: str = "aij",
+    drop_inconsistent: bool = True,
 ) -> dict[str, float]:
-    """Children's weights of each named group from its pairwise matrix; others from ``base``.
+    """Children's weights of each named group by AHP; the other groups keep ``base``.
 
-    The matrix must compare exactly the group's children. A matrix whose consistency ratio is
-    above ``max_cr`` is refused, because its weights would not mean what the experts meant.
+    A group takes one pairwise matrix (``matrices``) or a stakeholder survey (``surveys``, in
+    ahpsurvey's coding) whose judgments are combined by AIJ or AIP, leaving out experts whose
+    CR is above ``max_cr`` when ``drop_inconsistent``. The comparisons must cover exactly the
+    group's children. A matrix (or AIJ group matrix) whose CR is above ``max_cr`` is refused,
+    because its weights would not mean what the experts meant.
     """
     out = dict(base if base is not None else given(framework))
+    limit = 0.1 if max_cr is None else max_cr
     for group, path in matrices.items():
-        node = framework.node(group)
-        kids = [c.code for c in node.children]
-        if not kids:
-            raise InvalidPipeline(f"weight: {group} is an indicator, not a group")
         matrix = ahp.read_matrix(Path(path))
-        if sorted(matrix.names) != sorted(kids):
-            raise InvalidPipeline(
-                f"weight: the AHP matrix for {group} compares {', '.join(matrix.names)}; "
-                f"the group's children are {', '.join(kids)}"
-            )
-        result = ahp.analyse(matrix, method=method)
+        kids = _children(framework, group, matrix.names, "matrix")
+        result = ahp.analyse(matrix, method=method, threshold=limit)
         if max_cr is not None and result.cr > max_cr:
             raise InvalidData(
                 f"weight: the AHP matrix for {group} is inconsistent "
                 f"(CR {result.cr:.3f} > {max_cr})"
             )
         out.update({k: float(result.weights[k]) for k in kids})
+    for group, path in (surveys or {}).items():
+        answers = ahp.read_survey(Path(path))
+        kids = _children(framework, group, answers[0].names, "survey")
+        found = ahp.group(
+            answers,
+            aggregate=aggregate,
+            method=method,
+            drop_inconsistent=drop_inconsistent,
+            threshold=limit,
+        )
+        if max_cr is not None and found.cr is not None and found.cr > max_cr:
+            raise InvalidData(
+                f"weight: the group judgment for {group} is inconsistent "
+                f"(CR {found.cr:.3f} > {max_cr})"
+            )
+        out.update({k: float(found.weights[k]) for k in kids})
     return out
 
 

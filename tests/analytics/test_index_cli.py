@@ -116,3 +116,19 @@ def test_bad_input_gives_one_line(tmp_path) -> None:
         ),
         "XXX",
     )
+
+
+def test_ahp_with_another_random_index_table(tmp_path) -> None:
+    m = tmp_path / "m.csv"
+    m.write_text(",a,b,c\na,1,3,1/2\nb,1/3,1,1/5\nc,2,5,1\n")
+    saaty = json.loads(tanlian("ahp", "--matrix", str(m), "--json").stdout)
+    ri = tmp_path / "ri.csv"
+    ri.write_text("n,ri\n3,0.52\n4,0.89\n")
+    other = json.loads(
+        tanlian("ahp", "--matrix", str(m), "--random-index", str(ri), "--json").stdout
+    )
+    assert other["ci"] == saaty["ci"]
+    assert abs(saaty["cr"] - saaty["ci"] / 0.58) < 1e-12
+    assert abs(other["cr"] - other["ci"] / 0.52) < 1e-12
+    ri.write_text("n,ri\n3,zero\n")
+    one_line_error(tanlian("ahp", "--matrix", str(m), "--random-index", str(ri)), "line 2")

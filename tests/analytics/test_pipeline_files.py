@@ -105,7 +105,7 @@ def write_pipeline(tmp_path: Path, steps: list, **over) -> Path:
         ([{"normalise": {}, "aggregate": {}}], {}, InvalidPipeline, "one mapping"),
         ([{"impute": {"method": "guess"}}], {}, InvalidPipeline, "impute: method"),
         ([{"screen": {"dat_thresh": 2}}], {}, InvalidPipeline, "dat_thresh"),
-        ([{"weight": {"method": "ahp"}}], {}, InvalidPipeline, "needs 'matrices"),
+        ([{"weight": {"method": "ahp"}}], {}, InvalidPipeline, "needs .matrices"),
         ([], {"data": "/nonexistent.csv"}, InvalidData, "does not exist"),
         ([], {"time": 1999}, InvalidData, "time 1999 is not a period"),
         ([], {"colour": 1}, InvalidPipeline, "colour"),
@@ -162,3 +162,42 @@ def test_panel_runs_every_period_and_carries_values_forward(tmp_path) -> None:
     assert imputed.loc[(data.loc[0, "uCode"], 2019), "LPI"] == data.loc[0, "LPI"]
     latest = run(load_pipeline(write_pipeline(tmp_path, steps, data=str(tmp_path / "panel.csv"))))
     assert "Time" not in latest.results.columns and len(latest.results) == 51
+
+
+def test_ahp_weights_from_a_stakeholder_survey(tmp_path) -> None:
+    from analytics.indicators import ahp
+
+    survey = Path(__file__).resolve().parents[3] / "shared" / "data" / "indicators" / "city200.csv"
+    criteria = ["cult", "fam", "house", "jobs", "trans"]
+    fw = {
+        "name": "survey",
+        "index": {"code": "I", "children": [{"code": c, "direction": 1} for c in criteria]},
+    }
+    (tmp_path / "fw.yaml").write_text(yaml.safe_dump(fw))
+    data = pd.DataFrame({"uCode": ["u1", "u2", "u3"], **{c: [1.0, 2.0, 3.5] for c in criteria}})
+    data.to_csv(tmp_path / "d.csv", index=False)
+    doc = {
+        "name": "p",
+        "framework": "fw.yaml",
+        "data": "d.csv",
+        "steps": [
+            {"normalise": {}},
+            {"weight": {"method": "ahp", "surveys": {"I": str(survey)}}},
+            {"aggregate": {}},
+        ],
+    }
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(doc))
+    res = run(load_pipeline(tmp_path / "p.yaml"))
+    expected = ahp.group(ahp.read_survey(survey), aggregate="aij", drop_inconsistent=True)
+    # the experts left out are exactly those above CR 0.1 (Saaty's random index)
+    assert list(expected.dropped) == [i for i, cr in enumerate(expected.expert_cr) if cr > 0.1]
+    assert 0 < len(expected.dropped) < 200
+    assert {c: res.weights[c] for c in criteria} == pytest.approx(dict(expected.weights))
+    # the survey misses a child: refused with both lists
+    fw["index"]["children"].append({"code": "extra", "direction": 1})
+    (tmp_path / "fw.yaml").write_text(yaml.safe_dump(fw))
+    pd.concat([data, data[["cult"]].rename(columns={"cult": "extra"})], axis=1).to_csv(
+        tmp_path / "d.csv", index=False
+    )
+    with pytest.raises(InvalidPipeline, match="the group's children are"):
+        run(load_pipeline(tmp_path / "p.yaml"))
