@@ -17,12 +17,14 @@ from analytics.errors import AnalyticsError
 from cli import (
     access,
     audit,
+    carbon,
     chain,
     dataset,
     identity,
     index,
     network,
     node_cmd,
+    park,
     query,
     registry,
 )
@@ -44,6 +46,8 @@ app.add_typer(access.app, name="access")
 app.add_typer(query.budget_app, name="budget")
 app.add_typer(audit.app, name="audit")
 app.add_typer(index.app, name="index")
+app.add_typer(carbon.app, name="carbon")
+app.add_typer(park.app, name="park")
 app.command("query")(query.query)
 app.command("init")(identity.init)
 

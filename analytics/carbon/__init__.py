@@ -1,0 +1,1 @@
+"""City carbon accounts: factors, inventory, decomposition, budget, forecasts, assets."""
