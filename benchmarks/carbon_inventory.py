@@ -20,6 +20,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from timing import best
 
 from analytics.carbon.factors import parse_grid
 from analytics.carbon.inventory import compute
@@ -82,15 +83,6 @@ def activity(rows: int, seed: int = 1) -> pd.DataFrame:
             "unit": cat(list(table["unit"]), src),
         }
     )
-
-
-def best(fn, repeat: int):
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main() -> None:

@@ -17,10 +17,10 @@ Usage: python benchmarks/index_pipeline.py [--units 23 --indicators 60 --years 1
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import pandas as pd
+from timing import best
 
 from analytics.indicators.aggregate import aggregate
 from analytics.indicators.framework import parse_framework
@@ -70,15 +70,6 @@ def panel(units: int, indicators: int, years: int, seed: int = 1) -> pd.DataFram
         frame.insert(0, "uCode", [f"U{u:02d}" for u in range(units)])
         rows.append(frame)
     return pd.concat(rows, ignore_index=True)
-
-
-def best(fn, repeat: int) -> tuple[float, object]:
-    times, out = [], None
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), out
 
 
 def main() -> None:

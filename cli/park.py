@@ -10,6 +10,7 @@ import typer
 
 from analytics.park import evaluate as run_evaluation
 from analytics.park import read_parks, read_reviews
+from analytics.park.evaluation import TABLES
 from analytics.park.framework import DATA
 from cli.common import JsonOpt, emit, table
 
@@ -49,15 +50,7 @@ def evaluate(
         min_score=min_score,
     )
     out.mkdir(parents=True, exist_ok=True)
-    for name in (
-        "indicator_scores",
-        "dimension_scores",
-        "self_scores",
-        "expert",
-        "final",
-        "selected",
-        "zero_carbon",
-    ):
+    for name in TABLES:
         frame = getattr(result, name)
         if frame is not None:
             frame.to_csv(out / f"{name}.csv", float_format="%.4f")

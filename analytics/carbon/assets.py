@@ -21,7 +21,6 @@ draws a deterministic SYNTHETIC pool over Chengdu's 20 county-level units.
 
 from __future__ import annotations
 
-import csv
 import io
 import math
 import zlib
@@ -34,6 +33,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from analytics.errors import InvalidData, InvalidPipeline
+from analytics.tables import read_text_table
 
 __all__ = [
     "COLUMNS",
@@ -183,34 +183,7 @@ def read_projects(path: Path) -> pd.DataFrame:
     ``issued_t`` may be absent or blank (0). Extra columns are kept as text. Blank lines are
     skipped; every problem raises :class:`InvalidData` naming the 1-based data row and column.
     """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InvalidData(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    try:
-        rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
-    except csv.Error as exc:
-        raise InvalidData(f"{path}: not a readable CSV file ({exc})") from exc
-    rows = [row for row in rows if any(row)]
-    if not rows:
-        raise InvalidData(f"{path}: the file is empty")
-    header, body = rows[0], rows[1:]
-    for position, column in enumerate(header, start=1):
-        if not column:
-            raise InvalidData(f"{path}: header column {position} is blank")
-        if header.index(column) != position - 1:
-            raise InvalidData(f"{path}: header column {column!r} appears more than once")
-    if not body:
-        raise InvalidData(f"{path}: the file has a header but no projects")
-    for number, row in enumerate(body, start=1):
-        if len(row) != len(header):
-            raise InvalidData(
-                f"{path}: data row {number} has {len(row)} values, expected {len(header)}"
-            )
-    frame = pd.DataFrame(body, columns=header, dtype=object)
+    frame = read_text_table(Path(path), "projects")
     return validate_projects(frame, where=str(path))
 
 

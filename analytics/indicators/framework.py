@@ -19,6 +19,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from analytics.errors import InvalidFramework
+from analytics.tables import describe_errors
 
 CODE = re.compile(r"^[A-Za-z][A-Za-z0-9_.]*$")
 PSR = Literal["pressure", "state", "response"]
@@ -206,12 +207,6 @@ def _level(node: Node, seen: dict[str, int]) -> int:
     return lvl
 
 
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'framework'}: {e['msg']}" for e in exc.errors()
-    )
-
-
 def _prune(node: Node, variant: str) -> Node | None:
     """The subtree of ``variant``: nodes of other variants and emptied aggregates removed."""
     if node.variants is not None and variant not in node.variants:
@@ -231,7 +226,7 @@ def parse_framework(
     try:
         spec = FrameworkFile.model_validate(doc)
     except ValidationError as exc:
-        raise InvalidFramework(f"{origin}: {_describe(exc)}") from None
+        raise InvalidFramework(f"{origin}: {describe_errors(exc, 'framework')}") from None
     root: Node | None = spec.index
     for n, _ in Framework(name=spec.name, root=spec.index).nodes():
         unknown = sorted(set(n.variants or ()) - set(spec.variants))
@@ -307,7 +302,7 @@ def from_imeta(meta: pd.DataFrame, *, name: str = "imeta") -> Framework:
     try:
         root = Node.model_validate(build(roots[0]))
     except ValidationError as exc:
-        raise InvalidFramework(f"{name}: {_describe(exc)}") from None
+        raise InvalidFramework(f"{name}: {describe_errors(exc, 'framework')}") from None
     return Framework(
         name=name,
         root=root,

@@ -42,6 +42,7 @@ from analytics.indicators.impute import impute
 from analytics.indicators.normalise import normalise, parse_spec
 from analytics.indicators.screen import screen
 from analytics.indicators.treat import treat, treatment_table
+from analytics.tables import describe_errors
 
 STEP_ORDER = ("denominate", "impute", "screen", "treat", "normalise", "weight", "aggregate")
 
@@ -154,12 +155,6 @@ class PipelineResult:
         return self.dsets["Aggregated"]
 
 
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'pipeline'}: {e['msg']}" for e in exc.errors()
-    )
-
-
 def _parse_steps(raw: list[dict[str, Any]], origin: str) -> dict[str, Any]:
     models: dict[str, type[_Params]] = {
         "denominate": DenominateParams,
@@ -197,7 +192,9 @@ def _parse_steps(raw: list[dict[str, Any]], origin: str) -> dict[str, Any]:
         try:
             steps[name] = models[name].model_validate(params)
         except ValidationError as exc:
-            raise InvalidPipeline(f"{origin}: step {name}: {_describe(exc)}") from None
+            raise InvalidPipeline(
+                f"{origin}: step {name}: {describe_errors(exc, 'pipeline')}"
+            ) from None
     order = [s for s in STEP_ORDER if s in steps]
     given_order = [next(iter(item)) for item in raw]
     if given_order != order:
@@ -247,7 +244,7 @@ def load_pipeline(path: Path, panels: Mapping[str, Path] | None = None) -> Pipel
     try:
         spec = PipelineFile.model_validate(doc)
     except ValidationError as exc:
-        raise InvalidPipeline(f"{path}: {_describe(exc)}") from None
+        raise InvalidPipeline(f"{path}: {describe_errors(exc, 'pipeline')}") from None
     base = path.parent
     steps = _parse_steps(spec.steps, str(path))
     fw = load_framework(base / spec.framework, variant=spec.variant)

@@ -36,7 +36,7 @@ from analytics.park.scoring import (
 
 __all__ = ["ParkEvaluation", "evaluate"]
 
-_TABLES = (
+TABLES = (
     "indicator_scores",
     "dimension_scores",
     "self_scores",
@@ -101,7 +101,7 @@ class ParkEvaluation:
             "ahp_cr": float(self.ahp_cr),
             "synthetic": bool(self.synthetic),
         }
-        out.update({name: _records(getattr(self, name)) for name in _TABLES})
+        out.update({name: _records(getattr(self, name)) for name in TABLES})
         return out
 
 

@@ -11,8 +11,6 @@ the park) and the column.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from pathlib import Path
 from typing import Any
@@ -22,6 +20,7 @@ import pandas as pd
 from analytics.errors import InvalidData
 from analytics.indicators.framework import Framework
 from analytics.park.framework import indicator_table, load_park_framework
+from analytics.tables import read_text_table
 
 __all__ = [
     "PARK_KEYS",
@@ -36,38 +35,6 @@ __all__ = [
 PARK_KEYS: tuple[str, ...] = ("park_id", "name", "type")
 #: A review scores either dimensions or indicators: the table has exactly one of these columns.
 REVIEW_ITEMS: tuple[str, ...] = ("dimension", "indicator")
-
-
-def _read_csv(path: Path, what: str) -> pd.DataFrame:
-    """A CSV as a frame of stripped text cells; blank lines skipped, ragged rows refused."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InvalidData(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
-    try:
-        rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
-    except csv.Error as exc:
-        raise InvalidData(f"{path}: not a readable CSV file ({exc})") from exc
-    rows = [row for row in rows if any(row)]
-    if not rows:
-        raise InvalidData(f"{path}: the file is empty")
-    header, body = rows[0], rows[1:]
-    for position, column in enumerate(header, start=1):
-        if not column:
-            raise InvalidData(f"{path}: header column {position} is blank")
-        if header.index(column) != position - 1:
-            raise InvalidData(f"{path}: header column {column!r} appears more than once")
-    if not body:
-        raise InvalidData(f"{path}: the file has a header but no {what}")
-    for number, row in enumerate(body, start=1):
-        if len(row) != len(header):
-            raise InvalidData(
-                f"{path}: data row {number} has {len(row)} values, expected {len(header)}"
-            )
-    return pd.DataFrame(body, columns=header, dtype=object)
 
 
 def _blank(value: Any) -> bool:
@@ -150,7 +117,7 @@ def validate_parks(
 
 def read_parks(path: Path, framework: Framework | None = None) -> pd.DataFrame:
     """Read a park table from a UTF-8 CSV and check it with :func:`validate_parks`."""
-    return validate_parks(_read_csv(path, "parks"), framework, where=str(path))
+    return validate_parks(read_text_table(path, "parks"), framework, where=str(path))
 
 
 def review_item(reviews: pd.DataFrame, where: str = "reviews") -> str:
@@ -203,4 +170,4 @@ def validate_reviews(reviews: pd.DataFrame, *, where: str = "reviews") -> pd.Dat
 
 def read_reviews(path: Path) -> pd.DataFrame:
     """Read expert reviews from a UTF-8 CSV and check them with :func:`validate_reviews`."""
-    return validate_reviews(_read_csv(path, "reviews"), where=str(path))
+    return validate_reviews(read_text_table(path, "reviews"), where=str(path))

@@ -3,32 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.cli_run import ROOT, one_line_error, tanlian
+
 DEMO = ROOT / "analytics" / "carbon" / "demo"
-
-
-def tanlian(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-
-
-def one_line_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("tanlian: error")]
-    assert len(lines) == 1 and fragment in lines[0], proc.stderr
 
 
 def test_inventory_on_the_demo_activity(tmp_path) -> None:

@@ -3,31 +3,19 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
+
+from tests.cli_run import one_line_error
+from tests.cli_run import tanlian as run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = ROOT.parent / "shared" / "data" / "indicators"
 
 
-def tanlian(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "cli.main", "index", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=ROOT,
-    )
-
-
-def one_line_error(proc: subprocess.CompletedProcess, fragment: str) -> None:
-    assert proc.returncode == 1, proc.stderr
-    assert "Traceback" not in proc.stderr
-    lines = [line for line in proc.stderr.splitlines() if line.startswith("tanlian: error")]
-    assert len(lines) == 1 and fragment in lines[0], proc.stderr
+def tanlian(*args: str):
+    return run_cli("index", *args)
 
 
 def test_compute_writes_coinr_layout(tmp_path) -> None:
