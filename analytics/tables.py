@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -49,3 +51,77 @@ def describe_errors(exc: ValidationError, what: str) -> str:
     return "; ".join(
         f"{'.'.join(str(p) for p in e['loc']) or what}: {e['msg']}" for e in exc.errors()
     )
+
+
+def _readable(path: Path, what: str) -> Path:
+    path = Path(path)
+    if path.is_dir():
+        raise InvalidData(f"{what} {path} is a folder, not a file")
+    if not path.is_file():
+        raise InvalidData(f"{what} {path} does not exist")
+    return path
+
+
+def read_csv_frame(
+    path: Path,
+    what: str,
+    required: Sequence[str] = (),
+    *,
+    text_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """A CSV people made: a file (not a folder), UTF-8, parseable, with data rows and the
+    ``required`` columns; every failure is one readable :class:`InvalidData` line."""
+    path = _readable(path, what)
+    try:
+        frame = pd.read_csv(
+            path, encoding="utf-8-sig", dtype={c: str for c in text_columns} or None
+        )
+    except UnicodeDecodeError as exc:
+        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except pd.errors.EmptyDataError:
+        raise InvalidData(f"{path}: the file is empty") from None
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InvalidData(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InvalidData(f"{path}: missing column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise InvalidData(f"{path}: the file has a header but no rows")
+    return frame
+
+
+def read_csv_lines(path: Path, what: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """Header, rows (stripped text cells) and each row's first line in the file.
+
+    Blank lines are skipped but counted, and a quoted cell may span lines, so the line
+    numbers are what a person sees in an editor.
+    """
+    path = _readable(path, what)
+    rows, lines = [], []
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle)
+            header = [c.strip() for c in next(reader, [])]
+            last = reader.line_num
+            for record in reader:
+                if any(cell.strip() for cell in record):
+                    rows.append([cell.strip() for cell in record])
+                    lines.append(last + 1)
+                last = reader.line_num
+    except UnicodeDecodeError as exc:
+        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except csv.Error as exc:
+        raise InvalidData(f"{path}: not a readable CSV file ({exc})") from None
+    if not header:
+        raise InvalidData(f"{path}: the file is empty")
+    return header, rows, lines
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: Path, float_format: str = "%.15g") -> Path:
+    """Write ``frame`` to ``path`` so that a crash leaves the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    frame.to_csv(tmp, index=False, float_format=float_format)
+    with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    return path

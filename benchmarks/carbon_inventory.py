@@ -1,8 +1,10 @@
 """The carbon inventory at 10 million activity rows, grouped by district × sector × month.
 
 SYNTHETIC activity rows (seeded): 20 districts, 12 months, 6 sectors, fuels (diesel,
-gasoline, natural gas, coal) and electricity, each row with its GPC number. The columns are
-categorical, as `read_csv(dtype="category")` gives them for repeated codes.
+gasoline, natural gas, coal) and electricity, each row with its GPC number, in memory with
+categorical key columns (as `read_csv(dtype="category")` gives them for repeated codes).
+Reading the CSV is not timed on either side: the CLI's reader (`read_activity`, which keeps
+each row's line number) is a separate cost.
 
 * inventory — validation of every row, unit conversion, factors (IPCC 2006 fuels, Sichuan
   2022 grid), emissions, then the sum by district × sector × month;

@@ -12,6 +12,7 @@ import typer
 from analytics.carbon import factors
 from analytics.carbon.inventory import compute, intensities, read_activity, read_panel
 from analytics.errors import InvalidData
+from analytics.tables import read_csv_frame, write_csv_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -22,9 +23,7 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV ou
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
-    tmp = path.with_suffix(".tmp")
-    frame.to_csv(tmp, index=False, float_format="%.6f")
-    tmp.replace(path)
+    write_csv_atomic(frame, path, float_format="%.6f")
 
 
 @app.command("inventory")
@@ -59,6 +58,9 @@ def inventory(
 ) -> None:
     """Emissions (t CO2) by GPC sector and scope, by district, sector and month; every row
     records the factor it used; rejected rows are listed with their line numbers."""
+    # every input is read and checked before anything is written
+    gdp_panel = read_panel(gdp, "gdp_bn_yuan") if gdp else None
+    pop_panel = read_panel(population, "population_10k") if population else None
     inv = compute(
         read_activity(activity), fuel_factors, [factors.parse_grid(g) for g in grid or ()]
     )
@@ -75,13 +77,8 @@ def inventory(
     _write(inv.by(["region", "sector", "period"]), out / "by_region_sector_month.csv")
     _write(inv.by(["region", "year"]), out / "by_region_year.csv")
     summary = inv.summary()
-    if gdp is not None or population is not None:
-        frame = intensities(
-            inv,
-            read_panel(gdp, "gdp_bn_yuan") if gdp else None,
-            read_panel(population, "population_10k") if population else None,
-        )
-        _write(frame, out / "intensities.csv")
+    if gdp_panel is not None or pop_panel is not None:
+        _write(intensities(inv, gdp_panel, pop_panel), out / "intensities.csv")
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     if as_json:
         emit(summary, True)
@@ -99,6 +96,11 @@ def inventory(
         ["GPC sector", "scope", "t CO2"],
         title="By GPC sector and scope",
     )
+    if summary["grid_year_mismatch_rows"]:
+        typer.echo(
+            f"note: {summary['grid_year_mismatch_rows']:,} electricity rows are of other years "
+            f"than the grid factor {summary['grid'][0]} (give one --grid per year to match)"
+        )
     typer.echo(f"wrote emissions.csv and the totals to {out}")
 
 
@@ -151,12 +153,11 @@ def decompose(
     and emission-factor effects (they sum exactly to the change)."""
     from analytics.carbon.decomposition import EFFECTS, lmdi, lmdi_by
 
-    frame = pd.read_csv(data) if data.is_file() else None
-    if frame is None:
-        raise InvalidData(f"data file {data} does not exist")
+    values = ["activity", "energy", "emissions"]
+    frame = read_csv_frame(data, "data file", ["period", "sector", *values])
     b, t = _period(base), _period(target)
-    keys = ["period", "sector"]
-    city = frame.groupby(keys, as_index=False)[["activity", "energy", "emissions"]].sum()
+    # min_count=1: a missing value stays missing (and is refused) instead of summing to 0
+    city = frame.groupby(["period", "sector"])[values].sum(min_count=1).reset_index()
     result = lmdi(city, b, t)
     out.mkdir(parents=True, exist_ok=True)
     _write(result.by_sector.reset_index(), out / "lmdi_by_sector.csv")
@@ -239,15 +240,13 @@ def budget(
                 raise InvalidData(f"--weight {item!r}: use METHOD=NUMBER")
     elif method == "mix":
         weights = {"grandfathering": 0.5, "per_capita": 0.25, "intensity": 0.25}
-    if not districts.is_file():
-        raise InvalidData(f"districts file {districts} does not exist")
-    frame = pd.read_csv(districts, dtype={"district": str})
+    frame = read_csv_frame(districts, "districts file", ["district"], text_columns=["district"])
     shares = allocate(city_budget, frame, method, weights)
     history = None
     if actual is not None:
-        if not actual.is_file():
-            raise InvalidData(f"actual file {actual} does not exist")
-        history = pd.read_csv(actual).set_index("year")["co2_t"]
+        history = read_csv_frame(actual, "actual file", ["year", "co2_t"]).set_index("year")[
+            "co2_t"
+        ]
     first = start_emissions
     if first is None and history is not None and start_year in history.index:
         first = float(history[start_year])
@@ -304,12 +303,10 @@ def forecast(
     """Forecast annual emissions with prediction intervals; report the projected peak year."""
     from analytics.carbon.forecast import holt, linear_trend, peak_year
 
-    if not series.is_file():
-        raise InvalidData(f"series file {series} does not exist")
-    frame = pd.read_csv(series)
-    if "year" not in frame.columns or column not in frame.columns:
-        raise InvalidData(f"{series}: needs columns year and {column}")
-    history = frame.set_index("year")[column].astype(float)
+    frame = read_csv_frame(series, "series file", ["year", column])
+    history = pd.to_numeric(frame.set_index("year")[column], errors="coerce")
+    if history.isna().any():
+        raise InvalidData(f"{series}: year {history[history.isna()].index[0]} has no number")
     if method == "holt":
         fc = holt(history, horizon, damped=damped, level=level)
     elif method == "trend":

@@ -6,11 +6,12 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from analytics.indicators import ahp
 from analytics.indicators.analysis import analyse, profile
-from analytics.indicators.pipeline import load_pipeline, run, write_outputs
+from analytics.indicators.pipeline import Pipeline, load_pipeline, run, write_outputs
 from analytics.indicators.sensitivity import monte_carlo_of
 from cli.common import JsonOpt, emit, table
 
@@ -32,7 +33,7 @@ PanelOpt = Annotated[
 ]
 
 
-def _load(pipeline: Path, panels: list[str] | None):
+def _load(pipeline: Path, panels: list[str] | None) -> Pipeline:
     given: dict[str, Path] = {}
     for item in panels or ():
         name, sep, file = item.partition("=")
@@ -42,7 +43,7 @@ def _load(pipeline: Path, panels: list[str] | None):
     return load_pipeline(pipeline, panels=given)
 
 
-def _top(results, n: int = 10) -> list[dict]:
+def _top(results: pd.DataFrame, n: int = 10) -> list[dict]:
     rows = (
         results.head(n)
         if "Time" not in results.columns

@@ -27,8 +27,10 @@ from analytics.carbon import factors
 from analytics.carbon.factors import ELECTRICITY, ElectricityFactor
 from analytics.carbon.units import unit_table
 from analytics.errors import InvalidData
+from analytics.tables import read_csv_frame, read_csv_lines
 
 COLUMNS = ("region", "period", "sector", "gpc_ref", "fuel", "quantity", "unit")
+GRID_LIMIT = 200_000  # combinations decided over the full grid below this size
 PERIOD = re.compile(r"^(\d{4})(?:-(\d{2}))?$")
 
 
@@ -47,7 +49,7 @@ class Inventory:
     rejected: pd.DataFrame
     fuel_set: str
     grid: tuple[ElectricityFactor, ...]
-    first_row: int = 2
+    lines: np.ndarray
     library: str = field(default_factory=factors.version)
 
     @property
@@ -59,7 +61,7 @@ class Inventory:
         """One row per accepted activity row: its emissions and the factor it used."""
         ok = self.ok
         a = self.activity
-        out = pd.DataFrame({"row": np.arange(self.first_row, self.first_row + len(a))[ok]})
+        out = pd.DataFrame({"row": self.lines[ok]})
         for col in ("region", "period", "sector", "gpc_ref"):
             out[col] = a[col].to_numpy()[ok]
         for col, values in self.detail.items():
@@ -98,21 +100,30 @@ class Inventory:
             "rejected": len(self.rejected),
             "total_t_co2": self.total,
             "by_scope": {f"scope_{int(k)}": float(v) for k, v in scopes.items()},
+            "grid_year_mismatch_rows": self.grid_year_mismatch(),
         }
+
+    def grid_year_mismatch(self) -> int:
+        """Electricity rows whose grid factor is of another year than the row (a single
+        --grid serves every year; reported so that nobody mistakes it for a match)."""
+        if len(self.grid) != 1:
+            return 0
+        elec = (self.detail["fuel"] == ELECTRICITY) & self.ok
+        return int((elec & (self.detail["year"] != self.grid[0].year)).sum())
 
 
 def read_activity(path: Path) -> pd.DataFrame:
-    """Activity CSV as text columns (quantities are parsed by the inventory, row by row)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InvalidData(f"activity file {path} does not exist")
-    try:
-        data = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidData(f"{path}: not a readable CSV ({exc})") from None
-    missing = [c for c in COLUMNS if c not in data.columns]
+    """Activity CSV as text columns, with each row's ``line`` in the file (quantities are
+    parsed by the inventory, row by row, so a bad one is reported rather than refused)."""
+    header, rows, lines = read_csv_lines(path, "activity file")
+    missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise InvalidData(f"{path}: missing column(s) {', '.join(missing)}")
+    for row, line in zip(rows, lines, strict=True):
+        if len(row) != len(header):
+            raise InvalidData(f"{path}: line {line} has {len(row)} values, expected {len(header)}")
+    data = pd.DataFrame(rows, columns=header, dtype=object)
+    data["line"] = lines
     return data
 
 
@@ -215,9 +226,18 @@ def compute(
     gpc = factors.gpc_table().reindex(cats["gpc_ref"])
     years = np.array([_year(p) for p in cats["period"]], dtype=float)
 
-    # the combination grid of fuel × unit × gpc × period, as flat arrays
+    # Each row's combination of fuel × unit × GPC number × period, as one integer. The rules
+    # are decided per combination: over the whole grid when it is small, else over the
+    # combinations present (a long daily period column makes the grid too large to build).
     shape = tuple(len(cats[c]) for c in ("fuel", "unit", "gpc_ref", "period"))
-    fi, ui, gi, pi = (a.ravel() for a in np.indices(shape))
+    combo = np.zeros(n, dtype=np.int64)
+    for c, size in zip(("fuel", "unit", "gpc_ref", "period"), shape, strict=True):
+        combo = combo * size + (coded[c][0] + 1)
+    if int(np.prod(shape)) <= GRID_LIMIT:
+        fi, ui, gi, pi = (a.ravel() for a in np.indices(shape))
+    else:
+        present, combo = np.unique(combo, return_inverse=True)
+        fi, ui, gi, pi = np.unravel_index(present, shape)
     is_elec = np.array([f == ELECTRICITY for f in fuel_of])[fi]
     dim = ut["dimension"].fillna("").to_numpy(dtype=object)[ui]
     to_base = ut["to_base"].to_numpy(dtype=float)[ui]
@@ -261,6 +281,10 @@ def compute(
         "electricity in {!r}: give kWh or MWh",
         "unit",
     )
+    # coal-equivalent conventions for electricity differ (calorific vs. coal-consumption
+    # method); a tce of electricity is ambiguous, so it is refused rather than guessed
+    coal_equivalent = np.array([u in ("tce", "10^4 tce", "toe") for u in ut["canonical"]])[ui]
+    rule(is_elec & coal_equivalent, "electricity in {!r} is ambiguous: give kWh or MWh", "unit")
     gj_per_unit = np.where(dim == "energy", to_base, to_base * ncv)
     multiplier = gj_per_unit * co2_per_gj
     factor_id = np.array([x.id if x else "" for x in per_fuel], dtype=object)[fi]
@@ -278,10 +302,7 @@ def compute(
                 "period",
             )
 
-    # per row: its combination, then the quantity's own checks
-    combo = np.zeros(n, dtype=np.int64)
-    for c, size in zip(("fuel", "unit", "gpc_ref", "period"), shape, strict=True):
-        combo = combo * size + (coded[c][0] + 1)
+    # per row: its combination's verdict, then the quantity's own checks
     row_reason = reason[combo]
     for col in ("region", "sector"):
         codes, names = coded[col]
@@ -298,6 +319,7 @@ def compute(
     for mask, template in (
         (blank_q, "missing quantity"),
         (np.isnan(q) & ~blank_q, "quantity {!r} is not a number"),
+        (np.isinf(q), "quantity {!r} is not finite"),
         (q < 0, "negative quantity {}"),
     ):
         if mask.any():
@@ -309,7 +331,12 @@ def compute(
     bad = np.flatnonzero(~ok)
     rejected = activity.iloc[bad][list(COLUMNS)].reset_index(drop=True)
     rejected.insert(0, "reason", why.text(activity, bad, row_reason))
-    rejected.insert(0, "row", bad + first_row)
+    line = (
+        activity["line"].to_numpy()
+        if "line" in activity.columns
+        else np.arange(first_row, first_row + n)
+    )
+    rejected.insert(0, "row", line[bad])
     fuel_names = np.array([f or "" for f in fuel_of], dtype=object)
     detail = Detail(
         combo,
@@ -324,7 +351,7 @@ def compute(
             "factor": factor_id,
         },
     )
-    return Inventory(activity, co2, ok, detail, rejected, fuel_set, tuple(grid), first_row)
+    return Inventory(activity, co2, ok, detail, rejected, fuel_set, tuple(grid), line)
 
 
 def _year(period: str) -> float:
@@ -372,9 +399,4 @@ def grid_for(
 
 def read_panel(path: Path, value: str) -> pd.DataFrame:
     """A region × year panel CSV with column ``value``."""
-    if not Path(path).is_file():
-        raise InvalidData(f"panel file {path} does not exist")
-    frame = pd.read_csv(path, dtype={"region": str})
-    if value not in frame.columns:
-        raise InvalidData(f"{path}: no column {value}")
-    return frame
+    return read_csv_frame(path, "panel file", ("region", "year", value), text_columns=("region",))

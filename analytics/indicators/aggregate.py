@@ -38,9 +38,9 @@ def weighted_mean(x: np.ndarray, w: np.ndarray, method: str) -> np.ndarray:
             )
         num = (wp * np.log(np.where(present, x, 1.0))).sum(axis=-1)
     elif method == "hmean":
-        if np.any(x[present] == 0):
+        if np.any(x[present] <= 0):
             raise ComputationError(
-                "harmonic mean of a zero score: normalise to a range that excludes 0 (e.g. 1-100)"
+                "harmonic mean of a non-positive score: normalise to a positive range (e.g. 1-100)"
             )
         num = (wp / np.where(present, x, 1.0)).sum(axis=-1)
     else:

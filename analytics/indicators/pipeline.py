@@ -42,7 +42,7 @@ from analytics.indicators.impute import impute
 from analytics.indicators.normalise import normalise, parse_spec
 from analytics.indicators.screen import screen
 from analytics.indicators.treat import treat, treatment_table
-from analytics.tables import describe_errors
+from analytics.tables import describe_errors, read_csv_frame, write_csv_atomic
 
 STEP_ORDER = ("denominate", "impute", "screen", "treat", "normalise", "weight", "aggregate")
 
@@ -206,24 +206,25 @@ def _parse_steps(raw: list[dict[str, Any]], origin: str) -> dict[str, Any]:
 
 def read_data(path: Path) -> pd.DataFrame:
     """The unit data (CSV): a ``uCode`` column, optionally ``Time``, then any columns."""
-    if not path.is_file():
-        raise InvalidData(f"data file {path} does not exist")
-    try:
-        data = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidData(f"{path}: not a readable CSV ({exc})") from None
-    if "uCode" not in data.columns:
-        raise InvalidData(f"{path}: no uCode column (one row per unit, or per unit and Time)")
+    data = read_csv_frame(path, "data file", ["uCode"], text_columns=["uCode"])
     if data["uCode"].isna().any():
-        raise InvalidData(f"{path}: row {int(data['uCode'].isna().idxmax()) + 2} has no uCode")
-    data["uCode"] = data["uCode"].astype(str)
+        raise InvalidData(
+            f"{path}: line {int(data['uCode'].isna().to_numpy().argmax()) + 2} has no uCode"
+        )
+    if "Time" in data.columns:
+        time = pd.to_numeric(data["Time"], errors="coerce")
+        if time.isna().any():
+            line = int(time.isna().to_numpy().argmax()) + 2
+            raise InvalidData(
+                f"{path}: line {line}: Time {data['Time'].iloc[line - 2]!r} is not a number"
+            )
+        data["Time"] = time.astype("int64") if (time % 1 == 0).all() else time
     keys = ["uCode", "Time"] if "Time" in data.columns else ["uCode"]
     dup = data.duplicated(keys)
     if dup.any():
-        raise InvalidData(
-            f"{path}: row {int(dup.idxmax()) + 2} repeats {', '.join(keys)} "
-            f"{tuple(data.loc[dup.idxmax(), keys])}"
-        )
+        i = int(dup.to_numpy().argmax())
+        where = ", ".join(f"{k} {data[k].iloc[i]}" for k in keys)
+        raise InvalidData(f"{path}: line {i + 2} repeats {where}")
     return data
 
 
@@ -321,6 +322,11 @@ def indicator_frame(framework: Framework, data: pd.DataFrame) -> pd.DataFrame:
                 f"indicator {ind.code}: formula cannot be evaluated ({exc})"
             ) from None
         values = pd.to_numeric(raw, errors="coerce")
+        if src is None or src.formula is None:
+            infinite = np.isinf(values.to_numpy(dtype=float, na_value=np.nan))
+            if infinite.any():
+                where = values.index[int(infinite.argmax())]
+                raise InvalidData(f"indicator {ind.code}: unit {where} has an infinite value")
         bad = values.isna() & raw.notna()
         if bad.any():
             where = bad.idxmax()
@@ -335,9 +341,7 @@ def indicator_frame(framework: Framework, data: pd.DataFrame) -> pd.DataFrame:
 def _per_period(
     frame: pd.DataFrame, scope: str, fn: Callable[[pd.DataFrame], pd.DataFrame]
 ) -> pd.DataFrame:
-    if scope == "pooled" or "Time" not in frame.index.names:
-        return fn(frame)
-    return pd.concat([fn(part) for _, part in frame.groupby(level="Time", sort=True)])
+    return pd.concat([fn(part) for part in _split(frame, scope)])
 
 
 def run(p: Pipeline) -> PipelineResult:
@@ -352,7 +356,21 @@ def run(p: Pipeline) -> PipelineResult:
         if "impute" not in steps:
             # nothing borrows from other periods: keep only the one asked for
             data = data[data["Time"] == period]
+    units = sorted(set(p.data["uCode"]))
     data = data.set_index(["uCode", "Time"] if timed else ["uCode"]).sort_index()
+    if timed:
+        # every unit in every period: a unit missing a year is then imputed, screened out
+        # or shown without a score, never silently left out
+        grid = pd.MultiIndex.from_product(
+            [units, sorted(set(data.index.get_level_values("Time")))], names=["uCode", "Time"]
+        )
+        if len(grid) > len(data):
+            data = data.reindex(grid)
+            labels = [c for c in data.columns if not pd.api.types.is_numeric_dtype(data[c])]
+            if labels:
+                # group labels (uName, EurAsia_group …) belong to the unit, not to the year
+                by_unit = data[labels].groupby(level="uCode")
+                data[labels] = by_unit.ffill().fillna(by_unit.bfill())
     res = PipelineResult(pipeline=p)
     x = indicator_frame(fw, data)
     res.dsets["Raw"] = x
@@ -521,11 +539,7 @@ def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
 
     def put(name: str, frame: pd.DataFrame) -> None:
-        path = out / name
-        tmp = path.with_suffix(".tmp")
-        frame.to_csv(tmp, index=False, float_format="%.15g")
-        tmp.replace(path)
-        files[name] = path
+        files[name] = write_csv_atomic(frame, out / name)
 
     if "Normalised" in res.dsets:
         put("normalised.csv", res.normalised.reset_index())

@@ -36,6 +36,7 @@ def screen(
         keep = (avail >= dat_thresh) & (nonzero >= nonzero_thresh)
     else:
         raise InvalidData(f"screen: unknown unit_screen {unit_screen!r}")
-    keep &= ~data.index.isin(exclude)
+    units = data.index.get_level_values("uCode") if "uCode" in data.index.names else data.index
+    keep &= ~units.isin(exclude)
     summary = pd.DataFrame({"Dat_Avail": avail, "Nonzero": nonzero, "Included": keep})
     return data.loc[keep], summary

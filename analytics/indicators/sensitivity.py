@@ -64,11 +64,13 @@ def draw_index(
     method_of_run: Sequence[str],
     factors: np.ndarray,
     codes: Sequence[str],
+    dat_thresh: float | None = None,
 ) -> np.ndarray:
     """Index scores of every run, ``(runs, units)``.
 
     ``variants[v]`` is the (units × indicators) normalised data of alternative ``v``;
-    ``factors`` (runs × len(codes)) multiply the weights of ``codes``.
+    ``factors`` (runs × len(codes)) multiply the weights of ``codes``; ``dat_thresh`` blanks
+    an aggregate whose share of children present is below it, as the pipeline does.
     """
     col = {c: i for i, c in enumerate(codes)}
     leaf = {c: i for i, c in enumerate(framework.indicator_codes)}
@@ -92,6 +94,8 @@ def draw_index(
             for m in used:
                 pick = methods == m
                 y[pick] = weighted_mean(x[pick], w[pick], m)
+            if dat_thresh is not None:
+                y = np.where((~np.isnan(x)).mean(axis=-1) < dat_thresh, np.nan, y)
             scores[g.code] = y
     return scores[framework.index_code]
 
@@ -104,6 +108,7 @@ def monte_carlo(
     *,
     runs: int = 1000,
     seed: int = 0,
+    dat_thresh: float | None = None,
 ) -> MonteCarloResult:
     """Ranks of ``runs`` random runs; run 0 is forced to the nominal choices.
 
@@ -129,7 +134,7 @@ def monte_carlo(
     arun = rng.integers(0, len(uncertainty.aggregations), size=runs)
     factors[0], vrun[0], arun[0] = 1.0, 0, 0
     methods = [uncertainty.aggregations[i] for i in arun]
-    index = draw_index(variants, framework, weights, vrun, methods, factors, codes)
+    index = draw_index(variants, framework, weights, vrun, methods, factors, codes, dat_thresh)
     ranks = rankdata(-index, method="min", axis=1, nan_policy="omit")
     nominal = pd.Series(ranks[0], index=list(units), name="nominal_rank")
     choices = pd.DataFrame(
@@ -222,18 +227,26 @@ def monte_carlo_of(
     if not isinstance(nominal_agg, str):
         raise InvalidPipeline("monte carlo: use one aggregation method for every level")
     data = normalise_input(res)
-    if "Time" in data.index.names:
-        last = data.index.get_level_values("Time").max()
-        data = data.xs(last, level="Time")
     specs: dict[str, Any] = {"nominal": p.steps["normalise"]["spec"]}
     specs.update(parse_alternative(a) for a in alternatives)
     kw = normalise_kwargs(p)
+
+    def variant(name: str) -> pd.DataFrame:
+        # normalised as the pipeline did (over all periods when pooled), then the latest period
+        if "Time" not in data.index.names:
+            return normalise(data, specs[name], **kw)
+        last = data.index.get_level_values("Time").max()
+        if p.time_scope == "pooled":
+            return normalise(data, specs[name], **kw).xs(last, level="Time")
+        return normalise(data.xs(last, level="Time"), specs[name], **kw)
+
     aggs = (nominal_agg, *[a for a in aggregations if a != nominal_agg])
     return monte_carlo(
-        lambda name: normalise(data, specs[name], **kw),
+        variant,
         p.framework,
         res.weights,
         Uncertainty(weight_noise, tuple(specs), aggs),
         runs=runs,
         seed=seed,
+        dat_thresh=p.steps["aggregate"].dat_thresh,
     )

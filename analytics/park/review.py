@@ -58,6 +58,7 @@ DEFAULT_RANGE_THRESHOLD = 25.0
 DEFAULT_CV_THRESHOLD = 0.2
 DEFAULT_OVERRATE_THRESHOLD = 15.0
 DEFAULT_MIN_SCORE = 60.0
+DEFAULT_MIN_DIMENSIONS = 8  # of the ten: two may be not applicable to a park type
 DEFAULT_MAX_DISAGREEMENTS = 2
 
 #: The columns of :func:`expert_review` for dimension reviews (``indicator`` replaces
@@ -326,12 +327,15 @@ def select_best(
     per_type: int = 2,
     min_score: float = DEFAULT_MIN_SCORE,
     max_disagreements: int = DEFAULT_MAX_DISAGREEMENTS,
+    min_dimensions: int = DEFAULT_MIN_DIMENSIONS,
 ) -> pd.DataFrame:
     """Step 4: the best ``per_type`` parks of each type among the eligible ones.
 
-    Eligible: a total of at least ``min_score`` and unresolved disagreement on at most
+    Eligible: a total of at least ``min_score``, unresolved disagreement on at most
     ``max_disagreements`` dimensions (``final['disagreements']``; a table without that column
-    counts none). Within a type parks are taken by total, highest first, ties by park id.
+    counts none), and a score on at least ``min_dimensions`` dimensions — the total averages
+    the dimensions a park reported, so a park that reports only its best two must not win.
+    Within a type parks are taken by total, highest first, ties by park id.
     Columns: ``type``, ``selection_rank`` (1..per_type), ``park_id``, ``name``, ``total``,
     ``rank_in_type``, ``disagreements`` (and ``synthetic`` when present), ordered by type.
     """
@@ -351,7 +355,12 @@ def select_best(
     if "rank_in_type" not in table.columns:
         table["rank_in_type"] = table.groupby("type")["total"].rank(ascending=False, method="min")
     total = pd.to_numeric(table["total"], errors="coerce")
-    eligible = table[(total >= min_score) & (table["disagreements"] <= max_disagreements)]
+    covered = (
+        table["dimensions_scored"] >= min_dimensions
+        if "dimensions_scored" in table.columns
+        else pd.Series(True, index=table.index)
+    )
+    eligible = table[(total >= min_score) & (table["disagreements"] <= max_disagreements) & covered]
     ordered = eligible.sort_values(
         ["type", "total", "park_id"], ascending=[True, False, True], kind="stable"
     )

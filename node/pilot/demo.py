@@ -178,7 +178,8 @@ def index_story(out_dir: Path, say: Say) -> dict[str, Any]:
     interval = mc.summary.set_index("uCode")
     fw = res.pipeline.framework
     say(
-        f"    framework {fw.name}: {len(fw.indicators)} indicators in 7 target areas; "
+        f"    framework {fw.name}: {len(fw.indicators)} indicators in "
+        f"{len(fw.root.children)} target areas; "
         f"{len(from_panels)} columns from the pulled panels ({', '.join(from_panels)}), "
         "the rest generated (SYNTHETIC)"
     )

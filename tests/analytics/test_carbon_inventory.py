@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,53 @@ def test_committed_demo_data_is_what_the_generator_writes(tmp_path: Path) -> Non
     inv = compute(read_activity(shipped / "activity_2015_2024.csv"), "ipcc2006", [SICHUAN_2022])
     assert inv.rejected.empty and len(inv.rows) == 20 * 120 * 11
     assert set(inv.by(["scope"])["scope"]) == {1, 2}
+
+
+def test_rejected_rows_name_the_line_a_person_sees(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(
+        "region,period,sector,gpc_ref,fuel,quantity,unit\n"
+        "510104,2022,transport,II.1.1,diesel,1000,t\n"
+        "\n"
+        '510104,2022,"two\nline sector",II.1.1,diesel,-5,t\n'
+        "510104,2022,transport,II.1.1,diesel,inf,t\n"
+        "510104,2022,industry,I.3.2,electricity,3,tce\n"
+    )
+    inv = compute(read_activity(path), "ipcc2006", [SICHUAN_2022])
+    assert dict(zip(inv.rejected["row"], inv.rejected["reason"], strict=True)) == {
+        4: "negative quantity -5",
+        6: "quantity 'inf' is not finite",
+        7: "electricity in 'tce' is ambiguous: give kWh or MWh",
+    }
+    assert inv.rows["row"].tolist() == [2]
+
+
+def test_combinations_present_give_what_the_full_grid_gives(monkeypatch) -> None:
+    from analytics.carbon import inventory as module
+
+    shipped = Path(__file__).resolve().parents[2] / "analytics" / "carbon" / "demo"
+    data = read_activity(shipped / "activity_2015_2024.csv").head(3000)
+    data.loc[5, "fuel"] = "dieesel"
+    grid = compute(data, "ipcc2006", [SICHUAN_2022])
+    monkeypatch.setattr(module, "GRID_LIMIT", 1)
+    present = compute(data, "ipcc2006", [SICHUAN_2022])
+    pd.testing.assert_frame_equal(grid.rows, present.rows)
+    pd.testing.assert_frame_equal(grid.rejected, present.rejected)
+    assert present.rejected["row"].tolist() == [7]
+
+
+@pytest.mark.parametrize(
+    ("content", "fragment"),
+    [
+        ("", "the file is empty"),
+        ("region,period\n", "missing column(s) sector"),
+        (b"\xff\xfe\x00x", "not UTF-8"),
+    ],
+)
+def test_unreadable_activity_files(tmp_path: Path, content, fragment) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    with pytest.raises(InvalidData, match=re.escape(fragment)):
+        read_activity(path)
+    with pytest.raises(InvalidData, match="is a folder"):
+        read_activity(tmp_path)

@@ -436,3 +436,19 @@ def test_read_reviews_names_bad_rows(tmp_path: Path) -> None:
     path.write_text("park,expert,score\nP01,E1,50\n", "utf-8")
     with pytest.raises(InvalidData, match="'dimension' or 'indicator'"):
         read_reviews(path)
+
+
+def test_a_park_reporting_only_its_best_dimensions_is_not_selected() -> None:
+    from analytics.park.review import select_best
+
+    final = pd.DataFrame(
+        {
+            "park_id": ["P9", "P1"],
+            "name": ["cherry-picker", "full report"],
+            "type": ["t", "t"],
+            "total": [100.0, 70.0],
+            "dimensions_scored": [2, 10],
+        }
+    )
+    assert select_best(final, per_type=1)["park_id"].tolist() == ["P1"]
+    assert select_best(final, per_type=1, min_dimensions=2)["park_id"].tolist() == ["P9"]

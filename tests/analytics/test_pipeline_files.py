@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -119,8 +120,8 @@ def test_pipeline_mistakes_are_named(tmp_path, steps, over, error, fragment) -> 
 @pytest.mark.parametrize(
     ("edit", "fragment"),
     [
-        (lambda d: d.drop(columns="uCode"), "no uCode column"),
-        (lambda d: pd.concat([d, d.iloc[[3]]]), "repeats uCode, Time"),
+        (lambda d: d.drop(columns="uCode"), "missing column(s) uCode"),
+        (lambda d: pd.concat([d, d.iloc[[3]]]), "line 53 repeats uCode HRV, Time 2018"),
         (
             lambda d: d.assign(LPI=d["LPI"].astype(object).where(d.index != 4, "12,5")),
             "not a number",
@@ -132,7 +133,7 @@ def test_bad_data_is_refused_with_the_cell(tmp_path, edit, fragment) -> None:
     data = pd.read_csv(EXAMPLES / "data" / "asem_iData.csv")
     edit(data).to_csv(tmp_path / "d.csv", index=False)
     path = write_pipeline(tmp_path, [{"normalise": {}}], data=str(tmp_path / "d.csv"))
-    with pytest.raises(InvalidData, match=fragment):
+    with pytest.raises(InvalidData, match=re.escape(fragment)):
         run(load_pipeline(path))
 
 
@@ -201,3 +202,41 @@ def test_ahp_weights_from_a_stakeholder_survey(tmp_path) -> None:
     )
     with pytest.raises(InvalidPipeline, match="the group's children are"):
         run(load_pipeline(tmp_path / "p.yaml"))
+
+
+def test_a_unit_missing_the_latest_year_is_kept_and_imputed(tmp_path) -> None:
+    data = pd.read_csv(EXAMPLES / "data" / "asem_iData.csv")
+    later = data.assign(Time=2019).iloc[1:]  # the first unit has no 2019 row at all
+    pd.concat([data, later]).to_csv(tmp_path / "panel.csv", index=False)
+    steps = [{"impute": {"method": "carry_forward"}}, {"normalise": {}}, {"aggregate": {}}]
+    res = run(load_pipeline(write_pipeline(tmp_path, steps, data=str(tmp_path / "panel.csv"))))
+    first = data.loc[0, "uCode"]
+    assert first in set(res.results["uCode"]) and len(res.results) == 51
+    assert res.dsets["Imputed"].loc[first, "LPI"] == data.loc[0, "LPI"]
+    # without imputation it is kept too, with no score, rather than dropped
+    bare = run(load_pipeline(write_pipeline(tmp_path, steps[1:], data=str(tmp_path / "panel.csv"))))
+    row = bare.results.set_index("uCode").loc[first]
+    assert pd.isna(row["index"]) and pd.isna(row["rank"])
+
+
+def test_screen_excludes_units_in_a_panel(tmp_path) -> None:
+    data = pd.read_csv(EXAMPLES / "data" / "asem_iData.csv")
+    pd.concat([data, data.assign(Time=2019)]).to_csv(tmp_path / "panel.csv", index=False)
+    steps = [
+        {"screen": {"dat_thresh": 0, "exclude": ["AUT"]}},
+        {"normalise": {}},
+        {"aggregate": {}},
+    ]
+    res = run(
+        load_pipeline(write_pipeline(tmp_path, steps, data=str(tmp_path / "panel.csv"), time="all"))
+    )
+    assert "AUT" not in set(res.results["uCode"]) and len(res.results) == 100
+
+
+def test_infinite_values_in_the_data_are_refused(tmp_path) -> None:
+    data = pd.read_csv(EXAMPLES / "data" / "asem_iData.csv")
+    data.loc[2, "LPI"] = float("inf")
+    data.to_csv(tmp_path / "d.csv", index=False)
+    path = write_pipeline(tmp_path, [{"normalise": {}}], data=str(tmp_path / "d.csv"))
+    with pytest.raises(InvalidData, match=r"indicator LPI: unit .* has an infinite value"):
+        run(load_pipeline(path))

@@ -96,3 +96,13 @@ def test_methods_that_cannot_take_the_scores_are_refused(gmean_run) -> None:
             Uncertainty(),
             runs=0,
         )
+
+
+def test_nominal_run_equals_a_pooled_panel_pipeline_s_latest_ranks() -> None:
+    chengdu = Path(__file__).resolve().parents[2] / "analytics" / "frameworks"
+    res = run(load_pipeline(chengdu / "chengdu_districts.yaml"))
+    assert res.pipeline.time_scope == "pooled"
+    mc = monte_carlo_of(res, runs=20)
+    latest = res.results[res.results["Time"] == res.results["Time"].max()]
+    ranks = latest.set_index("uCode")["rank"]
+    assert mc.nominal.to_dict() == {u: int(ranks[u]) for u in mc.units}
