@@ -49,7 +49,8 @@ class Inventory:
     rejected: pd.DataFrame
     fuel_set: str
     grid: tuple[ElectricityFactor, ...]
-    lines: np.ndarray
+    lines: np.ndarray | None  # file line of each row; None: first_row + position
+    first_row: int = 2
     library: str = field(default_factory=factors.version)
 
     @property
@@ -61,7 +62,8 @@ class Inventory:
         """One row per accepted activity row: its emissions and the factor it used."""
         ok = self.ok
         a = self.activity
-        out = pd.DataFrame({"row": self.lines[ok]})
+        lines = self.lines if self.lines is not None else np.arange(len(a)) + self.first_row
+        out = pd.DataFrame({"row": lines[ok]})
         for col in ("region", "period", "sector", "gpc_ref"):
             out[col] = a[col].to_numpy()[ok]
         for col, values in self.detail.items():
@@ -72,19 +74,19 @@ class Inventory:
     def by(self, keys: Sequence[str]) -> pd.DataFrame:
         """t CO2 summed by ``keys``: activity columns (region, period, sector…) or year,
         gpc_sector, scope, fuel, factor."""
-        frame = {}
+        by = []
         for k in keys:
             if k in ("region", "period", "sector", "gpc_ref", "unit"):
-                frame[k] = self.activity[k]
+                by.append(self.activity[k])
             elif k in self.detail:
-                frame[k] = pd.Series(self.detail[k], index=self.activity.index)
+                by.append(pd.Series(self.detail[k], index=self.activity.index, name=k))
             else:
                 raise InvalidData(f"inventory: cannot group by {k}")
-        data = pd.DataFrame(frame)
-        data["co2_t"] = self.co2
+        co2 = pd.Series(self.co2, index=self.activity.index, name="co2_t")
         if not self.ok.all():
-            data = data[self.ok]
-        return data.groupby(list(keys), observed=True, sort=True)["co2_t"].sum().reset_index()
+            co2, by = co2[self.ok], [b[self.ok] for b in by]
+        # grouping the column by key series: no copy of the keys into a new frame
+        return co2.groupby(by, observed=True, sort=True).sum().reset_index()
 
     def by_gpc(self) -> pd.DataFrame:
         """t CO2 by GPC sector and scope."""
@@ -211,7 +213,6 @@ def compute(
     if missing_cols:
         raise InvalidData(f"activity data lacks column(s) {', '.join(missing_cols)}")
 
-    n = len(activity)
     why = _Reasons()
     coded = {
         c: _codes(activity[c]) for c in ("region", "period", "sector", "gpc_ref", "fuel", "unit")
@@ -230,9 +231,12 @@ def compute(
     # are decided per combination: over the whole grid when it is small, else over the
     # combinations present (a long daily period column makes the grid too large to build).
     shape = tuple(len(cats[c]) for c in ("fuel", "unit", "gpc_ref", "period"))
-    combo = np.zeros(n, dtype=np.int64)
-    for c, size in zip(("fuel", "unit", "gpc_ref", "period"), shape, strict=True):
-        combo = combo * size + (coded[c][0] + 1)
+    # int32 when the grid allows: half the memory traffic over millions of rows
+    width = np.int32 if int(np.prod(shape)) < 2**31 else np.int64
+    combo = coded["fuel"][0].astype(width) + 1
+    for c, size in zip(("unit", "gpc_ref", "period"), shape[1:], strict=True):
+        combo *= size
+        combo += coded[c][0] + 1
     if int(np.prod(shape)) <= GRID_LIMIT:
         fi, ui, gi, pi = (a.ravel() for a in np.indices(shape))
     else:
@@ -306,9 +310,11 @@ def compute(
     row_reason = reason[combo]
     for col in ("region", "sector"):
         codes, names = coded[col]
-        blank = np.array([True] + [str(x).strip() == "" for x in names])[codes + 1]
-        code = why.register(f"missing {col}")
-        row_reason = np.where((row_reason == 0) & blank, code, row_reason)
+        blank_names = np.array([True] + [str(x).strip() == "" for x in names])
+        # most files have no blank cell here: skip the per-row pass unless one can exist
+        if codes.min(initial=0) < 0 or blank_names[1:].any():
+            code = why.register(f"missing {col}")
+            row_reason = np.where((row_reason == 0) & blank_names[codes + 1], code, row_reason)
     raw_q = activity["quantity"]
     if pd.api.types.is_numeric_dtype(raw_q):
         q = raw_q.to_numpy(dtype=float)
@@ -316,27 +322,28 @@ def compute(
     else:
         q = pd.to_numeric(raw_q, errors="coerce").to_numpy(dtype=float)
         blank_q = (raw_q.isna() | (raw_q.astype(str).str.strip() == "")).to_numpy()
-    for mask, template in (
-        (blank_q, "missing quantity"),
-        (np.isnan(q) & ~blank_q, "quantity {!r} is not a number"),
-        (np.isinf(q), "quantity {!r} is not finite"),
-        (q < 0, "negative quantity {}"),
-    ):
-        if mask.any():
-            code = why.register(template, "quantity")
-            row_reason = np.where((row_reason == 0) & mask, code, row_reason)
+    # one pass finds whether any quantity is wrong; the reasons are sorted out only then
+    if not (q >= 0).all():
+        for mask, template in (
+            (blank_q, "missing quantity"),
+            (np.isnan(q) & ~blank_q, "quantity {!r} is not a number"),
+            (np.isinf(q), "quantity {!r} is not finite"),
+            (q < 0, "negative quantity {}"),
+        ):
+            if mask.any():
+                code = why.register(template, "quantity")
+                row_reason = np.where((row_reason == 0) & mask, code, row_reason)
+    elif np.isinf(q).any():
+        code = why.register("quantity {!r} is not finite", "quantity")
+        row_reason = np.where((row_reason == 0) & np.isinf(q), code, row_reason)
     co2 = q * multiplier[combo]
     ok = row_reason == 0
 
     bad = np.flatnonzero(~ok)
     rejected = activity.iloc[bad][list(COLUMNS)].reset_index(drop=True)
     rejected.insert(0, "reason", why.text(activity, bad, row_reason))
-    line = (
-        activity["line"].to_numpy()
-        if "line" in activity.columns
-        else np.arange(first_row, first_row + n)
-    )
-    rejected.insert(0, "row", line[bad])
+    line = activity["line"].to_numpy() if "line" in activity.columns else None
+    rejected.insert(0, "row", line[bad] if line is not None else bad + first_row)
     fuel_names = np.array([f or "" for f in fuel_of], dtype=object)
     detail = Detail(
         combo,
@@ -351,7 +358,7 @@ def compute(
             "factor": factor_id,
         },
     )
-    return Inventory(activity, co2, ok, detail, rejected, fuel_set, tuple(grid), line)
+    return Inventory(activity, co2, ok, detail, rejected, fuel_set, tuple(grid), line, first_row)
 
 
 def _year(period: str) -> float:
