@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -122,6 +123,17 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path, float_format: str = "%.15g
     tmp = path.with_name(path.name + ".tmp")
     frame.to_csv(tmp, index=False, float_format=float_format)
     with open(tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    tmp.replace(path)
+    return path
+
+
+def write_json_atomic(data: object, path: Path) -> Path:
+    """Write ``data`` as JSON so that a crash leaves the old file or the new one."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        json.dump(data, handle, indent=2, ensure_ascii=False, default=float)
+        handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)
     return path

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -12,7 +11,7 @@ import typer
 from analytics.carbon import factors
 from analytics.carbon.inventory import compute, intensities, read_activity, read_panel
 from analytics.errors import InvalidData
-from analytics.tables import read_csv_frame, write_csv_atomic
+from analytics.tables import read_csv_frame, write_csv_atomic, write_json_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -79,7 +78,7 @@ def inventory(
     summary = inv.summary()
     if gdp_panel is not None or pop_panel is not None:
         _write(intensities(inv, gdp_panel, pop_panel), out / "intensities.csv")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    write_json_atomic(summary, out / "summary.json")
     if as_json:
         emit(summary, True)
         return
@@ -318,7 +317,7 @@ def forecast(
     result = pd.DataFrame({"mean": fc.mean, "lower": fc.lower, "upper": fc.upper})
     _write(result.rename_axis("year").reset_index(), out / "forecast.csv")
     payload = {"method": fc.method, "params": fc.params, "level": level, "peak": peak}
-    (out / "forecast.json").write_text(json.dumps(payload, indent=2, default=float))
+    write_json_atomic(payload, out / "forecast.json")
     if as_json:
         emit(payload, True)
         return

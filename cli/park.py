@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -12,6 +11,7 @@ from analytics.park import evaluate as run_evaluation
 from analytics.park import read_parks, read_reviews
 from analytics.park.evaluation import TABLES
 from analytics.park.framework import DATA
+from analytics.tables import write_json_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -55,7 +55,7 @@ def evaluate(
         if frame is not None:
             frame.to_csv(out / f"{name}.csv", float_format="%.4f")
     data = result.to_json()
-    (out / "evaluation.json").write_text(json.dumps(data, indent=2, ensure_ascii=False))
+    write_json_atomic(data, out / "evaluation.json")
     if as_json:
         emit(data, True)
         return

@@ -21,7 +21,6 @@ Normalised, Aggregated).
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -42,7 +41,12 @@ from analytics.indicators.impute import impute
 from analytics.indicators.normalise import normalise, parse_spec
 from analytics.indicators.screen import screen
 from analytics.indicators.treat import treat, treatment_table
-from analytics.tables import describe_errors, read_csv_frame, write_csv_atomic
+from analytics.tables import (
+    describe_errors,
+    read_csv_frame,
+    write_csv_atomic,
+    write_json_atomic,
+)
 
 STEP_ORDER = ("denominate", "impute", "screen", "treat", "normalise", "weight", "aggregate")
 
@@ -581,6 +585,6 @@ def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
             }
             for r in top.itertuples()
         ]
-    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    write_json_atomic(summary, out / "summary.json")
     files["summary.json"] = out / "summary.json"
     return files
