@@ -63,6 +63,15 @@ def _readable(path: Path, what: str) -> Path:
     return path
 
 
+def read_bytes(path: Path, what: str) -> bytes:
+    """The bytes of a file a person named; a folder or a missing file is one clear error."""
+    path = _readable(path, what)
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise InvalidData(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
 def read_csv_frame(
     path: Path,
     what: str,

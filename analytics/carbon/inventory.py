@@ -14,6 +14,7 @@ number and period, then broadcast through category codes, so it scales to millio
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from analytics.carbon import factors
 from analytics.carbon.factors import ELECTRICITY, ElectricityFactor
 from analytics.carbon.units import unit_table
 from analytics.errors import InvalidData
-from analytics.tables import read_csv_frame, read_csv_lines
+from analytics.tables import read_bytes, read_csv_frame, read_csv_lines
 
 COLUMNS = ("region", "period", "sector", "gpc_ref", "fuel", "quantity", "unit")
 GRID_LIMIT = 200_000  # combinations decided over the full grid below this size
@@ -116,17 +117,51 @@ class Inventory:
 
 def read_activity(path: Path) -> pd.DataFrame:
     """Activity CSV as text columns, with each row's ``line`` in the file (quantities are
-    parsed by the inventory, row by row, so a bad one is reported rather than refused)."""
-    header, rows, lines = read_csv_lines(path, "activity file")
+    parsed by the inventory, row by row, so a bad one is reported rather than refused).
+
+    Blank lines are skipped but counted. Without a quote character in the file no cell can
+    span lines, so pandas' fast reader gives the lines; otherwise the csv module counts them.
+    """
+    path = Path(path)
+    raw = read_bytes(path, "activity file")
+    if b'"' in raw:
+        header, rows, lines = read_csv_lines(path, "activity file")
+        _check_header(path, header)
+        for row, line in zip(rows, lines, strict=True):
+            if len(row) != len(header):
+                raise InvalidData(
+                    f"{path}: line {line} has {len(row)} values, expected {len(header)}"
+                )
+        data = pd.DataFrame(rows, columns=header, dtype=object)
+        data["line"] = lines
+        return data
+    try:
+        data = pd.read_csv(
+            io.BytesIO(raw),
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            encoding="utf-8-sig",
+        )
+    except UnicodeDecodeError as exc:
+        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except pd.errors.EmptyDataError:
+        raise InvalidData(f"{path}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise InvalidData(f"{path}: not a readable CSV ({str(exc).splitlines()[0]})") from None
+    _check_header(path, list(data.columns))
+    data["line"] = np.arange(2, len(data) + 2)
+    blank = (data[list(data.columns[:-1])] == "").all(axis=1)
+    data = data[~blank.to_numpy()] if blank.any() else data
+    for col in COLUMNS:
+        data[col] = data[col].str.strip()
+    return data.reset_index(drop=True)
+
+
+def _check_header(path: Path, header: Sequence[str]) -> None:
     missing = [c for c in COLUMNS if c not in header]
     if missing:
         raise InvalidData(f"{path}: missing column(s) {', '.join(missing)}")
-    for row, line in zip(rows, lines, strict=True):
-        if len(row) != len(header):
-            raise InvalidData(f"{path}: line {line} has {len(row)} values, expected {len(header)}")
-    data = pd.DataFrame(rows, columns=header, dtype=object)
-    data["line"] = lines
-    return data
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -257,7 +292,7 @@ def compute(
         reason[mask & (reason == 0)] = code
 
     for col, idx in (("period", pi), ("gpc_ref", gi), ("fuel", fi), ("unit", ui)):
-        rule(idx == 0, f"missing {col}")
+        rule(np.array([name == "" for name in cats[col]])[idx], f"missing {col}")
     rule(np.isnan(year), "period {!r} is not YYYY or YYYY-MM", "period")
     rule(np.array([f is None for f in fuel_of])[fi], "unknown fuel {!r}", "fuel")
     no_default = [f is not None and f != ELECTRICITY and f not in table for f in fuel_of]

@@ -237,3 +237,25 @@ def test_unreadable_activity_files(tmp_path: Path, content, fragment) -> None:
         read_activity(path)
     with pytest.raises(InvalidData, match="is a folder"):
         read_activity(tmp_path)
+
+
+def test_line_numbers_on_the_fast_reader_path(tmp_path: Path) -> None:
+    # no quote in the file: pandas reads it; blank lines still count
+    path = tmp_path / "a.csv"
+    path.write_text(
+        "region,period,sector,gpc_ref,fuel,quantity,unit\n"
+        "\n"
+        " 510104 ,2022,transport,II.1.1,diesel,1000,t\n"
+        "\n"
+        "\n"
+        "510104,2022,transport,II.1.1,diesel,-1,t\n"
+        "510104,2022,transport,II.1.1,diesel,7\n"
+    )
+    data = read_activity(path)
+    assert data["line"].tolist() == [3, 6, 7]
+    inv = compute(data, "ipcc2006")
+    assert inv.rows["row"].tolist() == [3] and inv.rows["region"].tolist() == ["510104"]
+    assert dict(zip(inv.rejected["row"], inv.rejected["reason"], strict=True)) == {
+        6: "negative quantity -1",
+        7: "missing unit",
+    }
