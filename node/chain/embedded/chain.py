@@ -23,6 +23,7 @@ from eth.abc import BlockHeaderAPI
 from eth.chains.base import MiningChain
 from eth.constants import BLANK_ROOT_HASH
 from eth.db.atomic import AtomicDB
+from eth.db.schema import SchemaV1
 from eth.exceptions import HeaderNotFound, TransactionNotFound
 from eth.vm.forks import PragueVM
 from eth.vm.spoof import SpoofTransaction
@@ -314,8 +315,18 @@ class EmbeddedChain:
         hashes them itself and checks each parent link)."""
         with self._lock:
             end = min(end, self._head.block_number)
-            db = self._chain.chaindb
-            return [db.db[db.get_canonical_block_hash(n)] for n in range(start, end + 1)]
+            return self._raw_headers(start, end)
+
+    def _raw_headers(self, start: int, end: int) -> list[bytes]:
+        # two batched reads (number → hash, hash → header) instead of two lookups per block
+        keys = [SchemaV1.make_block_number_to_hash_lookup_key(n) for n in range(start, end + 1)]
+        hashes = self._kv.get_many(keys)
+        if any(h is None for h in hashes):
+            raise ChainStoreError(f"canonical blocks {start}..{end} are not all in the store")
+        found = self._kv.get_many([rlp.decode(h, sedes=rlp.sedes.binary) for h in hashes])
+        if any(h is None for h in found):
+            raise ChainStoreError(f"headers of blocks {start}..{end} are not all in the store")
+        return found
 
     def raw_bodies(self, start: int, end: int) -> list[tuple[list[bytes], list[bytes]]]:
         """Each block's transactions and receipts as the trie encodes them, so a reader can
@@ -323,11 +334,18 @@ class EmbeddedChain:
         out = []
         with self._lock:
             end = min(end, self._head.block_number)
-            db = self._chain.chaindb
-            for n in range(start, end + 1):
-                # only the two roots are needed: fields 4 and 5 of the header's RLP list
-                fields = rlp.decode(db.db[db.get_canonical_block_hash(n)])
-                out.append((_trie_values(db.db, fields[4]), _trie_values(db.db, fields[5])))
+            db = self._chain.chaindb.db
+            # only the two roots are needed: fields 4 and 5 of each header's RLP list
+            roots = [_header_roots(h) for h in self._raw_headers(start, end)]
+            wanted = sorted({r for pair in roots for r in pair if r != BLANK_ROOT_HASH})
+            nodes = dict(zip(wanted, self._kv.get_many(wanted), strict=True))
+            for tx_root, receipt_root in roots:
+                out.append(
+                    (
+                        _trie_values(db, tx_root, nodes.get(tx_root)),
+                        _trie_values(db, receipt_root, nodes.get(receipt_root)),
+                    )
+                )
         return out
 
     def get_block(self, block: int | str | bytes, full_transactions: bool = False) -> dict:
@@ -519,18 +537,41 @@ def _hex_bytes(value: Any) -> bytes:
     return bytes.fromhex(str(value)[2:] if str(value).startswith("0x") else str(value))
 
 
-def _trie_values(db: Any, root: bytes) -> list[bytes]:
+def _header_roots(raw: bytes) -> tuple[bytes, bytes]:
+    """The transaction and receipt roots of an RLP header, read at their fixed offsets.
+
+    The first six fields have fixed sizes (hash, hash, address, hash, hash, hash), so the
+    roots sit at known offsets after the list prefix; anything else is decoded in full.
+    """
+    start = 1 + (raw[0] - 0xF7 if raw[0] > 0xF7 else 0)
+    tx = start + 33 + 33 + 21 + 33
+    if raw[tx] == 0xA0 and raw[tx + 33] == 0xA0 and raw[start + 66] == 0x94:
+        return raw[tx + 1 : tx + 33], raw[tx + 34 : tx + 66]
+    fields = rlp.decode(raw)
+    return bytes(fields[4]), bytes(fields[5])
+
+
+# hex-prefix path of a leaf holding the whole key rlp(0) = 0x80: flag 2 (leaf, even), 8, 0
+ONE_ITEM_PATH = b"\x20\x80"
+
+
+def _trie_values(db: Any, root: bytes, root_node: bytes | None = None) -> list[bytes]:
     """The raw values of an index-keyed trie (a block's transactions or receipts), in key
     order, read node by node as stored.
 
     One walk over the trie's nodes, instead of a lookup per key from the root, because an
     audit reads every block: a one-transaction block's trie is a single leaf node. The keys
-    must be rlp(0), rlp(1), … without a gap, as a block's tries are.
+    must be rlp(0), rlp(1), … without a gap, as a block's tries are. ``root_node``: the root's
+    stored node when the caller already read it (in a batch).
     """
     if root == BLANK_ROOT_HASH:
         return []
     found: list[tuple[int, bytes]] = []
-    stack: list[tuple[tuple[int, ...], Any]] = [((), rlp.decode(db[root]))]
+    first = rlp.decode(root_node if root_node is not None else db[root])
+    if len(first) == 2 and first[0] == ONE_ITEM_PATH:
+        # the common block of one transaction: a single leaf at key rlp(0)
+        return [bytes(first[1])]
+    stack: list[tuple[tuple[int, ...], Any]] = [((), first)]
     while stack:
         path, node = stack.pop()
         if len(node) == 17:
