@@ -66,7 +66,12 @@ def _alive(pid: int, marker: str) -> bool:
 
 
 def _gone(pid: int) -> bool:
-    """Whether ``pid`` has exited (a zombie counts as exited)."""
+    """Whether ``pid`` has exited: no process, or a zombie whose every thread has exited.
+
+    A multi-threaded process's leader can show as a zombie while its other threads are
+    still exiting and still hold its files (a chain store's lock among them), so the
+    threads are checked too.
+    """
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -74,9 +79,19 @@ def _gone(pid: int) -> bool:
     except PermissionError:
         return False
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in ("Z", "X")
-    except (OSError, IndexError):
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        states = [_state(t / "stat") for t in tasks]
+    except OSError:
         return True
+    return all(s in ("Z", "X", None) for s in states)
+
+
+def _state(stat: Path) -> str | None:
+    """The state letter of a /proc stat file (None if it has gone meanwhile)."""
+    try:
+        return stat.read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return None
 
 
 def _healthy(url: str, timeout: float = 1.0) -> dict | None:

@@ -8,9 +8,26 @@ from node.audit.contracts import AuditAnchors
 from node.audit.log import AccessLog
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient, new_account
+from node.chain.errors import ChainStoreLocked
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from tests.network.test_local_network import _config
+
+
+def _open_after_down(home: Path):
+    """The stopped network's store: `network down` must return only once no thread of the
+    chain host holds it (a zombie leader whose threads were still exiting once did). A
+    failure names the holder and its threads' states."""
+    try:
+        return open_backend("embedded", home=home, create=False)
+    except ChainStoreLocked as exc:
+        holder = str(exc).rsplit(" ", 1)[-1]
+        try:
+            cmd = Path(f"/proc/{holder}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            tasks = sorted(p.name for p in Path(f"/proc/{holder}/task").iterdir())
+        except OSError:
+            cmd, tasks = "(gone)", []
+        raise AssertionError(f"{exc}; holder {cmd!r}, threads {tasks}") from None
 
 
 def test_a_node_anchors_its_log_on_shutdown(tmp_path: Path) -> None:
@@ -27,7 +44,7 @@ def test_a_node_anchors_its_log_on_shutdown(tmp_path: Path) -> None:
             engine_url = s.settings.db_url
     finally:
         net.down()  # SIGTERM: the node's runtime closes and anchors what is pending
-    backend = open_backend("embedded", home=net.root / "chain" / "chain", create=False)
+    backend = _open_after_down(net.root / "chain" / "chain")
     try:
         anchors = AuditAnchors(ChainClient(backend, new_account()), audit)
         assert anchors.batch_count(me) == 1
