@@ -317,12 +317,8 @@ _CENTRAL = frozenset({"510104", "510105", "510106", "510107", "510108"})
 # Mountain and hill counties on the city's western and northern rim: where forestry projects are.
 _FORESTED = frozenset({"510129", "510131", "510181", "510182", "510183", "510184"})
 
-# ILLUSTRATIVE ranges for synthetic projects: expected t CO2e/yr, crediting years, and the
-# methodology codes used per (type, sector). Orders of magnitude only, not cited statistics.
-# Some codes name real methodologies of the sector (CCER-14-001-V01 afforestation, VM0047
-# afforestation/revegetation, ACM0002 grid renewables, ACM0001 landfill gas, AMS-II.E building
-# efficiency, AMS-III.C electric vehicles, AMS-III.D manure methane, VM0038 EV charging,
-# GS-TPDDTEC cookstoves); the others only follow their scheme's numbering and are placeholders.
+# ILLUSTRATIVE ranges for synthetic projects: expected t CO2e/yr and crediting years.
+# Orders of magnitude only, not cited statistics.
 _ANNUAL: dict[str, tuple[float, float]] = {
     "forestry": (3_000, 90_000),
     "renewable": (8_000, 150_000),
@@ -339,40 +335,29 @@ _YEARS: dict[str, tuple[int, ...]] = {
     "transport": (7, 10),
     "other": (7, 10),
 }
-_METHODOLOGY: dict[str, dict[str, str]] = {
-    "CCER": {
-        "forestry": "CCER-14-001-V01",
-        "renewable": "CCER-01-001-V01",
-        "methane": "CCER-03-001-V01",
-        "energy_efficiency": "CCER-05-001-V01",
-        "transport": "CCER-07-001-V01",
-        "other": "CCER-99-001-V01",
-    },
-    "VCS": {
-        "forestry": "VM0047",
-        "renewable": "ACM0002",
-        "methane": "ACM0001",
-        "energy_efficiency": "AMS-II.E",
-        "transport": "VM0038",
-        "other": "VM0099",
-    },
-    "GS": {
-        "forestry": "GS-AR-01",
-        "renewable": "ACM0002",
-        "methane": "AMS-III.D",
-        "energy_efficiency": "GS-TPDDTEC",
-        "transport": "AMS-III.C",
-        "other": "GS-WASH-01",
-    },
-    "local_inclusion": {
-        "forestry": "CD-TPH-FOR-01",
-        "renewable": "CD-TPH-PV-01",
-        "methane": "CD-TPH-BIO-01",
-        "energy_efficiency": "CD-TPH-EE-01",
-        "transport": "CD-TPH-GT-01",
-        "other": "CD-TPH-OT-01",
-    },
+# Methodology per (type, sector) for the synthetic projects. Where a published methodology
+# fits the sector, its real code: CCER-14-001-V01 (afforestation), VM0047 (afforestation,
+# revegetation), ACM0002 (grid-connected renewables), ACM0001 (landfill gas), AMS-II.E
+# (building energy efficiency), VM0038 (EV charging), AMS-III.C (electric vehicles), AMS-III.D
+# (manure methane). Every other pair gets a code that says it is synthetic (``SYN-…``), so that
+# no demo row can pass for a real methodology that does not exist.
+_REAL_METHODOLOGY: dict[tuple[str, str], str] = {
+    ("CCER", "forestry"): "CCER-14-001-V01",
+    ("VCS", "forestry"): "VM0047",
+    ("VCS", "renewable"): "ACM0002",
+    ("VCS", "methane"): "ACM0001",
+    ("VCS", "energy_efficiency"): "AMS-II.E",
+    ("VCS", "transport"): "VM0038",
+    ("GS", "renewable"): "ACM0002",
+    ("GS", "methane"): "AMS-III.D",
+    ("GS", "transport"): "AMS-III.C",
 }
+
+
+def _methodology(kind: str, sector: str) -> str:
+    return _REAL_METHODOLOGY.get((kind, sector), f"SYN-{kind}-{sector}")
+
+
 _SECTOR_NAME = {
     "forestry": "afforestation carbon sink",
     "renewable": "distributed photovoltaic",
@@ -444,7 +429,7 @@ def demo_projects(seed: int = 2024, n: int = 40) -> pd.DataFrame:
                 "name": f"{district_name} {_SECTOR_NAME[sector]} project {number}",
                 "district": adcode,
                 "type": kind,
-                "methodology": _METHODOLOGY[kind][sector],
+                "methodology": _methodology(kind, sector),
                 "sector": sector,
                 "expected_annual_reduction_t": annual,
                 "crediting_years": years,

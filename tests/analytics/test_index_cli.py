@@ -100,9 +100,9 @@ def test_bad_input_gives_one_line(tmp_path) -> None:
             "-o",
             str(tmp_path),
             "--unit",
-            "XXX",
+            "NOT-A-UNIT",
         ),
-        "XXX",
+        "NOT-A-UNIT",
     )
 
 
