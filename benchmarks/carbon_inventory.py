@@ -26,29 +26,9 @@ from timing import best
 
 from analytics.carbon.factors import parse_grid
 from analytics.carbon.inventory import compute
+from analytics.indicators.chengdu import units
 
-DISTRICTS = [
-    "510104",
-    "510105",
-    "510106",
-    "510107",
-    "510108",
-    "510112",
-    "510113",
-    "510114",
-    "510115",
-    "510116",
-    "510117",
-    "510118",
-    "510121",
-    "510129",
-    "510131",
-    "510181",
-    "510182",
-    "510183",
-    "510184",
-    "510185",
-]
+DISTRICTS = list(units("district")["uCode"])
 # (sector, GPC number, fuel, unit, typical quantity)
 SOURCES = [
     ("residential", "I.1.1", "natural_gas", "GJ", 500.0),

@@ -21,7 +21,6 @@ draws a deterministic SYNTHETIC pool over Chengdu's 20 county-level units.
 
 from __future__ import annotations
 
-import io
 import math
 import zlib
 from collections.abc import Mapping, Sequence
@@ -33,6 +32,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from analytics.errors import InvalidData, InvalidPipeline
+from analytics.indicators import chengdu
 from analytics.tables import read_text_table
 
 __all__ = [
@@ -287,33 +287,6 @@ def pool_summary(projects: pd.DataFrame, by: Sequence[str] = ("district", "type"
 
 
 # -- demo -----------------------------------------------------------------------------------
-ADMIN_UNITS = (
-    Path(__file__).resolve().parents[1] / "frameworks" / "data" / "chengdu_metro_admin_units.csv"
-)
-#: Chengdu's 20 county-level units (adcode, name) when the admin-unit file is not available.
-CHENGDU_UNITS: tuple[tuple[str, str], ...] = (
-    ("510104", "锦江区"),
-    ("510105", "青羊区"),
-    ("510106", "金牛区"),
-    ("510107", "武侯区"),
-    ("510108", "成华区"),
-    ("510112", "龙泉驿区"),
-    ("510113", "青白江区"),
-    ("510114", "新都区"),
-    ("510115", "温江区"),
-    ("510116", "双流区"),
-    ("510117", "郫都区"),
-    ("510118", "新津区"),
-    ("510121", "金堂县"),
-    ("510129", "大邑县"),
-    ("510131", "蒲江县"),
-    ("510181", "都江堰市"),
-    ("510182", "彭州市"),
-    ("510183", "邛崃市"),
-    ("510184", "崇州市"),
-    ("510185", "简阳市"),
-)
-_CENTRAL = frozenset({"510104", "510105", "510106", "510107", "510108"})
 # Mountain and hill counties on the city's western and northern rim: where forestry projects are.
 _FORESTED = frozenset({"510129", "510131", "510181", "510182", "510183", "510184"})
 
@@ -368,24 +341,16 @@ _SECTOR_NAME = {
 }
 
 
-def _units(path: Path = ADMIN_UNITS) -> list[tuple[str, str]]:
-    """Chengdu's 20 county-level units from the admin-unit file, else the built-in list."""
-    if not path.is_file():
-        return list(CHENGDU_UNITS)
-    lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.startswith("#")]
-    frame = pd.read_csv(io.StringIO("\n".join(lines)), dtype=str, keep_default_na=False)
-    if not {"adcode", "name_zh", "parent_adcode"} <= set(frame.columns):
-        return list(CHENGDU_UNITS)
-    rows = frame[frame["parent_adcode"] == "510100"]
-    units = list(zip(rows["adcode"], rows["name_zh"], strict=True))
-    # A partial or differently shaped copy must not silently shrink the demo.
-    return units if len(units) == len(CHENGDU_UNITS) else list(CHENGDU_UNITS)
+def _units() -> list[tuple[str, str]]:
+    """Chengdu's 20 county-level units (adcode, Chinese name), from the admin-unit table."""
+    table = chengdu.units("district")
+    return list(zip(table["uCode"], table["uName_zh"], strict=True))
 
 
-def _sector_weights(adcode: str) -> np.ndarray:
+def _sector_weights(adcode: str, central: frozenset[str]) -> np.ndarray:
     if adcode in _FORESTED:
         return np.array([0.45, 0.2, 0.1, 0.1, 0.05, 0.1])
-    if adcode in _CENTRAL:
+    if adcode in central:
         return np.array([0.0, 0.25, 0.05, 0.3, 0.25, 0.15])
     return np.array([0.1, 0.3, 0.2, 0.25, 0.1, 0.05])
 
@@ -402,6 +367,7 @@ def demo_projects(seed: int = 2024, n: int = 40) -> pd.DataFrame:
     and ``synthetic`` is ``"yes"`` on every row.
     """
     units = _units()
+    central = chengdu.central_districts()
     if n < len(units):
         raise InvalidPipeline(f"demo_projects: n must be at least {len(units)}, got {n}")
     rng = np.random.default_rng([seed, zlib.crc32(b"carbon-assets")])
@@ -409,7 +375,7 @@ def demo_projects(seed: int = 2024, n: int = 40) -> pd.DataFrame:
     records: list[dict[str, Any]] = []
     for number, unit in enumerate(picks, start=1):
         adcode, district_name = units[unit]
-        sector = str(rng.choice(SECTORS, p=_sector_weights(adcode)))
+        sector = str(rng.choice(SECTORS, p=_sector_weights(adcode, central)))
         kind = str(rng.choice(TYPES, p=[0.45, 0.2, 0.1, 0.25]))
         lo, hi = _ANNUAL[sector]
         if kind == "local_inclusion":

@@ -15,11 +15,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analytics.indicators.chengdu import generate_panel
+from analytics.indicators.chengdu import central_districts, generate_panel
 from analytics.indicators.framework import load_framework
 
 FRAMEWORK = Path(__file__).resolve().parents[1] / "frameworks" / "chengdu_green_low_carbon.yaml"
-CENTRAL = {"510104", "510105", "510106", "510107", "510108"}
 YEARS = tuple(range(2015, 2025))
 # sector, GPC number, fuel, unit, quantity per bn yuan of GDP per month (central, outer)
 SOURCES = [
@@ -55,9 +54,10 @@ def district_panel(seed: int = 2024) -> pd.DataFrame:
 def activity(panel: pd.DataFrame, seed: int = 7) -> pd.DataFrame:
     """Monthly activity rows: region, period, sector, gpc_ref, fuel, quantity, unit."""
     rng = np.random.default_rng(seed)
+    centre = central_districts()
     rows = []
     for r in panel.itertuples():
-        central = r.region in CENTRAL
+        central = r.region in centre
         fossil_trend = 0.96 ** (r.year - YEARS[0])
         for month in range(12):
             for sector, gpc, fuel, unit, q_central, q_outer in SOURCES:
@@ -107,7 +107,7 @@ def lmdi_input(panel: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
     Chengdu's 2.8 % city-wide); secondary is the rest after the tertiary sector.
     """
     va = panel.copy()
-    share = np.where(va["region"].isin(CENTRAL), 0.003, 0.05)
+    share = np.where(va["region"].isin(central_districts()), 0.003, 0.05)
     va["primary"] = va["gdp_bn_yuan"] * share
     va["tertiary"] = va["tertiary_bn"]
     va["secondary"] = va["gdp_bn_yuan"] - va["primary"] - va["tertiary"]

@@ -257,6 +257,12 @@ def units(variant: str, path: Path = ADMIN_UNITS) -> pd.DataFrame:
     return _admin(variant, path).drop(columns="core")
 
 
+def central_districts(path: Path = ADMIN_UNITS) -> frozenset[str]:
+    """Adcodes of Chengdu's central districts (中心城区), as the admin-unit file marks them."""
+    units = _admin("district", path)
+    return frozenset(units.loc[units["core"] == 1.0, "uCode"])
+
+
 def formula_columns(formula: str) -> list[str]:
     """The column names a pandas ``eval`` formula reads, in order of appearance."""
     try:
