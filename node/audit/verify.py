@@ -34,6 +34,7 @@ from node.audit.digest import index_digest
 from node.audit.log import entry_hash
 from node.chain.artifacts import load_artifact
 from node.chain.backend import ChainBackend
+from node.chain.headers import header_fields
 from node.chain.indexer.indexer import IndexedEvent, decode_events
 from node.errors import TanlianError
 from node.registry.registry import ARTIFACT as REGISTRY
@@ -60,34 +61,6 @@ def _rlp_prefix(length: int, short: int) -> bytes:
         return bytes([short + length])
     size = length.to_bytes((length.bit_length() + 7) // 8, "big")
     return bytes([short + 55 + len(size)]) + size
-
-
-def header_fields(raw: bytes) -> list[bytes]:
-    """The items of an RLP header (a flat list of strings), read without a general decoder;
-    anything that is not a flat list is handed to ``rlp.decode``."""
-    first = raw[0]
-    if first < 0xC0:
-        return rlp.decode(raw)
-    pos = 1 + (first - 0xF7 if first > 0xF7 else 0)
-    out = []
-    end = len(raw)
-    while pos < end:
-        b = raw[pos]
-        if b < 0x80:
-            out.append(raw[pos : pos + 1])
-            pos += 1
-        elif b < 0xB8:
-            out.append(raw[pos + 1 : pos + 1 + b - 0x80])
-            pos += 1 + b - 0x80
-        elif b < 0xC0:
-            size = b - 0xB7
-            length = int.from_bytes(raw[pos + 1 : pos + 1 + size], "big")
-            start = pos + 1 + size
-            out.append(raw[start : start + length])
-            pos = start + length
-        else:
-            return rlp.decode(raw)
-    return out
 
 
 def trie_root(items: list[bytes]) -> bytes:

@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from trie import HexaryTrie
 
-from node.audit.verify import header_fields, trie_root
+from node.audit.verify import trie_root
+from node.chain.headers import header_fields
 
 
 def reference_root(items: list[bytes]) -> bytes:

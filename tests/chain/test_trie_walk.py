@@ -54,7 +54,7 @@ def test_a_gap_in_the_keys_is_refused() -> None:
 def test_header_roots_are_read_at_their_offsets() -> None:
     from eth.rlp.headers import BlockHeader
 
-    from node.chain.embedded.chain import _header_roots
+    from node.chain.headers import header_roots
 
     for extra in (b"", b"x" * 32):
         header = BlockHeader(
@@ -71,7 +71,7 @@ def test_header_roots_are_read_at_their_offsets() -> None:
             extra_data=extra,
         )
         raw = rlp.encode(header)
-        assert _header_roots(raw) == (b"\x55" * 32, b"\x66" * 32)
+        assert header_roots(raw) == (b"\x55" * 32, b"\x66" * 32)
 
 
 def test_get_many_reads_pending_cached_stored_and_absent_keys(tmp_path) -> None:

@@ -39,6 +39,7 @@ from eth_utils.toolz import assoc
 
 from node.chain.embedded.store import SCHEMA_VERSION, DurableKV
 from node.chain.errors import ChainStoreError, NotFoundOnChain, TransactionRejected
+from node.chain.headers import header_roots
 
 logger = logging.getLogger(__name__)
 
@@ -336,7 +337,7 @@ class EmbeddedChain:
             end = min(end, self._head.block_number)
             db = self._chain.chaindb.db
             # only the two roots are needed: fields 4 and 5 of each header's RLP list
-            roots = [_header_roots(h) for h in self._raw_headers(start, end)]
+            roots = [header_roots(h) for h in self._raw_headers(start, end)]
             wanted = sorted({r for pair in roots for r in pair if r != BLANK_ROOT_HASH})
             nodes = dict(zip(wanted, self._kv.get_many(wanted), strict=True))
             for tx_root, receipt_root in roots:
@@ -535,20 +536,6 @@ def _hex_bytes(value: Any) -> bytes:
     if isinstance(value, bytes):
         return value
     return bytes.fromhex(str(value)[2:] if str(value).startswith("0x") else str(value))
-
-
-def _header_roots(raw: bytes) -> tuple[bytes, bytes]:
-    """The transaction and receipt roots of an RLP header, read at their fixed offsets.
-
-    The first six fields have fixed sizes (hash, hash, address, hash, hash, hash), so the
-    roots sit at known offsets after the list prefix; anything else is decoded in full.
-    """
-    start = 1 + (raw[0] - 0xF7 if raw[0] > 0xF7 else 0)
-    tx = start + 33 + 33 + 21 + 33
-    if raw[tx] == 0xA0 and raw[tx + 33] == 0xA0 and raw[start + 66] == 0x94:
-        return raw[tx + 1 : tx + 33], raw[tx + 34 : tx + 66]
-    fields = rlp.decode(raw)
-    return bytes(fields[4]), bytes(fields[5])
 
 
 # hex-prefix path of a leaf holding the whole key rlp(0) = 0x80: flag 2 (leaf, even), 8, 0
