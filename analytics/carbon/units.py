@@ -68,7 +68,8 @@ ALIASES = {
     "l": "L",
     "kl": "kL",
 }
-_LOWER = {k.lower(): k for k in UNITS}
+# every spelling a unit may arrive in, without case or spaces, mapped to the table's key
+_SPELLINGS = {k.lower().replace(" ", ""): k for k in UNITS} | ALIASES
 
 
 def canonical(unit: str) -> str | None:
@@ -76,11 +77,7 @@ def canonical(unit: str) -> str | None:
     u = str(unit).strip()
     if u in UNITS:
         return u
-    key = u.lower().replace(" ", "")
-    for table in (ALIASES, {k.replace(" ", ""): v for k, v in _LOWER.items()}):
-        if key in table:
-            return table[key]
-    return ALIASES.get(u)
+    return _SPELLINGS.get(u.lower().replace(" ", ""), ALIASES.get(u))
 
 
 def dimension(unit: str) -> str:
