@@ -23,8 +23,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import rlp
-from Crypto.Hash.keccak import new as _keccak_new
 from eth_utils import keccak
+
+# safe-pysha3's C keccak directly: the audit hashes 3 to 4 items per block, and the generic
+# wrappers (eth-hash's, pycryptodome's) cost more than the hash itself
+from sha3 import keccak_256
 from trie import HexaryTrie
 
 from node.api.client import NodeApiError, NodeClient
@@ -32,10 +35,11 @@ from node.audit import merkle
 from node.audit.contracts import AUDIT
 from node.audit.digest import index_digest
 from node.audit.log import entry_hash
+from node.chain.abi import checksum
 from node.chain.artifacts import load_artifact
-from node.chain.backend import ChainBackend
-from node.chain.headers import header_fields
-from node.chain.indexer.indexer import IndexedEvent, decode_events
+from node.chain.backend import ChainBackend, RawLog
+from node.chain.indexer.indexer import IndexedEvent, decode_events, decode_logs, watched_abis
+from node.chain.raw import RawBlock, header_links, receipt_logs
 from node.errors import TanlianError
 from node.registry.registry import ARTIFACT as REGISTRY
 from node.registry.registry import mask_to_roles
@@ -47,12 +51,6 @@ FOREVER = float("inf")
 
 
 BLANK_ROOT = keccak(rlp.encode(b""))
-
-
-def _keccak(data: bytes) -> bytes:
-    # pycryptodome directly: the audit hashes every header and root, and the generic
-    # wrapper's dispatch costs a third of each call
-    return _keccak_new(data=data, digest_bits=256).digest()
 
 
 def _rlp_prefix(length: int, short: int) -> bytes:
@@ -73,9 +71,27 @@ def trie_root(items: list[bytes]) -> bytes:
         # embedded chain's blocks hold one transaction each: 1 hash instead of a trie);
         # its RLP is written out here because it is computed for every block
         item = items[0]
-        value = item if len(item) == 1 and item[0] < 0x80 else _rlp_prefix(len(item), 0x80) + item
-        payload = b"\x82\x20\x80" + value
-        return _keccak(_rlp_prefix(len(payload), 0xC0) + payload)
+        n = len(item)
+        if n == 1 and item[0] < 0x80:
+            value = item
+        elif n < 56:
+            value = bytes((0x80 + n,)) + item
+        elif n < 256:
+            value = b"\xb8" + bytes((n,)) + item
+        elif n < 65536:
+            value = b"\xb9" + n.to_bytes(2, "big") + item
+        else:
+            value = _rlp_prefix(n, 0x80) + item
+        size = 3 + len(value)
+        if size < 56:
+            head = bytes((0xC0 + size,))
+        elif size < 256:
+            head = b"\xf8" + bytes((size,))
+        elif size < 65536:
+            head = b"\xf9" + size.to_bytes(2, "big")
+        else:
+            head = _rlp_prefix(size, 0xC0)
+        return keccak_256(head + b"\x82\x20\x80" + value).digest()
     trie = HexaryTrie({}, BLANK_ROOT)
     with trie.squash_changes() as memory:
         for i, item in enumerate(items):
@@ -234,6 +250,19 @@ class Auditor:
                 self.endpoints[e.args["account"]] = e.args["endpoint"]
         return list(self.endpoints)
 
+    def watched(self) -> dict[str, str]:
+        """The audited contracts: address → artifact."""
+        return {
+            self.contracts[key]: artifact
+            for key, artifact in (
+                ("registry", REGISTRY),
+                ("catalog", CATALOG),
+                ("access", ACCESS),
+                ("audit", AUDIT),
+            )
+            if self.contracts.get(key)
+        }
+
     def _prefetch(self, pool: ThreadPoolExecutor, account: str, path: str, **params: Any) -> None:
         key = (account, path, tuple(sorted(params.items())))
         self._futures[key] = pool.submit(self._fetch, account, path, params)
@@ -241,22 +270,19 @@ class Auditor:
     def _run(self, head: int, say: Callable[[str], None]) -> AuditResult:
         say(f"walking {head + 1} blocks")
         with self.check("chain") as info:
-            times = self._walk_chain(head)
+            times, logs = self._walk_chain(head)
             info["items"] = head + 1
             info["roots_checked"] = self.roots_checked
         say("rebuilding the event index from the chain")
         with self.check("index_rebuild") as info:
-            watched = {
-                self.contracts[key]: artifact
-                for key, artifact in (
-                    ("registry", REGISTRY),
-                    ("catalog", CATALOG),
-                    ("access", ACCESS),
-                    ("audit", AUDIT),
-                )
-                if self.contracts.get(key)
-            }
-            events = decode_events(self.backend, watched, 0, head)
+            abis = watched_abis(self.watched())
+            if logs is not None:
+                # read from the receipts whose roots the walk just checked
+                events = decode_logs(logs, abis)
+                info["source"] = "receipts"
+            else:
+                events = decode_events(self.backend, self.watched(), 0, head)
+                info["source"] = "eth_getLogs"
             info["items"] = len(events)
             self.facts = self._facts(head, times, events)
             reference = index_digest(events)
@@ -291,16 +317,22 @@ class Auditor:
         return AuditResult(head, self.findings, self.checks, counts, logs, self.facts)
 
     # -- chain -----------------------------------------------------------------------------
-    def _walk_chain(self, head: int) -> dict[int, int]:
-        """Each block must link to the one before. Where the backend serves raw headers the
-        hashes are computed here (keccak of the header), not taken from the node."""
+    def _walk_chain(self, head: int) -> tuple[dict[int, int], list[RawLog] | None]:
+        """Each block must link to the one before. Where the backend serves blocks as stored
+        the hashes are computed here (keccak of the header), not taken from the node, each
+        block's transaction and receipt roots are recomputed, and the watched contracts'
+        logs are read from the receipts just checked (None: ask ``get_logs`` instead)."""
         times: dict[int, int] = {}
         previous: tuple[int, bytes] | None = None
+        # raw address → checksummed, for reading receipts
+        watched = {bytes.fromhex(a[2:]): checksum(a) for a in self.watched()}
+        logs: list[RawLog] | None = [] if self.roots else None
 
         def fetch(lo: int, hi: int) -> tuple[list | None, list | None, list]:
-            raw = self.backend.raw_headers(lo, hi)
-            bodies = self.backend.raw_bodies(lo, hi) if raw is not None and self.roots else None
-            return raw, bodies, self.backend.get_blocks(lo, hi) if raw is None else []
+            full = self.backend.raw_blocks(lo, hi) if self.roots else None
+            raw = None if full is not None else self.backend.raw_headers(lo, hi)
+            plain = self.backend.get_blocks(lo, hi) if full is None and raw is None else []
+            return full, raw, plain
 
         # The chain host reads the next ranges while this thread hashes the current one.
         ranges = [(lo, min(head, lo + 1999)) for lo in range(0, head + 1, 2000)]
@@ -308,23 +340,25 @@ class Auditor:
         pending = deque(pool.submit(fetch, *r) for r in ranges[:2])
         ahead = iter(ranges[2:])
         while pending:
-            raw, bodies, plain = pending.popleft().result()
+            full, raw, plain = pending.popleft().result()
             if (nxt := next(ahead, None)) is not None:
                 pending.append(pool.submit(fetch, *nxt))
-            if raw is not None:
+            if full is None:
+                logs = None
+            if full is not None:
                 blocks = []
-                for i, r in enumerate(raw):
-                    fields = header_fields(r)
-                    if bodies is not None:
-                        self._check_roots(int.from_bytes(fields[8], "big"), fields, bodies[i])
-                    blocks.append(
-                        (
-                            int.from_bytes(fields[8], "big"),
-                            _keccak(r),
-                            fields[0],
-                            int.from_bytes(fields[11], "big"),
-                        )
-                    )
+                for b in full:
+                    parent, tx_root, receipt_root, number, timestamp = header_links(b.header)
+                    block_hash = keccak_256(b.header).digest()
+                    self._check_roots(number, tx_root, receipt_root, b)
+                    if logs is not None:
+                        self._receipt_logs(number, block_hash, b, watched, logs)
+                    blocks.append((number, block_hash, parent, timestamp))
+            elif raw is not None:
+                blocks = []
+                for r in raw:
+                    parent, _, _, number, timestamp = header_links(r)
+                    blocks.append((number, keccak_256(r).digest(), parent, timestamp))
             else:
                 blocks = [(b.number, b.hash, b.parent_hash, b.timestamp) for b in plain]
             for number, block_hash, parent_hash, timestamp in blocks:
@@ -345,14 +379,15 @@ class Auditor:
                 times[number] = timestamp
                 previous = (number, block_hash)
         pool.shutdown()
-        return times
+        return times, logs
 
-    def _check_roots(self, number: int, fields: list, body: tuple[list, list]) -> None:
-        txs, receipts = body
+    def _check_roots(
+        self, number: int, tx_root: bytes, receipt_root: bytes, block: RawBlock
+    ) -> None:
         self.roots_checked += 1
         for what, items, committed in (
-            ("transaction", txs, fields[4]),
-            ("receipt", receipts, fields[5]),
+            ("transaction", block.transactions, tx_root),
+            ("receipt", block.receipts, receipt_root),
         ):
             root = trie_root(items)
             if root != committed:
@@ -370,6 +405,63 @@ class Auditor:
                         },
                     )
                 )
+
+    def _receipt_logs(
+        self,
+        number: int,
+        block_hash: bytes,
+        block: RawBlock,
+        watched: dict[bytes, str],
+        out: list[RawLog],
+    ) -> None:
+        """The watched contracts' logs of one block, from its receipts (log indexes count
+        every log of the block, as the chain numbers them)."""
+        if len(block.receipts) != len(block.transactions):
+            self.findings.append(
+                Finding(
+                    "block_unreadable",
+                    "critical",
+                    None,
+                    f"block {number} holds {len(block.transactions)} transactions but "
+                    f"{len(block.receipts)} receipts",
+                    {"block": number},
+                )
+            )
+            return
+        log_index = 0
+        for tx_index, receipt in enumerate(block.receipts):
+            try:
+                found = receipt_logs(receipt)
+            except ValueError as exc:
+                self.findings.append(
+                    Finding(
+                        "block_unreadable",
+                        "critical",
+                        None,
+                        f"block {number}'s receipt {tx_index} is not a receipt ({exc})",
+                        {"block": number, "tx_index": tx_index},
+                    )
+                )
+                continue
+            tx_hash = None
+            for address, topics, data in found:
+                account = watched.get(address)
+                if account is not None:
+                    if tx_hash is None:
+                        tx_hash = keccak_256(block.transactions[tx_index]).digest()
+                    out.append(
+                        RawLog(
+                            account,
+                            topics,
+                            data,
+                            number,
+                            block_hash,
+                            tx_hash,
+                            tx_index,
+                            log_index,
+                        )
+                    )
+                log_index += 1
 
     def _facts(self, head: int, times: dict[int, int], events: list[IndexedEvent]) -> ChainFacts:
         facts = ChainFacts(head=head, times=times, events=events)

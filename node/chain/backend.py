@@ -10,16 +10,19 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from node.chain.raw import RawBlock
 from node.errors import ConfigError
 
 if TYPE_CHECKING:
     from node.settings import NodeSettings
 
 
-@dataclass(frozen=True)
-class RawLog:
+class RawLog(NamedTuple):
+    """One log as the chain reports it (a tuple: an index rebuild makes 10^5 of them, and a
+    frozen dataclass costs several times as much to build)."""
+
     address: str  # checksummed
     topics: tuple[bytes, ...]
     data: bytes
@@ -83,9 +86,9 @@ class ChainBackend(ABC):
         them (then a reader falls back to :meth:`get_blocks`)."""
         return None
 
-    def raw_bodies(self, start: int, end: int) -> list[tuple[list[bytes], list[bytes]]] | None:
-        """Each block's trie-encoded transactions and receipts, or None where the backend
-        does not expose them."""
+    def raw_blocks(self, start: int, end: int) -> list[RawBlock] | None:
+        """Blocks ``start``..``end`` as stored (each header's RLP, its trie-encoded
+        transactions and receipts), or None where the backend does not expose them."""
         return None
 
     @abstractmethod

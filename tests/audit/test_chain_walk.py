@@ -14,6 +14,7 @@ from node.audit.verify import Auditor
 from node.chain.artifacts import load_artifact
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient, new_account
+from node.chain.raw import RawBlock
 
 
 @pytest.fixture(scope="module")
@@ -36,25 +37,23 @@ class Forging:
     def __getattr__(self, name):
         return getattr(self.inner, name)
 
-    def raw_headers(self, start, end):
-        out = self.inner.raw_headers(start, end)
+    def raw_blocks(self, start, end):
+        out = self.inner.raw_blocks(start, end)
         if self.header_at is not None and start <= self.header_at <= end:
-            fields = rlp.decode(out[self.header_at - start])
+            b = out[self.header_at - start]
+            fields = rlp.decode(b.header)
             fields[12] = b"forged"  # extra data: the block's hash changes
-            out[self.header_at - start] = rlp.encode(fields)
-        return out
-
-    def raw_bodies(self, start, end):
-        out = self.inner.raw_bodies(start, end)
+            out[self.header_at - start] = RawBlock(rlp.encode(fields), b.transactions, b.receipts)
         if self.receipt_at is not None and start <= self.receipt_at <= end:
-            txs, receipts = out[self.receipt_at - start]
-            out[self.receipt_at - start] = (txs, [receipts[0][:-1] + b"\x00"])
+            b = out[self.receipt_at - start]
+            forged = [b.receipts[0][:-1] + b"\x00"]
+            out[self.receipt_at - start] = RawBlock(b.header, b.transactions, forged)
         return out
 
 
 def walk(backend) -> Auditor:
     auditor = Auditor(backend, {}, b"\x01" * 32)
-    auditor._walk_chain(backend.block_number())
+    auditor.times, auditor.logs = auditor._walk_chain(backend.block_number())
     return auditor
 
 
@@ -78,11 +77,17 @@ def test_a_forged_receipt_fails_its_root(backend) -> None:
 
 def test_without_raw_blocks_the_walk_still_checks_links(tmp_path: Path, backend) -> None:
     class Plain(Forging):
+        def raw_blocks(self, start, end):
+            return None
+
         def raw_headers(self, start, end):
             return None
 
     auditor = walk(Plain(backend))
     assert auditor.findings == [] and auditor.roots_checked == 0
+    # and the events must then come from eth_getLogs
+    assert auditor.logs is None
+    assert sorted(auditor.times) == list(range(backend.block_number() + 1))
 
 
 @settings(max_examples=80, deadline=None)

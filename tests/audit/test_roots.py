@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from trie import HexaryTrie
 
 from node.audit.verify import trie_root
-from node.chain.headers import header_fields
+from node.chain.raw import flat_list, header_links
 
 
 def reference_root(items: list[bytes]) -> bytes:
@@ -41,9 +41,42 @@ def test_any_items_root_equals_the_trie_s(items: list[bytes]) -> None:
 
 @pytest.mark.parametrize("extra", [b"", b"\x05", b"x" * 32])
 @pytest.mark.parametrize("number", [0, 7, 127, 128, 10**9])
-def test_header_fields_equal_rlp_decode(extra: bytes, number: int) -> None:
+def test_flat_list_reads_a_header_as_rlp_decode_does(extra: bytes, number: int) -> None:
     header = BlockHeader(
         difficulty=1, block_number=number, gas_limit=30_000_000, timestamp=1, extra_data=extra
     )
     raw = rlp.encode(header)
-    assert header_fields(raw) == rlp.decode(raw)
+    assert flat_list(raw) == rlp.decode(raw)
+
+
+@pytest.mark.parametrize("extra", [b"", b"x" * 32])
+@pytest.mark.parametrize("number", [0, 1, 127, 128, 255, 256, 10**9])
+@pytest.mark.parametrize("timestamp", [0, 1, 1_700_000_000, 2**64 - 1])
+@pytest.mark.parametrize("difficulty", [0, 1, 2**80])
+def test_header_links_equal_the_decoded_header(extra, number, timestamp, difficulty) -> None:
+    header = BlockHeader(
+        difficulty=difficulty,
+        block_number=number,
+        gas_limit=30_000_000,
+        timestamp=timestamp,
+        extra_data=extra,
+        transaction_root=os.urandom(32),
+        receipt_root=os.urandom(32),
+        parent_hash=os.urandom(32),
+    )
+    assert header_links(rlp.encode(header)) == (
+        header.parent_hash,
+        header.transaction_root,
+        header.receipt_root,
+        number,
+        timestamp,
+    )
+
+
+def test_header_links_of_an_unusual_header_fall_back_to_a_full_decode() -> None:
+    # a coinbase that is not 20 bytes: the fixed offsets do not hold
+    fields = rlp.decode(
+        rlp.encode(BlockHeader(difficulty=1, block_number=5, gas_limit=1, timestamp=9))
+    )
+    fields[2] = b"\x01" * 19
+    assert header_links(rlp.encode(fields))[3:] == (5, 9)

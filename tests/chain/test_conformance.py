@@ -10,6 +10,7 @@ from eth_utils import keccak
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient, Contract, new_account
 from node.chain.errors import ContractReverted
+from node.chain.raw import receipt_logs
 from tests.conftest import BackendUnderTest
 
 KEY = "0x" + "ab" * 32
@@ -154,3 +155,33 @@ def test_restart_keeps_chain(any_backend: BackendUnderTest) -> None:
     assert backend.wait_for_receipt(result.receipt.tx_hash) == result.receipt
     # and it keeps accepting transactions from the same account
     assert again.transact(probe, "store", KEY, 10).receipt.block_number == head.number + 1
+
+
+def test_raw_blocks_hash_to_the_blocks_and_hold_their_logs(any_backend: BackendUnderTest) -> None:
+    """Blocks as stored, where a backend serves them (Tanlian's own chain): each header hashes
+    to the block's hash, and the receipts hold exactly the logs ``get_logs`` reports."""
+    client = _client(any_backend)
+    probe = _deploy(client)
+    start = any_backend.backend.block_number() + 1
+    client.transact(probe, "emitBatch", 3, 0, 4)
+    client.transact(probe, "store", KEY, 5)
+    end = any_backend.backend.block_number()
+    blocks = any_backend.backend.raw_blocks(start, end)
+    if any_backend.kind == "anvil":
+        assert blocks is None  # anvil has no tanlian_getRawBlocks: readers fall back
+        return
+    assert blocks is not None and len(blocks) == end - start + 1
+    logs = []
+    for number, block in zip(range(start, end + 1), blocks, strict=True):
+        info = any_backend.backend.get_block(number)
+        assert keccak(block.header) == info.hash
+        assert len(block.transactions) == len(block.receipts) == 1
+        logs += [
+            (number, keccak(block.transactions[0]), address, topics, data)
+            for address, topics, data in receipt_logs(block.receipts[0])
+        ]
+    expected = [
+        (log.block_number, log.tx_hash, bytes.fromhex(log.address[2:]), log.topics, log.data)
+        for log in any_backend.backend.get_logs(start, end, [probe.address])
+    ]
+    assert logs == expected and len(logs) == 5

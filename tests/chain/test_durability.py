@@ -266,3 +266,28 @@ def test_a_store_without_its_log_index_is_backfilled_on_open(tmp_path: Path) -> 
         )
     finally:
         backend.close()
+
+
+def test_a_store_without_its_block_table_is_backfilled_on_open(tmp_path: Path) -> None:
+    """Stores written before the block table existed get it on open; every block it serves
+    equals py-evm's own records (headers by number, the values of each block's tries)."""
+    home = tmp_path / "old"
+    _make_chain(home, txs=4)
+    with EmbeddedChain(home) as chain:
+        head = chain.block_number()
+        served = chain.raw_blocks(0, head)
+        assert served == chain._trie_blocks(0, head)
+    assert [len(b.transactions) for b in served] == [0] + [1] * head
+    db = sqlite3.connect(home / STORE_FILE)
+    db.execute("DELETE FROM blocks")
+    db.execute("DELETE FROM meta WHERE k = 'blocks_to'")
+    db.commit()
+    db.close()
+    with EmbeddedChain(home) as chain:  # opening fills the table again
+        assert chain.raw_blocks(0, head) == served
+    db = sqlite3.connect(home / STORE_FILE)
+    db.execute("DELETE FROM blocks WHERE number = 2")
+    db.commit()
+    db.close()
+    with EmbeddedChain(home) as chain, pytest.raises(ChainStoreError, match="block table"):
+        chain.raw_blocks(0, head)

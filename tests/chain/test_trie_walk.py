@@ -54,7 +54,7 @@ def test_a_gap_in_the_keys_is_refused() -> None:
 def test_header_roots_are_read_at_their_offsets() -> None:
     from eth.rlp.headers import BlockHeader
 
-    from node.chain.headers import header_roots
+    from node.chain.raw import header_roots
 
     for extra in (b"", b"x" * 32):
         header = BlockHeader(

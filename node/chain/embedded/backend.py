@@ -20,6 +20,7 @@ from node.chain.backend import (
     register_backend,
 )
 from node.chain.embedded.chain import EmbeddedChain, GenesisSpec, Mined
+from node.chain.raw import RawBlock
 
 # The embedded chain mines one transaction per block and charges nothing for gas, so
 # every transaction gets a fixed allowance instead of a costly binary-search estimate.
@@ -110,8 +111,8 @@ class EmbeddedBackend(ChainBackend):
     def raw_headers(self, start: int, end: int) -> list[bytes] | None:
         return self.chain.raw_headers(start, end)
 
-    def raw_bodies(self, start: int, end: int) -> list[tuple[list[bytes], list[bytes]]] | None:
-        return self.chain.raw_bodies(start, end)
+    def raw_blocks(self, start: int, end: int) -> list[RawBlock] | None:
+        return self.chain.raw_blocks(start, end)
 
     def get_nonce(self, address: str) -> int:
         return self.chain.get_nonce(to_canonical_address(address))

@@ -39,7 +39,7 @@ from eth_utils.toolz import assoc
 
 from node.chain.embedded.store import SCHEMA_VERSION, DurableKV
 from node.chain.errors import ChainStoreError, NotFoundOnChain, TransactionRejected
-from node.chain.headers import header_roots
+from node.chain.raw import RawBlock, flat_list, header_roots
 
 logger = logging.getLogger(__name__)
 
@@ -199,6 +199,7 @@ class EmbeddedChain:
         self._backend = _DurableBackend(chain)
         self._head = head
         self._backfill_logs()
+        self._backfill_blocks()
 
     def _backfill_logs(self) -> None:
         """Fill the log index of a store written before it existed (once)."""
@@ -222,6 +223,18 @@ class EmbeddedChain:
                     )
                 )
             self._kv.commit(meta={"logs_to": str(hi)})
+
+    def _backfill_blocks(self) -> None:
+        """Fill the block table of a store written before it existed (once)."""
+        done = int(self._kv.get_meta().get("blocks_to", "-1"))
+        head = self._head.block_number
+        if done >= head:
+            return
+        logger.info("tabling blocks %d..%d of %s", done + 1, head, self.home)
+        for lo in range(done + 1, head + 1, 2000):
+            hi = min(head, lo + 1999)
+            self._add_blocks(lo, self._trie_blocks(lo, hi))
+            self._kv.commit(meta={"blocks_to": str(hi)})
 
     def _reload(self) -> None:
         self._kv.rollback()
@@ -272,7 +285,8 @@ class EmbeddedChain:
                 block = self._chain.mine_block(mix_hash=os.urandom(32))
                 number = block.header.block_number
                 self._kv.add_logs(_log_rows(number, block.header.hash, [tx.hash], [receipt]))
-                self._kv.commit(meta={"logs_to": str(number)})
+                self._add_blocks(number, self._trie_blocks(number, number))
+                self._kv.commit(meta={"logs_to": str(number), "blocks_to": str(number)})
             except BaseException:
                 self._reload()
                 raise
@@ -314,40 +328,46 @@ class EmbeddedChain:
     def raw_headers(self, start: int, end: int) -> list[bytes]:
         """The RLP of canonical headers ``start``..``end``, as stored (for audits: a reader
         hashes them itself and checks each parent link)."""
+        return [b.header for b in self.raw_blocks(start, end)]
+
+    def raw_blocks(self, start: int, end: int) -> list[RawBlock]:
+        """Canonical blocks ``start``..``end`` as stored: each header's RLP and the values
+        of its transaction and receipt tries, so a reader can hash the headers, recompute
+        the roots they commit to and read the logs from the receipts themselves."""
         with self._lock:
             end = min(end, self._head.block_number)
-            return self._raw_headers(start, end)
+            rows = self._kv.query_blocks(start, end)
+        if [r[0] for r in rows] != list(range(start, end + 1)):
+            raise ChainStoreError(f"blocks {start}..{end} are not all in the store's block table")
+        return [RawBlock(h, flat_list(txs), flat_list(receipts)) for _, h, txs, receipts in rows]
 
-    def _raw_headers(self, start: int, end: int) -> list[bytes]:
-        # two batched reads (number → hash, hash → header) instead of two lookups per block
+    def _trie_blocks(self, start: int, end: int) -> list[RawBlock]:
+        """Blocks ``start``..``end`` read from py-evm's own records (headers by number, then
+        the nodes of each block's tries): what the block table is filled from."""
+        db = self._chain.chaindb.db
         keys = [SchemaV1.make_block_number_to_hash_lookup_key(n) for n in range(start, end + 1)]
         hashes = self._kv.get_many(keys)
         if any(h is None for h in hashes):
             raise ChainStoreError(f"canonical blocks {start}..{end} are not all in the store")
-        found = self._kv.get_many([rlp.decode(h, sedes=rlp.sedes.binary) for h in hashes])
-        if any(h is None for h in found):
+        headers = self._kv.get_many([rlp.decode(h, sedes=rlp.sedes.binary) for h in hashes])
+        if any(h is None for h in headers):
             raise ChainStoreError(f"headers of blocks {start}..{end} are not all in the store")
-        return found
+        # only the two roots are needed: fields 4 and 5 of each header's RLP list
+        roots = [header_roots(h) for h in headers]
+        wanted = sorted({r for pair in roots for r in pair if r != BLANK_ROOT_HASH})
+        nodes = dict(zip(wanted, self._kv.get_many(wanted), strict=True))
+        return [
+            RawBlock(
+                header,
+                _trie_values(db, tx_root, nodes.get(tx_root)),
+                _trie_values(db, receipt_root, nodes.get(receipt_root)),
+            )
+            for header, (tx_root, receipt_root) in zip(headers, roots, strict=True)
+        ]
 
-    def raw_bodies(self, start: int, end: int) -> list[tuple[list[bytes], list[bytes]]]:
-        """Each block's transactions and receipts as the trie encodes them, so a reader can
-        recompute the transaction and receipt roots its headers commit to."""
-        out = []
-        with self._lock:
-            end = min(end, self._head.block_number)
-            db = self._chain.chaindb.db
-            # only the two roots are needed: fields 4 and 5 of each header's RLP list
-            roots = [header_roots(h) for h in self._raw_headers(start, end)]
-            wanted = sorted({r for pair in roots for r in pair if r != BLANK_ROOT_HASH})
-            nodes = dict(zip(wanted, self._kv.get_many(wanted), strict=True))
-            for tx_root, receipt_root in roots:
-                out.append(
-                    (
-                        _trie_values(db, tx_root, nodes.get(tx_root)),
-                        _trie_values(db, receipt_root, nodes.get(receipt_root)),
-                    )
-                )
-        return out
+    def _add_blocks(self, start: int, blocks: list[RawBlock]) -> None:
+        for number, b in enumerate(blocks, start):
+            self._kv.add_block(number, b.header, rlp.encode(b.transactions), rlp.encode(b.receipts))
 
     def get_block(self, block: int | str | bytes, full_transactions: bool = False) -> dict:
         with self._lock:
@@ -554,7 +574,7 @@ def _trie_values(db: Any, root: bytes, root_node: bytes | None = None) -> list[b
     if root == BLANK_ROOT_HASH:
         return []
     found: list[tuple[int, bytes]] = []
-    first = rlp.decode(root_node if root_node is not None else db[root])
+    first = flat_list(root_node if root_node is not None else db[root])
     if len(first) == 2 and first[0] == ONE_ITEM_PATH:
         # the common block of one transaction: a single leaf at key rlp(0)
         return [bytes(first[1])]

@@ -24,6 +24,7 @@ import node
 from node.chain.abi import checksum
 from node.chain.embedded.chain import EmbeddedChain, iter_topic_options
 from node.chain.errors import NotFoundOnChain, TransactionRejected
+from node.chain.raw import pack_blocks
 from node.errors import TanlianError
 
 logger = logging.getLogger(__name__)
@@ -204,7 +205,7 @@ class ChainRpc:
             "eth_estimateGas": self._estimate,
             "eth_getLogs": self._logs,
             "tanlian_getRawHeaders": self._raw_headers,
-            "tanlian_getRawBodies": self._raw_bodies,
+            "tanlian_getRawBlocks": self._raw_blocks,
         }
 
     # -- handlers ------------------------------------------------------------------
@@ -232,15 +233,12 @@ class ChainRpc:
             raise RpcError(INVALID_PARAMS, f"ask for 1..{MAX_HEADERS} headers")
         return ["0x" + h.hex() for h in self.chain.raw_headers(start, end)]
 
-    def _raw_bodies(self, p: list) -> list[list[list[str]]]:
+    def _raw_blocks(self, p: list) -> dict[str, object]:
         start = _parse_quantity(_param(p, 0), "from")
         end = _parse_quantity(_param(p, 1), "to")
         if end < start or end - start >= MAX_HEADERS:
             raise RpcError(INVALID_PARAMS, f"ask for 1..{MAX_HEADERS} blocks")
-        return [
-            [["0x" + t.hex() for t in txs], ["0x" + r.hex() for r in receipts]]
-            for txs, receipts in self.chain.raw_bodies(start, end)
-        ]
+        return pack_blocks(self.chain.raw_blocks(start, end))
 
     def _block_by_hash(self, p: list) -> dict | None:
         try:

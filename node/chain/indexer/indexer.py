@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 import orjson
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from node.chain.abi import ContractABI, DecodedEvent, checksum
 from node.chain.artifacts import load_artifact
-from node.chain.backend import ChainBackend
+from node.chain.backend import ChainBackend, RawLog
 from node.chain.errors import IndexerError
 from node.chain.indexer.models import (
     MAX_INDEXED_ARGS,
@@ -69,32 +70,47 @@ class IndexedEvent(NamedTuple):
     args: dict[str, Any]
 
 
+def watched_abis(watched: dict[str, str]) -> dict[str, tuple[str, ContractABI]]:
+    """Checksummed address → (artifact, ABI) for ``watched`` (address → artifact)."""
+    return {checksum(a): (art, load_artifact(art).abi) for a, art in watched.items()}
+
+
+def decode_logs(
+    logs: Iterable[RawLog], abis: dict[str, tuple[str, ContractABI]]
+) -> list[IndexedEvent]:
+    """The logs of the ``abis``' contracts decoded exactly as the index stores them."""
+    out: list[IndexedEvent] = []
+    for log in logs:
+        entry = abis.get(log.address)
+        decoded = entry[1].decode_log(log) if entry is not None else None
+        if decoded is None:
+            continue
+        out.append(
+            IndexedEvent(
+                decoded.block_number,
+                "0x" + decoded.block_hash.hex(),
+                "0x" + decoded.tx_hash.hex(),
+                decoded.log_index,
+                decoded.address,
+                entry[0],
+                decoded.event,
+                {k: _jsonable(v) for k, v in decoded.args.items()},
+            )
+        )
+    return out
+
+
 def decode_events(
     backend: ChainBackend, watched: dict[str, str], start: int, end: int, batch_blocks: int = 2_000
 ) -> list[IndexedEvent]:
     """The ``watched`` contracts' (address → artifact) events in blocks ``start``..``end``,
     decoded exactly as the index stores them, without a database: for a one-off rebuild
     such as the regulator's audit, compared event for event with the nodes' indexes."""
-    abis = {checksum(a): (art, load_artifact(art).abi) for a, art in watched.items()}
+    abis = watched_abis(watched)
     out: list[IndexedEvent] = []
     for lo in range(start, end + 1, batch_blocks):
-        for log in backend.get_logs(lo, min(end, lo + batch_blocks - 1), addresses=list(abis)):
-            entry = abis.get(log.address)
-            decoded = entry[1].decode_log(log) if entry is not None else None
-            if decoded is None:
-                continue
-            out.append(
-                IndexedEvent(
-                    decoded.block_number,
-                    "0x" + decoded.block_hash.hex(),
-                    "0x" + decoded.tx_hash.hex(),
-                    decoded.log_index,
-                    decoded.address,
-                    entry[0],
-                    decoded.event,
-                    {k: _jsonable(v) for k, v in decoded.args.items()},
-                )
-            )
+        logs = backend.get_logs(lo, min(end, lo + batch_blocks - 1), addresses=list(abis))
+        out.extend(decode_logs(logs, abis))
     return out
 
 
