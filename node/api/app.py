@@ -7,13 +7,14 @@ registered, active member (see ``node.api.signing``). Errors have one JSON shape
 
 import logging
 import time
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal, Self
 
 import orjson
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import node
@@ -24,6 +25,7 @@ from node.api.signing import (
     SignedRequest,
     verify_request,
 )
+from node.audit.blob_frames import MAX_VERSIONS, error_frame, file_frames
 from node.audit.digest import index_digest
 from node.errors import NotFound, TanlianError
 from node.privacy.downloads import DownloadLogStore
@@ -389,6 +391,45 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
             runtime.blobs.stream(cipher_hash, chunk=1 << 20),
             media_type="application/octet-stream",
         )
+
+    class VersionRef(BaseModel):
+        model_config = {"extra": "forbid"}
+        dataset_id: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
+        version: Annotated[int, Field(ge=1)]
+
+    class BlobsBody(BaseModel):
+        model_config = {"extra": "forbid"}
+        versions: Annotated[list[VersionRef], Field(min_length=1, max_length=MAX_VERSIONS)]
+
+    @app.post("/v1/audit/blobs", tags=["audit"])
+    def audit_blobs(body: BlobsBody, who: Caller) -> StreamingResponse:
+        """Many stored ciphertexts in one stream of frames, in the order asked (see
+        ``node.audit.blob_frames``): for a regulator to hash against the chain."""
+        if "regulator" not in who.roles:
+            raise AuthForbidden("only regulators fetch ciphertexts for audit")
+        wanted = [(v.dataset_id.lower(), v.version) for v in body.versions]
+        rows = runtime.versions.find_many(wanted)
+
+        def frames() -> Iterator[bytes]:
+            for dataset_id, version in wanted:
+                row = rows.get((dataset_id, version))
+                if row is None:
+                    yield error_frame(
+                        "not_found", f"version {version} of {dataset_id} is not stored here"
+                    )
+                    continue
+                path = runtime.blobs.path_for(bytes.fromhex(row.ciphertext_hash[2:]))
+                try:
+                    fh = open(path, "rb")  # noqa: SIM115 - closed below, after streaming
+                except FileNotFoundError:
+                    yield error_frame(
+                        "not_found", f"the blob of {dataset_id} v{version} is missing"
+                    )
+                    continue
+                with fh:
+                    yield from file_frames(fh, path.name)
+
+        return StreamingResponse(frames(), media_type="application/octet-stream")
 
     @app.get("/v1/downloads", tags=["sharing"])
     def list_downloads(who: Caller) -> dict[str, Any]:

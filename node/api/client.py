@@ -72,16 +72,26 @@ class NodeClient:
         return self._send("POST", path, body=body)
 
     def stream(
-        self, method: str, path: str, params: dict[str, Any] | None = None, chunk: int = 1 << 16
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        chunk: int = 1 << 16,
+        body: Any = None,
     ) -> Iterator[bytes]:
-        """A signed request whose (large) response body is yielded in chunks."""
+        """A signed request (with an optional JSON ``body``) whose (large) response body is
+        yielded in chunks."""
         query = urlencode(params or {}, doseq=True)
         if self._key is None:
             raise TanlianError("this client has no key to sign requests with")
-        headers = sign_request(self._key, method, urlsplit(path).path, query, b"", self.audience)
+        content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
+        headers = {"content-type": "application/json"} if body is not None else {}
+        headers.update(
+            sign_request(self._key, method, urlsplit(path).path, query, content, self.audience)
+        )
         url = path + (f"?{query}" if query else "")
         try:
-            with self._http.stream(method, url, headers=headers) as response:
+            with self._http.stream(method, url, content=content, headers=headers) as response:
                 if response.status_code >= 400:
                     response.read()
                     self._raise(response)

@@ -146,22 +146,25 @@ def receipt_logs(receipt: bytes) -> list[tuple[bytes, tuple[bytes, ...], bytes]]
         out = []
         while pos < logs_end:
             is_list, at, log_end = _span(receipt, pos)
-            _, a0, a1 = _span(receipt, at)
-            is_topics, t, topics_end = _span(receipt, a1)
-            if (topics_end - t) % 33 == 0 and receipt[t:topics_end:33] == b"\xa0" * (
-                (topics_end - t) // 33
-            ):
-                # the usual topics: 32-byte strings, 33 bytes apart
-                topics = [receipt[i + 1 : i + 33] for i in range(t, topics_end, 33)]
+            if receipt[at] == 0x94:  # the usual 20-byte address
+                a0, a1 = at + 1, at + 21
             else:
-                topics = []
+                _, a0, a1 = _span(receipt, at)
+            is_topics, t, topics_end = _span(receipt, a1)
+            count, rest = divmod(topics_end - t, 33)
+            if not rest and receipt[t:topics_end:33] == b"\xa0" * count:
+                # the usual topics: 32-byte strings, 33 bytes apart
+                topics = tuple(receipt[i + 1 : i + 33] for i in range(t, topics_end, 33))
+            else:
+                found = []
                 while t < topics_end:
                     _, t0, t = _span(receipt, t)
-                    topics.append(receipt[t0:t])
+                    found.append(receipt[t0:t])
+                topics = tuple(found)
             _, d0, d1 = _span(receipt, topics_end)
             if not is_list or not is_topics or d1 != log_end or a1 - a0 != 20:
                 raise ValueError("a log is [address, [topics], data]")
-            out.append((receipt[a0:a1], tuple(topics), receipt[d0:d1]))
+            out.append((receipt[a0:a1], topics, receipt[d0:d1]))
             pos = log_end
         return out
     except IndexError:

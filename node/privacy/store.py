@@ -164,6 +164,18 @@ class VersionStore:
                 )
             )
 
+    def find_many(self, wanted: list[tuple[str, int]]) -> dict[tuple[str, int], StoredVersion]:
+        """The anchored versions among ``wanted`` (dataset id, version), in one query."""
+        ids = sorted({d for d, _ in wanted})
+        keep = set(wanted)
+        with Session(self.engine) as s:
+            rows = s.scalars(
+                select(StoredVersion).where(
+                    StoredVersion.dataset_id.in_(ids), StoredVersion.state == "anchored"
+                )
+            )
+            return {(r.dataset_id, r.version): r for r in rows if (r.dataset_id, r.version) in keep}
+
     def all_blob_names(self) -> set[str]:
         with Session(self.engine) as s:
             return {h[2:] for h in s.scalars(select(StoredVersion.ciphertext_hash))}

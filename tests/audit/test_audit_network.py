@@ -4,6 +4,7 @@ tampering or violation, injected one at a time, is found with its evidence."""
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import subprocess
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from node.api.client import NodeApiError, NodeClient
 from node.audit import merkle
+from node.audit.blob_frames import FrameReader
 from node.audit.log import AccessLog
 from node.audit.models import AccessLogEntry, LogBatch
 from node.audit.report import write_report
@@ -317,6 +319,59 @@ def test_an_edited_blob_is_a_hash_mismatch(pilot: Pilot) -> None:
     [f] = found(result, "hash_mismatch", dataset_id="0x" + pilot.ids["panel"].hex())
     assert (f.severity, f.department) == ("critical", "stats")
     assert f.evidence["anchor_tx"].startswith("0x")
+
+
+def test_a_missing_or_resized_blob_is_found_and_the_others_still_check(pilot: Pilot) -> None:
+    with pilot.net.session("stats") as s:
+        blob = s.blobs.path_for(pilot.ids["panel_blob"])
+    original = blob.read_bytes()
+    panel = "0x" + pilot.ids["panel"].hex()
+    blob.unlink()
+    try:
+        result = pilot.audit()
+    finally:
+        blob.write_bytes(original)
+    [f] = found(result, "blob_missing", dataset_id=panel)
+    assert (f.severity, f.department) == ("high", "stats") and "not_found" in f.message
+    assert [x.kind for x in result.problems] == ["blob_missing"]
+    # a ciphertext that grew: its hash fails, and the frames after it still line up
+    blob.write_bytes(original + b"\x00" * 70_000)
+    try:
+        result = pilot.audit()
+    finally:
+        blob.write_bytes(original)
+    [f] = found(result, "hash_mismatch", dataset_id=panel)
+    assert [x.kind for x in result.problems] == ["hash_mismatch"]
+
+
+def test_the_batch_blob_route_serves_regulators_only_and_checks_its_input(pilot: Pilot) -> None:
+    panel = "0x" + pilot.ids["panel"].hex()
+    stats = pilot.dept("stats").endpoint
+    asked = {"versions": [{"dataset_id": panel, "version": 2}, {"dataset_id": panel, "version": 1}]}
+    with pilot.net.session("drc") as drc, NodeClient(stats, drc.keys.account.key) as c:
+        frames = FrameReader(c.stream("POST", "/v1/audit/blobs", body=asked))
+        found_first, size = frames.header()
+        assert not found_first and frames.error(size)[0] == "not_found"
+        found_second, size = frames.header()
+        assert (
+            found_second
+            and hashlib.sha256(b"".join(frames.pieces(size))).digest() == (pilot.ids["panel_blob"])
+        )
+        frames.end()
+        for body in (
+            {"versions": []},
+            {"versions": [{"dataset_id": "0x12", "version": 1}]},
+            {"versions": [{"dataset_id": panel, "version": 0}]},
+            {"versions": [{"dataset_id": panel, "version": 1}] * 1001},
+            {"versions": [{"dataset_id": panel, "version": 1}], "extra": 1},
+        ):
+            with pytest.raises(NodeApiError) as bad:
+                list(c.stream("POST", "/v1/audit/blobs", body=body))
+            assert (bad.value.http_status, bad.value.code) == (400, "invalid_input")
+    with pilot.net.session("analyst") as a, NodeClient(stats, a.keys.account.key) as c:
+        with pytest.raises(NodeApiError) as refused:
+            list(c.stream("POST", "/v1/audit/blobs", body=asked))
+        assert refused.value.http_status == 403
 
 
 def test_an_edited_index_is_found(pilot: Pilot) -> None:

@@ -48,6 +48,11 @@ def _text(value: Any) -> str:
 
 
 def _jsonable(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is bool:  # the common cases first: 10^5 events are converted
+        return value
+    if kind is int and -(2**53) < value < 2**53:
+        return value
     if isinstance(value, bytes):
         return "0x" + value.hex()
     if isinstance(value, list | tuple):
