@@ -102,3 +102,22 @@ def test_trie_root_matches_the_hexary_trie(items: list[bytes]) -> None:
     for i, item in enumerate(items):
         reference[rlp.encode(i, sedes=rlp.sedes.big_endian_int)] = item
     assert trie_root(items) == reference.root_hash
+
+
+def test_the_audit_pauses_the_cyclic_collector_and_restores_it() -> None:
+    import gc
+
+    from node.audit.verify import _cyclic_gc_paused
+
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), _cyclic_gc_paused():
+        assert not gc.isenabled()
+        raise RuntimeError("a failing check")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with _cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()  # a caller that had it off keeps it off
+    finally:
+        gc.enable()
