@@ -168,7 +168,7 @@ def test_raw_blocks_hash_to_the_blocks_and_hold_their_logs(any_backend: BackendU
     end = any_backend.backend.block_number()
     blocks = any_backend.backend.raw_blocks(start, end)
     if any_backend.kind == "anvil":
-        assert blocks is None  # anvil has no tanlian_getRawBlocks: readers fall back
+        assert blocks is None  # anvil does not serve blocks as stored: readers fall back
         return
     assert blocks is not None and len(blocks) == end - start + 1
     logs = []

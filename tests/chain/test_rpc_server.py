@@ -13,6 +13,7 @@ from node.chain.artifacts import load_artifact
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient, new_account
 from node.chain.embedded.host import ChainHost
+from node.chain.raw import unpack_blocks
 from tests.conftest import _tool
 
 
@@ -167,3 +168,23 @@ def test_concurrent_clients_are_serialized_safely(chain_host: ChainHost) -> None
     logs = backend.get_logs(0, head, [probe.address], pinged)
     assert len(logs) == 6 * per_client
     backend.close()
+
+
+def test_raw_blocks_route_serves_bytes_and_refuses_bad_ranges(
+    chain_host: ChainHost, deployed
+) -> None:
+    url = chain_host.url.rstrip("/") + "/raw-blocks"
+    ok = requests.post(url, json={"from": 0, "to": 3}, timeout=10)
+    assert ok.status_code == 200 and ok.headers["content-type"] == "application/octet-stream"
+    blocks = unpack_blocks(ok.content)
+    assert [len(b.transactions) for b in blocks] == [0, 1, 1, 1]
+    # past the head: only the blocks there are
+    assert (
+        len(unpack_blocks(requests.post(url, json={"from": 2, "to": 99}, timeout=10).content)) == 2
+    )
+    for body in ({"from": 3, "to": 1}, {"from": -1, "to": 2}, {"from": 0, "to": 5000}, {"to": 1}):
+        bad = requests.post(url, json=body, timeout=10)
+        assert bad.status_code == 400 and bad.json()["code"] == "invalid_input"
+    garbage = requests.post(url, data=b"\xff\x00", timeout=10)
+    assert garbage.status_code == 400
+    assert rpc(chain_host, "eth_blockNumber")["result"] == "0x3"  # still serving

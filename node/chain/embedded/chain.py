@@ -334,12 +334,20 @@ class EmbeddedChain:
         """Canonical blocks ``start``..``end`` as stored: each header's RLP and the values
         of its transaction and receipt tries, so a reader can hash the headers, recompute
         the roots they commit to and read the logs from the receipts themselves."""
+        return [
+            RawBlock(h, flat_list(txs), flat_list(receipts))
+            for h, txs, receipts in self.stored_blocks(start, end)
+        ]
+
+    def stored_blocks(self, start: int, end: int) -> list[tuple[bytes, bytes, bytes]]:
+        """Rows of the block table for ``start``..``end`` (up to the head): each header's
+        RLP, the RLP list of its transactions and that of its receipts."""
         with self._lock:
             end = min(end, self._head.block_number)
             rows = self._kv.query_blocks(start, end)
         if [r[0] for r in rows] != list(range(start, end + 1)):
             raise ChainStoreError(f"blocks {start}..{end} are not all in the store's block table")
-        return [RawBlock(h, flat_list(txs), flat_list(receipts)) for _, h, txs, receipts in rows]
+        return [(h, txs, receipts) for _, h, txs, receipts in rows]
 
     def _trie_blocks(self, start: int, end: int) -> list[RawBlock]:
         """Blocks ``start``..``end`` read from py-evm's own records (headers by number, then
