@@ -49,7 +49,7 @@ def verify(
         typer.Option(
             "--roots/--no-roots",
             help="Recompute every block's transaction and receipt roots (where the chain "
-            "serves its raw blocks).",
+            "serves its blocks as stored); --no-roots trusts them.",
         ),
     ] = True,
     password_file: PasswordFileOpt = None,

@@ -338,16 +338,17 @@ class Auditor:
     def _walk_chain(self, head: int) -> tuple[dict[int, int], list[RawLog] | None]:
         """Each block must link to the one before. Where the backend serves blocks as stored
         the hashes are computed here (keccak of the header), not taken from the node, each
-        block's transaction and receipt roots are recomputed, and the watched contracts'
-        logs are read from the receipts just checked (None: ask ``get_logs`` instead)."""
+        block's transaction and receipt roots are recomputed (unless ``roots`` is off), and
+        the watched contracts' logs are read from those receipts (None: the backend serves
+        no stored blocks, ask ``get_logs`` instead)."""
         times: dict[int, int] = {}
         previous: tuple[int, bytes] | None = None
         # raw address → checksummed, for reading receipts
         watched = {bytes.fromhex(a[2:]): checksum(a) for a in self.watched()}
-        logs: list[RawLog] | None = [] if self.roots else None
+        logs: list[RawLog] | None = []
 
         def fetch(lo: int, hi: int) -> tuple[list | None, list | None, list]:
-            full = self.backend.raw_blocks(lo, hi) if self.roots else None
+            full = self.backend.raw_blocks(lo, hi)
             raw = None if full is not None else self.backend.raw_headers(lo, hi)
             plain = self.backend.get_blocks(lo, hi) if full is None and raw is None else []
             return full, raw, plain
@@ -368,7 +369,8 @@ class Auditor:
                 for b in full:
                     parent, tx_root, receipt_root, number, timestamp = header_links(b.header)
                     block_hash = keccak_256(b.header).digest()
-                    self._check_roots(number, tx_root, receipt_root, b)
+                    if self.roots:
+                        self._check_roots(number, tx_root, receipt_root, b)
                     if logs is not None:
                         self._receipt_logs(number, block_hash, b, watched, logs)
                     blocks.append((number, block_hash, parent, timestamp))

@@ -214,7 +214,7 @@ def test_a_clean_network_gives_no_findings(pilot: Pilot, tmp_path: Path) -> None
         ("budget_overrun_attempt", "info", "analyst")
     ]
     assert all(c["items"] > 0 for c in result.checks.values())
-    # over JSON-RPC from the chain host: every block's roots recomputed by the regulator
+    # blocks as stored, from the chain host: every one's roots recomputed by the regulator
     assert result.checks["chain"]["roots_checked"] == result.head + 1
     kinds = sorted(e["kind"] for entries in result.logs.values() for e in entries)
     assert kinds.count("download") == 1 and kinds.count("dp_answer") == 2

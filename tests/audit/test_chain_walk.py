@@ -24,6 +24,7 @@ def backend(tmp_path_factory: pytest.TempPathFactory):
     probe, _ = client.deploy(load_artifact("ChainProbe"), "walk")
     for i in range(6):
         client.transact(probe, "emitBatch", i, 0, 2)
+    b.probe_address = probe.address  # for the tests that read its logs from receipts
     yield b
     b.close()
 
@@ -121,3 +122,19 @@ def test_the_audit_pauses_the_cyclic_collector_and_restores_it() -> None:
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()
+
+
+def test_the_walk_reads_the_watched_logs_from_the_receipts(backend) -> None:
+    # the probe stands in for an audited contract: the walk only matches addresses
+    auditor = Auditor(backend, {"audit": backend.probe_address}, b"\x01" * 32)
+    _, logs = auditor._walk_chain(backend.block_number())
+    expected = backend.get_logs(0, backend.block_number(), [backend.probe_address])
+    assert logs == expected and len(logs) == 2 + 12  # two role grants at deploy, 6 × 2 pings
+
+
+def test_without_roots_the_walk_trusts_the_receipts_but_still_reads_them(backend) -> None:
+    forged = Forging(backend, receipt_at=5)
+    auditor = Auditor(forged, {"audit": backend.probe_address}, b"\x01" * 32, roots=False)
+    times, logs = auditor._walk_chain(backend.block_number())
+    assert auditor.findings == [] and auditor.roots_checked == 0
+    assert len(times) == backend.block_number() + 1 and len(logs) == 2 + 12
