@@ -375,23 +375,6 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         digest, count = index_digest(runtime.indexer.events(to_block=to_block))
         return {"cursor": runtime.indexer.cursor(), "digest": digest, "events": count}
 
-    @app.get("/v1/audit/blob/{dataset_id}/{version}", tags=["audit"])
-    def audit_blob(dataset_id: str, version: int, who: Caller) -> StreamingResponse:
-        """A stored ciphertext, for a regulator to hash against the chain (providers must
-        honour it; the ciphertext reveals nothing without the data key)."""
-        if "regulator" not in who.roles:
-            raise AuthForbidden("only regulators fetch ciphertexts for audit")
-        row = runtime.versions.find("0x" + dataset_id.removeprefix("0x").lower(), version)
-        if row is None:
-            raise NotFound(f"version {version} of {dataset_id} is not stored on this node")
-        cipher_hash = bytes.fromhex(row.ciphertext_hash[2:])
-        if not runtime.blobs.path_for(cipher_hash).is_file():
-            raise NotFound(f"the blob of {dataset_id} v{version} is missing")
-        return StreamingResponse(
-            runtime.blobs.stream(cipher_hash, chunk=1 << 20),
-            media_type="application/octet-stream",
-        )
-
     class VersionRef(BaseModel):
         model_config = {"extra": "forbid"}
         dataset_id: Annotated[str, StringConstraints(pattern=r"^0x[0-9a-fA-F]{64}$")]
