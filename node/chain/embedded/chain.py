@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -201,16 +201,26 @@ class EmbeddedChain:
         self._backfill_logs()
         self._backfill_blocks()
 
-    def _backfill_logs(self) -> None:
-        """Fill the log index of a store written before it existed (once)."""
-        done = int(self._kv.get_meta().get("logs_to", "0"))
+    def _backfill(
+        self, key: str, first: int, what: str, fill: Callable[[int, int], None], step: int
+    ) -> None:
+        """Bring a table added to the store after it was written up to the head (once):
+        ``fill`` buffers blocks lo..hi, committed with the progress under ``key``."""
+        done = int(self._kv.get_meta().get(key, str(first - 1)))
         head = self._head.block_number
         if done >= head:
             return
-        logger.info("indexing the logs of blocks %d..%d of %s", done + 1, head, self.home)
+        logger.info("%s blocks %d..%d of %s", what, done + 1, head, self.home)
+        for lo in range(done + 1, head + 1, step):
+            hi = min(head, lo + step - 1)
+            fill(lo, hi)
+            self._kv.commit(meta={key: str(hi)})
+
+    def _backfill_logs(self) -> None:
+        """The log index (block 0 holds no logs)."""
         chaindb = self._chain.chaindb
-        for lo in range(done + 1, head + 1, 1000):
-            hi = min(head, lo + 999)
+
+        def fill(lo: int, hi: int) -> None:
             for number in range(lo, hi + 1):
                 header = chaindb.get_canonical_block_header_by_number(number)
                 receipt_cls = self._chain.get_vm_class(header).get_receipt_builder()
@@ -222,19 +232,18 @@ class EmbeddedChain:
                         chaindb.get_receipts(header, receipt_cls),
                     )
                 )
-            self._kv.commit(meta={"logs_to": str(hi)})
+
+        self._backfill("logs_to", 1, "indexing the logs of", fill, 1000)
 
     def _backfill_blocks(self) -> None:
-        """Fill the block table of a store written before it existed (once)."""
-        done = int(self._kv.get_meta().get("blocks_to", "-1"))
-        head = self._head.block_number
-        if done >= head:
-            return
-        logger.info("tabling blocks %d..%d of %s", done + 1, head, self.home)
-        for lo in range(done + 1, head + 1, 2000):
-            hi = min(head, lo + 1999)
-            self._add_blocks(lo, self._trie_blocks(lo, hi))
-            self._kv.commit(meta={"blocks_to": str(hi)})
+        """The block table, from py-evm's own records."""
+        self._backfill(
+            "blocks_to",
+            0,
+            "tabling",
+            lambda lo, hi: self._add_blocks(lo, self._trie_blocks(lo, hi)),
+            2000,
+        )
 
     def _reload(self) -> None:
         self._kv.rollback()
