@@ -81,15 +81,7 @@ class NodeClient:
     ) -> Iterator[bytes]:
         """A signed request (with an optional JSON ``body``) whose (large) response body is
         yielded in chunks."""
-        query = urlencode(params or {}, doseq=True)
-        if self._key is None:
-            raise TanlianError("this client has no key to sign requests with")
-        content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
-        headers = {"content-type": "application/json"} if body is not None else {}
-        headers.update(
-            sign_request(self._key, method, urlsplit(path).path, query, content, self.audience)
-        )
-        url = path + (f"?{query}" if query else "")
+        url, content, headers = self._prepare(method, path, params, body, signed=True)
         try:
             with self._http.stream(method, url, content=content, headers=headers) as response:
                 if response.status_code >= 400:
@@ -112,15 +104,10 @@ class NodeClient:
             )
         raise NodeApiError(response.status_code, code, message, detail)
 
-    def _send(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict[str, Any] | None = None,
-        body: Any = None,
-        signed: bool = True,
-    ) -> Any:
+    def _prepare(
+        self, method: str, path: str, params: dict[str, Any] | None, body: Any, *, signed: bool
+    ) -> tuple[str, bytes, dict[str, str]]:
+        """The URL, the JSON body's bytes and the headers (signed over those bytes)."""
         query = urlencode(params or {}, doseq=True)
         content = b"" if body is None else json.dumps(body, separators=(",", ":")).encode()
         headers = {"content-type": "application/json"} if body is not None else {}
@@ -130,7 +117,18 @@ class NodeClient:
             headers.update(
                 sign_request(self._key, method, urlsplit(path).path, query, content, self.audience)
             )
-        url = path + (f"?{query}" if query else "")
+        return path + (f"?{query}" if query else ""), content, headers
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: Any = None,
+        signed: bool = True,
+    ) -> Any:
+        url, content, headers = self._prepare(method, path, params, body, signed=signed)
         try:
             response = self._http.request(method, url, content=content, headers=headers)
         except httpx.TransportError as exc:

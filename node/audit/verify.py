@@ -293,10 +293,9 @@ class Auditor:
             info["roots_checked"] = self.roots_checked
         say("rebuilding the event index from the chain")
         with self.check("index_rebuild") as info:
-            abis = watched_abis(self.watched())
             if logs is not None:
                 # read from the receipts whose roots the walk just checked
-                events = decode_logs(logs, abis)
+                events = decode_logs(logs, watched_abis(self.watched()))
                 info["source"] = "receipts"
             else:
                 events = decode_events(self.backend, self.watched(), 0, head)
@@ -362,8 +361,6 @@ class Auditor:
             full, raw, plain = pending.popleft().result()
             if (nxt := next(ahead, None)) is not None:
                 pending.append(pool.submit(fetch, *nxt))
-            if full is None:
-                logs = None
             if full is not None:
                 blocks = []
                 for b in full:
@@ -375,11 +372,13 @@ class Auditor:
                         self._receipt_logs(number, block_hash, b, watched, logs)
                     blocks.append((number, block_hash, parent, timestamp))
             elif raw is not None:
+                logs = None  # no receipts from this backend: the index comes from get_logs
                 blocks = []
                 for r in raw:
                     parent, _, _, number, timestamp = header_links(r)
                     blocks.append((number, keccak_256(r).digest(), parent, timestamp))
             else:
+                logs = None
                 blocks = [(b.number, b.hash, b.parent_hash, b.timestamp) for b in plain]
             for number, block_hash, parent_hash, timestamp in blocks:
                 if previous is not None and parent_hash != previous[1]:

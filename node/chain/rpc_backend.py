@@ -190,6 +190,8 @@ class RpcBackend(ChainBackend):
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise ChainUnavailable(f"chain host {self.url} unreachable: {exc}") from exc
+            if response.status_code == 404 and lo == start:
+                return None  # a Tanlian host from before the route: readers fall back
             if response.status_code != 200:
                 raise ChainError(
                     f"the chain host refused blocks {lo}..{asked['to']}: "

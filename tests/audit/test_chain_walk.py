@@ -118,7 +118,7 @@ def test_the_audit_pauses_the_cyclic_collector_and_restores_it() -> None:
     gc.disable()
     try:
         with _cyclic_gc_paused():
-            pass
+            assert not gc.isenabled()
         assert not gc.isenabled()  # a caller that had it off keeps it off
     finally:
         gc.enable()

@@ -111,3 +111,43 @@ def test_unknown_backend_and_bad_gas_mode_are_config_errors() -> None:
         open_backend("besu-direct")
     with pytest.raises(ConfigError, match="gas_price"):
         open_backend("rpc", url="http://127.0.0.1:1", gas_price="free")
+
+
+def test_a_tanlian_host_without_the_raw_blocks_route_makes_readers_fall_back() -> None:
+    """An older chain host (it names itself tanlian-embedded but has no /raw-blocks): the
+    backend answers None, as for anvil, and the auditor reads headers and eth_getLogs."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    answers = {
+        "eth_chainId": "0x4f24",
+        "web3_clientVersion": "tanlian-embedded/0.1.0/py-evm",
+        "eth_getBlockByNumber": {"baseFeePerGas": "0x0", "number": "0x0"},
+    }
+
+    class OldHost(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            if self.path != "/":
+                self.send_response(404)
+                self.end_headers()
+                return
+            out = json.dumps(
+                {"jsonrpc": "2.0", "id": body["id"], "result": answers[body["method"]]}
+            )
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.end_headers()
+            self.wfile.write(out.encode())
+
+        def log_message(self, *args: object) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), OldHost)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        backend = open_backend("rpc", url=f"http://127.0.0.1:{server.server_port}")
+        assert backend.raw_blocks(0, 10) is None
+    finally:
+        server.shutdown()

@@ -292,6 +292,8 @@ class EmbeddedChain:
                 raise TransactionRejected(f"transaction rejected: {exc}") from exc
             try:
                 block = self._chain.mine_block(mix_hash=os.urandom(32))
+                # the block table's row is read back from the records just written (in
+                # memory until the commit), by the same reader that fills old stores
                 number = block.header.block_number
                 self._kv.add_logs(_log_rows(number, block.header.hash, [tx.hash], [receipt]))
                 self._add_blocks(number, self._trie_blocks(number, number))
@@ -337,7 +339,7 @@ class EmbeddedChain:
     def raw_headers(self, start: int, end: int) -> list[bytes]:
         """The RLP of canonical headers ``start``..``end``, as stored (for audits: a reader
         hashes them itself and checks each parent link)."""
-        return [b.header for b in self.raw_blocks(start, end)]
+        return [header for header, _, _ in self.stored_blocks(start, end)]
 
     def raw_blocks(self, start: int, end: int) -> list[RawBlock]:
         """Canonical blocks ``start``..``end`` as stored: each header's RLP and the values
