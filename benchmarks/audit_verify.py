@@ -30,7 +30,6 @@ from pathlib import Path
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from node.api.client import NodeClient
 from node.audit import merkle
 from node.audit.contracts import AuditAnchors
 from node.audit.log import entry_hash
@@ -39,6 +38,7 @@ from node.audit.verify import BLOB_BATCH, Auditor
 from node.chain.embedded.host import free_port
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
+from node.peer.client import NodeClient
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import publish_as
 

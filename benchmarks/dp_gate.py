@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from node.api.client import NodeClient
 from node.chain.embedded.host import free_port
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
+from node.peer.client import NodeClient
 from node.pilot import synthetic
 from node.privacy.dp_queries import DatasetMeta, answer, parse_spec
 from node.sharing.contracts import Mode, Policy

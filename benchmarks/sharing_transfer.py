@@ -243,7 +243,7 @@ def main() -> None:
         (work / "got.zip").unlink()
 
         # -- latency ----------------------------------------------------------------------
-        from node.api.client import NodeClient
+        from node.peer.client import NodeClient
         from node.registry.registry import Registry
 
         small = work / "small.csv"

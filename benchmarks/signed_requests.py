@@ -179,8 +179,8 @@ def main() -> None:
         serve(Path(args.serve[0]), int(args.serve[1]), args.serve[2])
         return
 
-    from node.api.signing import sign_request
     from node.chain.embedded.host import free_port
+    from node.peer.signing import sign_request
 
     work = Path(tempfile.mkdtemp(prefix="tanlian-auth-"))
     port = free_port()

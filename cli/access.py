@@ -92,7 +92,7 @@ def list_requests(
     as_json: JsonOpt = False,
 ) -> None:
     """Access requests as this department's node sees them."""
-    from node.api.client import NodeClient
+    from node.peer.client import NodeClient
 
     settings, keys = node_context(home, password_file)
     with NodeClient(f"http://127.0.0.1:{settings.api.port}", keys.account.key) as c:

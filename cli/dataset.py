@@ -124,7 +124,7 @@ def desensitize(
 
 
 def _client(home: Path, password_file: Path | None):
-    from node.api.client import NodeClient
+    from node.peer.client import NodeClient
 
     settings, keys = node_context(home, password_file)
     return NodeClient(f"http://127.0.0.1:{settings.api.port}", keys.account.key)

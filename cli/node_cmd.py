@@ -55,7 +55,7 @@ def serve(home: HomeOpt, password_file: PasswordFileOpt = None) -> None:
 @app.command("status")
 def status(home: HomeOpt, password_file: PasswordFileOpt = None, as_json: JsonOpt = False) -> None:
     """Health, chain head and registry status of this node (asks the running node)."""
-    from node.api.client import NodeApiError, NodeClient
+    from node.peer.client import NodeApiError, NodeClient
     from node.settings import load_settings
 
     settings = load_settings(home)

@@ -34,7 +34,7 @@ def _read_spec(spec: Path) -> dict:
 def _owner_node(s, target: str) -> tuple[dict, object]:
     """The request-body target and a client of the dataset owner's node."""
     from cli.access import _resolve_dataset
-    from node.api.client import NodeClient
+    from node.peer.client import NodeClient
 
     sharing = s.require_sharing()
     if target.isdigit():

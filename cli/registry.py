@@ -71,7 +71,7 @@ def list_members(
     home: HomeOpt, password_file: PasswordFileOpt = None, as_json: JsonOpt = False
 ) -> None:
     """Every member, as this department's node sees it (a signed request to the node)."""
-    from node.api.client import NodeClient
+    from node.peer.client import NodeClient
 
     settings, keys = node_context(home, password_file)
     with NodeClient(f"http://127.0.0.1:{settings.api.port}", keys.account.key) as client:

@@ -51,9 +51,9 @@ def make_engine(url: str) -> Engine:
 
 def create_schema(engine: Engine) -> None:
     # Importing the model modules registers their tables on Base.metadata.
-    import node.api.nonces
     import node.audit.models
     import node.chain.indexer.models
+    import node.peer.nonces
     import node.privacy.models  # noqa: F401
 
     Base.metadata.create_all(engine)

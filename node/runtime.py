@@ -6,7 +6,6 @@ import logging
 import threading
 import time
 
-from node.api.nonces import JOURNAL_FILE, NonceStore
 from node.audit.contracts import AUDIT, AuditAnchors
 from node.audit.log import AccessLog
 from node.chain.backend import backend_from_settings
@@ -14,6 +13,7 @@ from node.chain.client import ChainClient
 from node.chain.indexer.indexer import EventIndexer
 from node.db import create_schema, make_engine
 from node.errors import TanlianError
+from node.peer.nonces import JOURNAL_FILE, NonceStore
 from node.privacy.store import BlobStore, VersionStore
 from node.registry.directory import MemberDirectory
 from node.registry.keystore import NodeKeys

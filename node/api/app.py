@@ -1,7 +1,7 @@
 """The department node's FastAPI app.
 
 Public: ``/healthz`` and the OpenAPI docs. Everything else needs a request signed by a
-registered, active member (see ``node.api.signing``). Errors have one JSON shape,
+registered, active member (see ``node.peer.signing``). Errors have one JSON shape,
 ``{"code", "message", "detail"}``, produced here and nowhere else.
 """
 
@@ -18,16 +18,16 @@ from pydantic import BaseModel, Field, StringConstraints, model_validator
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import node
-from node.api.signing import (
+from node.audit.blob_frames import MAX_VERSIONS, error_frame, file_frames
+from node.audit.digest import index_digest
+from node.errors import NotFound, TanlianError
+from node.peer.signing import (
     AuthForbidden,
     AuthNotActive,
     AuthUnknownAccount,
     SignedRequest,
     verify_request,
 )
-from node.audit.blob_frames import MAX_VERSIONS, error_frame, file_frames
-from node.audit.digest import index_digest
-from node.errors import NotFound, TanlianError
 from node.privacy.downloads import DownloadLogStore
 from node.privacy.dp_queries import parse_spec
 from node.privacy.gate import DpGate

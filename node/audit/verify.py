@@ -30,7 +30,6 @@ from eth_utils import keccak
 from sha3 import keccak_256
 from trie import HexaryTrie
 
-from node.api.client import NodeApiError, NodeClient
 from node.audit import merkle
 from node.audit.blob_frames import FrameReader
 from node.audit.contracts import AUDIT
@@ -42,6 +41,7 @@ from node.chain.backend import ChainBackend, RawLog
 from node.chain.indexer.indexer import IndexedEvent, decode_events, decode_logs, watched_abis
 from node.chain.raw import RawBlock, header_links, receipt_logs
 from node.errors import TanlianError
+from node.peer.client import NodeApiError, NodeClient
 from node.registry.registry import ARTIFACT as REGISTRY
 from node.registry.registry import mask_to_roles
 from node.sharing.contracts import ACCESS, CATALOG

@@ -33,12 +33,12 @@ from analytics.indicators.analysis import analyse
 from analytics.indicators.pipeline import load_pipeline, write_outputs
 from analytics.indicators.pipeline import run as run_pipeline
 from analytics.indicators.sensitivity import monte_carlo_of
-from node.api.client import NodeApiError, NodeClient
 from node.chain.errors import ContractReverted
 from node.contracts.toolchain import ARTIFACTS_DIR
 from node.errors import TanlianError
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
+from node.peer.client import NodeApiError, NodeClient
 from node.pilot import synthetic
 from node.privacy.desensitize import KAnonymityTooLow, load_profile
 from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock

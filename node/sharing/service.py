@@ -30,9 +30,9 @@ from typing import Any
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
 
-from node.api.client import NodeClient
 from node.chain.errors import ContractReverted
 from node.errors import InvalidInput, NotFound, TanlianError, describe_validation
+from node.peer.client import NodeClient
 from node.privacy.canonical import canonicalize
 from node.privacy.crypto import IntegrityError, decrypt_stream, open_key, seal_key
 from node.privacy.desensitize import Profile, desensitize_lines, profile_hash, pseudonym_key

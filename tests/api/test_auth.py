@@ -12,8 +12,8 @@ from eth_keys import keys
 from fastapi.testclient import TestClient
 
 from node.api.app import create_app
-from node.api.signing import sign_request
 from node.chain.client import ChainClient
+from node.peer.signing import sign_request
 from node.registry.identity import init_node
 from node.registry.keystore import KEYSTORE_FILE, NodeKeys, generate_keys, unlock
 from node.registry.registry import GenesisMember, Registry, deploy_registry

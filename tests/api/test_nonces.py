@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from node.api.nonces import NonceStore
-from node.api.signing import AuthReplayed
+from node.peer.nonces import NonceStore
+from node.peer.signing import AuthReplayed
 
 A = "0x" + "ab" * 20
 

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from node.api.client import NodeApiError, NodeClient
 from node.audit import merkle
 from node.audit.blob_frames import FrameReader
 from node.audit.log import AccessLog
@@ -29,6 +28,7 @@ from node.chain.errors import ContractReverted
 from node.chain.indexer.models import ChainEvent
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
+from node.peer.client import NodeApiError, NodeClient
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import GrantNotUsable, publish_as, pull
 from tests.network.test_local_network import _config

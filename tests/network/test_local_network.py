@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from node.api.client import NodeApiError, NodeClient
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient
 from node.chain.embedded.host import free_port
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
+from node.peer.client import NodeApiError, NodeClient
 from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.registry.registry import Registry, Status
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from node.api.client import NodeApiError, NodeClient
-from node.api.signing import sign_request
 from node.chain.errors import ContractReverted
 from node.errors import TanlianError
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
+from node.peer.client import NodeApiError, NodeClient
+from node.peer.signing import sign_request
 from node.privacy.crypto import IntegrityError
 from node.runtime import NodeSession
 from node.sharing.contracts import Mode, Policy, State

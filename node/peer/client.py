@@ -11,8 +11,8 @@ import httpx
 import orjson
 from eth_keys import keys
 
-from node.api.signing import sign_request
 from node.errors import TanlianError
+from node.peer.signing import sign_request
 
 
 class NodeApiError(TanlianError):

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from node.api.signing import AuthReplayed
+from node.peer.signing import AuthReplayed
 
 JOURNAL_FILE = "nonces.log"
 
