@@ -36,7 +36,8 @@ def serve(home: Path, port: int, registry: str) -> None:
     """Server side: the node app plus an unauthenticated twin of /v1/nodes/me."""
     import uvicorn
 
-    from node.api.app import Member, create_app
+    from node.api.main import create_app
+    from node.api.schemas import Member
     from node.registry.keystore import KEYSTORE_FILE, unlock
     from node.runtime import NodeRuntime
     from node.settings import load_settings

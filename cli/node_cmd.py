@@ -22,7 +22,7 @@ def serve(home: HomeOpt, password_file: PasswordFileOpt = None) -> None:
     """Unlock the keystore and serve the node's API on its configured loopback port."""
     import uvicorn
 
-    from node.api.app import create_app
+    from node.api.main import create_app
     from node.runtime import NodeRuntime
 
     settings, keys = node_context(home, password_file)

@@ -11,7 +11,7 @@ import pytest
 from eth_keys import keys
 from fastapi.testclient import TestClient
 
-from node.api.app import create_app
+from node.api.main import create_app
 from node.chain.client import ChainClient
 from node.peer.signing import sign_request
 from node.registry.identity import init_node

@@ -1,0 +1,93 @@
+"""The department node's FastAPI app: its parts, its one error mapping, its routers.
+
+Public: ``/healthz`` and the OpenAPI docs. Everything else needs a request signed by a
+registered, active member (``node.peer.signing``, checked in ``node.api.deps``). Errors have
+one JSON shape, ``{"code", "message", "detail"}``, produced here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import node
+from node.api.body import BODY_MODELS
+from node.api.routes import audit, health, nodes, query, sharing
+from node.api.schemas import ErrorBody
+from node.errors import TanlianError
+from node.privacy.downloads import DownloadLogStore
+from node.privacy.gate import DpGate
+from node.runtime import NodeRuntime
+
+logger = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
+    return JSONResponse(
+        status_code=status, content={"code": code, "message": message, "detail": detail}
+    )
+
+
+def create_app(runtime: NodeRuntime) -> FastAPI:
+    app = FastAPI(
+        title=f"Tanlian node {runtime.settings.name or runtime.address}",
+        version=node.__version__,
+        description="A Tanlian department node. Every route except /healthz needs a "
+        "request signed by a registered, active member (x-tanlian-* headers).",
+        responses={
+            400: {"model": ErrorBody},
+            401: {"model": ErrorBody},
+            403: {"model": ErrorBody},
+            413: {"model": ErrorBody},
+        },
+    )
+    app.state.runtime = runtime
+    app.state.gate = DpGate(runtime)
+    app.state.downloads = DownloadLogStore(runtime.engine)
+
+    @app.exception_handler(TanlianError)
+    async def tanlian_error(_: Request, exc: TanlianError) -> JSONResponse:
+        return error_response(exc.http_status, exc.code, exc.message, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]
+        return error_response(400, "invalid_input", "request failed validation", problems)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, str(exc.detail))
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error", "internal error; see the node's log")
+
+    for area in (health, nodes, sharing, query, audit):
+        app.include_router(area.router)
+    _document_bodies(app)
+    return app
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """Put the JSON schemas of the bodies routes parse themselves (see ``node.api.body``)
+    into the OpenAPI document's components, where their ``requestBody`` refers."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            doc = generate()  # which keeps it in app.openapi_schema
+            schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+            for model in BODY_MODELS:
+                schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(schema.pop("$defs", {}))
+                schemas[model.__name__] = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

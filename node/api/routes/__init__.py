@@ -1,0 +1,1 @@
+"""The node's routes, one APIRouter per area; ``node.api.main`` includes them all."""

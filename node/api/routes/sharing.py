@@ -1,0 +1,127 @@
+"""Datasets, access requests, RAW downloads and the download log."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from node.api.body import no_body
+from node.api.deps import (
+    Caller,
+    Downloads,
+    OwnerOrRegulator,
+    RawGrant,
+    RequestId,
+    Runtime,
+    SharingDep,
+    VersionNo,
+)
+from node.api.schemas import AccessList, AccessRequest, Dataset, DatasetList, DownloadList
+from node.errors import NotFound
+from node.sharing import views
+from node.sharing.download import FRAME, Served, stream_while_usable
+
+router = APIRouter(tags=["sharing"])
+
+BINARY = {200: {"content": {"application/octet-stream": {}}, "description": "ciphertext"}}
+
+
+@router.get("/v1/datasets", response_model=DatasetList, openapi_extra=no_body())
+def list_datasets(_: Caller, rt: Runtime, sharing: SharingDep) -> DatasetList:
+    """Every dataset in the catalog with its policy and anchored versions."""
+    return DatasetList(
+        as_of_block=rt.indexer.cursor(),
+        datasets=[Dataset(**d) for d in views.datasets(rt.indexer, sharing.catalog.address)],
+    )
+
+
+@router.get("/v1/datasets/{dataset_id}", response_model=Dataset, openapi_extra=no_body())
+def one_dataset(dataset_id: str, _: Caller, rt: Runtime, sharing: SharingDep) -> Dataset:
+    """One dataset by its 0x id."""
+    for d in views.datasets(rt.indexer, sharing.catalog.address):
+        if d["dataset_id"] == dataset_id.lower():
+            return Dataset(**d)
+    raise NotFound(f"no dataset {dataset_id}")
+
+
+@router.get(
+    "/v1/access",
+    response_model=AccessList,
+    response_model_exclude_unset=True,
+    openapi_extra=no_body(),
+)
+def list_access(
+    who: Caller, rt: Runtime, sharing: SharingDep, mine: bool = False, incoming: bool = False
+) -> AccessList:
+    """Access requests; `mine`: the caller's own; `incoming`: on datasets this node owns."""
+    reqs = views.requests(rt.indexer, sharing.access.address)
+    if mine:
+        reqs = [r for r in reqs if r["consumer"] == who.address]
+    if incoming:
+        owned = {
+            d["dataset_id"]
+            for d in views.datasets(rt.indexer, sharing.catalog.address)
+            if d["owner"] == rt.address
+        }
+        reqs = [r for r in reqs if r["dataset_id"] in owned]
+    return AccessList(as_of_block=rt.indexer.cursor(), requests=[AccessRequest(**r) for r in reqs])
+
+
+@router.get(
+    "/v1/datasets/{dataset_id}/versions/{version}/blob",
+    response_class=StreamingResponse,
+    responses=BINARY,
+    openapi_extra=no_body(),
+)
+def download(
+    dataset_id: str,
+    version: VersionNo,
+    request: RequestId,
+    grant: RawGrant,
+    who: Caller,
+    rt: Runtime,
+    sharing: SharingDep,
+    downloads: Downloads,
+) -> StreamingResponse:
+    """The encrypted blob of a version, for the consumer of a usable RAW grant; the grant is
+    checked again before every 1 MiB sent, and the download is logged however it ends."""
+    row = rt.versions.find("0x" + grant.dataset_id.hex(), version)
+    if row is None:
+        raise NotFound(f"version {version} of {dataset_id} is not stored on this node")
+    log_id = downloads.start(request, who.address, row.dataset_id, version, row.ciphertext_hash)
+    frames = rt.blobs.stream(bytes.fromhex(row.ciphertext_hash[2:]), chunk=FRAME)
+    started, head = time.time(), rt.backend.block_number()
+
+    def log(served: Served) -> None:
+        downloads.finish(log_id, served.sent, served.outcome)
+        cut = {} if served.cut_block is None else {"cut_block": served.cut_block}
+        rt.access_log.append(
+            "download",
+            request_id=request,
+            consumer=who.address,
+            dataset_id=row.dataset_id,
+            version=version,
+            block=head,
+            started_at=round(started, 6),
+            bytes=served.sent,
+            outcome=served.outcome,
+            ciphertext_sha256=row.ciphertext_hash,
+            **cut,
+        )
+
+    return StreamingResponse(
+        stream_while_usable(frames, sharing, grant, rt.backend.block_number, log),
+        media_type="application/octet-stream",
+        headers={
+            "content-length": str(row.ciphertext_size),
+            "x-tanlian-ciphertext-sha256": row.ciphertext_hash,
+        },
+    )
+
+
+@router.get("/v1/downloads", response_model=DownloadList, openapi_extra=no_body())
+def list_downloads(_: OwnerOrRegulator, downloads: Downloads) -> DownloadList:
+    """Downloads this node served: for regulators and for this node's own account."""
+    return DownloadList(downloads=downloads.all())
