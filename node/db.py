@@ -53,7 +53,6 @@ def create_schema(engine: Engine) -> None:
     # Importing the model modules registers their tables on Base.metadata.
     import node.audit.models
     import node.chain.indexer.models
-    import node.peer.nonces
     import node.privacy.models  # noqa: F401
 
     Base.metadata.create_all(engine)

@@ -25,6 +25,7 @@ from node.privacy.gate import DpGate
 from node.runtime import NodeRuntime
 
 logger = logging.getLogger(__name__)
+ROUTERS = (health.router, nodes.router, sharing.router, query.router, audit.router)
 
 
 def error_response(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
@@ -69,8 +70,8 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         logger.exception("unhandled error")
         return error_response(500, "internal_error", "internal error; see the node's log")
 
-    for area in (health, nodes, sharing, query, audit):
-        app.include_router(area.router)
+    for router in ROUTERS:
+        app.include_router(router)
     _document_bodies(app)
     return app
 
