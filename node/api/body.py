@@ -73,12 +73,9 @@ def route_limit(request: Request) -> int:
     return int(extra.get(LIMIT_KEY, NO_BODY_LIMIT))
 
 
-async def read_body(request: Request) -> bytes:
-    """The raw body, at most the route's limit: refused by its declared length before any
-    of it is read, and cut off while streaming when no length (or a false one) was given."""
-    cached = getattr(request.state, "raw_body", None)
-    if cached is not None:
-        return cached
+def declared_length(request: Request) -> None:
+    """Refuse a body whose declared length is over the route's limit, before reading any
+    of it (an app-wide dependency: it runs first on every route, /healthz included)."""
     limit = route_limit(request)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -86,6 +83,17 @@ async def read_body(request: Request) -> bytes:
             f"the body is {declared} bytes; this route takes at most {limit}",
             detail={"limit": limit},
         )
+
+
+async def read_body(request: Request) -> bytes:
+    """The raw body, at most the route's limit: refused by its declared length before any
+    of it is read, and cut off while streaming when no length (or a false one) was given."""
+    cached = getattr(request.state, "raw_body", None)
+    if cached is not None:
+        return cached
+    declared_length(request)
+    limit = route_limit(request)
+    declared = request.headers.get("content-length")
     body = b""
     if declared not in (None, "0") or "transfer-encoding" in request.headers:
         parts: list[bytes] = []

@@ -10,13 +10,13 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import node
-from node.api.body import BODY_MODELS
+from node.api.body import BODY_MODELS, declared_length
 from node.api.routes import audit, health, nodes, query, sharing
 from node.api.schemas import ErrorBody
 from node.errors import TanlianError
@@ -46,6 +46,7 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
             403: {"model": ErrorBody},
             413: {"model": ErrorBody},
         },
+        dependencies=[Depends(declared_length)],
     )
     app.state.runtime = runtime
     app.state.gate = DpGate(runtime)

@@ -77,12 +77,15 @@ class FullNode:
         query: str = "",
         body: bytes = b"",
         headers: dict[str, str] | None = None,
+        *,
+        signed_path: str | None = None,
     ):
-        """A request signed by ``actor`` (unsigned when None) over exactly these bytes."""
+        """A request signed by ``actor`` (unsigned when None) over exactly these bytes;
+        ``signed_path``: the path as the node decodes it, when ``path`` is percent-encoded."""
         signed = (
             {}
             if actor is None
-            else sign_request(actor.pk, method, path, query, body, self.node.address)
+            else sign_request(actor.pk, method, signed_path or path, query, body, self.node.address)
         )
         return self.http.request(
             method,
