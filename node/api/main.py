@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import node
-from node.api.body import BODY_MODELS, declared_length
+from node.api.body import BODY_MODELS, BodyTooLarge, declared_length
 from node.api.routes import audit, health, nodes, query, sharing
 from node.api.schemas import ErrorBody
 from node.errors import TanlianError
@@ -54,7 +54,11 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
 
     @app.exception_handler(TanlianError)
     async def tanlian_error(_: Request, exc: TanlianError) -> JSONResponse:
-        return error_response(exc.http_status, exc.code, exc.message, exc.detail)
+        response = error_response(exc.http_status, exc.code, exc.message, exc.detail)
+        if isinstance(exc, BodyTooLarge):
+            # the rest of a refused body is not read: the connection closes after the answer
+            response.headers["connection"] = "close"
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

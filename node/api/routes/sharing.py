@@ -6,6 +6,7 @@ import time
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from starlette.types import Send
 
 from node.api.body import no_body
 from node.api.deps import (
@@ -26,6 +27,27 @@ from node.sharing.download import FRAME, Served, stream_while_usable
 router = APIRouter(tags=["sharing"])
 
 BINARY = {200: {"content": {"application/octet-stream": {}}, "description": "ciphertext"}}
+
+
+class FrameByFrame(StreamingResponse):
+    """Asks its iterator for the next frame only once the socket has taken the previous one.
+
+    The server waits for its write buffer to drain at the start of each ``send`` (uvicorn
+    does), so an empty send before each frame means the grant check made when the frame is
+    read happens as that frame is about to be written, not one frame ahead of it."""
+
+    async def stream_response(self, send: Send) -> None:
+        start = {"type": "http.response.start", "status": self.status_code}
+        await send({**start, "headers": self.raw_headers})  # type: ignore[typeddict-item]
+        frames = aiter(self.body_iterator)
+        while True:
+            await send({"type": "http.response.body", "body": b"", "more_body": True})
+            try:
+                frame = await anext(frames)
+            except StopAsyncIteration:
+                break
+            await send({"type": "http.response.body", "body": frame, "more_body": True})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
 @router.get("/v1/datasets", response_model=DatasetList, openapi_extra=no_body())
@@ -71,7 +93,7 @@ def list_access(
 
 @router.get(
     "/v1/datasets/{dataset_id}/versions/{version}/blob",
-    response_class=StreamingResponse,
+    response_class=FrameByFrame,
     responses=BINARY,
     openapi_extra=no_body(),
 )
@@ -84,7 +106,7 @@ def download(
     rt: Runtime,
     sharing: SharingDep,
     downloads: Downloads,
-) -> StreamingResponse:
+) -> FrameByFrame:
     """The encrypted blob of a version, for the consumer of a usable RAW grant; the grant is
     checked again before every 1 MiB sent, and the download is logged however it ends."""
     row = rt.versions.find("0x" + grant.dataset_id.hex(), version)
@@ -111,7 +133,7 @@ def download(
             **cut,
         )
 
-    return StreamingResponse(
+    return FrameByFrame(
         stream_while_usable(frames, sharing, grant, rt.backend.block_number, log),
         media_type="application/octet-stream",
         headers={

@@ -1,0 +1,302 @@
+"""Attacks on real node processes (`tanlian node serve`, uvicorn) of a small local network on
+a served chain: the JSON nesting bomb, a 200 MiB unauthenticated body, and a revocation
+during a download (how much still flows after the revoke is mined, and the logged cut)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+
+from node.network.config import load_network_config
+from node.network.orchestrator import LocalNetwork
+from node.peer.client import NodeClient
+from node.peer.signing import sign_request
+from node.registry.keystore import KEYSTORE_FILE, unlock
+from node.sharing.contracts import Mode, Policy, State
+from node.sharing.download import FRAME, REVOKED
+from node.sharing.service import publish_as
+from tests.network.test_local_network import _config
+
+ROOT = Path(__file__).resolve().parents[2]
+BOMB = b"[" * 100_000 + b"]" * 100_000  # the review's body: ~200 KB, 100,000 levels
+
+
+@pytest.fixture(scope="module")
+def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
+    root = tmp_path_factory.mktemp("served")
+    network = LocalNetwork(
+        load_network_config(_config(root / "net.toml")), root / "state", say=lambda _: None
+    )
+    try:
+        network.up()
+        yield network
+    finally:
+        network.down()
+
+
+def _dept(net: LocalNetwork, name: str):
+    return next(d for d in net.config.departments if d.name == name)
+
+
+def _keys(net: LocalNetwork, name: str):
+    dept = _dept(net, name)
+    return unlock(net.home(dept) / KEYSTORE_FILE, net.secret(dept).read_text())
+
+
+def _port(net: LocalNetwork, name: str) -> int:
+    return int(_dept(net, name).endpoint.rsplit(":", 1)[1])
+
+
+def _pid(net: LocalNetwork, name: str) -> int:
+    return net.load_state()["nodes"][name]["pid"]
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def _alive_and_healthy(net: LocalNetwork, name: str, pid: int) -> None:
+    os.kill(pid, 0)  # raises if the process died
+    with NodeClient(_dept(net, name).endpoint) as anon:
+        assert anon.health()["status"] == "ok"
+
+
+def _raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, dict]:
+    """One HTTP/1.1 exchange on a plain socket: (status, JSON body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        s.sendall(head + body)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += s.recv(65536)
+        header, rest = data.split(b"\r\n\r\n", 1)
+        length = int(
+            next(h for h in header.split(b"\r\n") if h.lower().startswith(b"content-length")).split(
+                b":"
+            )[1]
+        )
+        while len(rest) < length:
+            rest += s.recv(65536)
+    return int(header.split(b" ")[1]), orjson.loads(rest[:length])
+
+
+def test_json_nesting_bomb_would_crash_the_node_process_if_parsed() -> None:
+    """Why the bound must come before any parser: in a process with the node's imports the
+    recursion limit is raised so high that the C JSON decoder overflows the stack."""
+    code = "import node.runtime, json, sys; json.loads(sys.stdin.buffer.read())"
+    crashed = subprocess.run(
+        [sys.executable, "-c", code], input=BOMB, cwd=ROOT, capture_output=True
+    )
+    assert crashed.returncode == -11  # SIGSEGV
+
+
+def test_nesting_bomb_on_a_served_node_is_refused_and_the_node_lives(net: LocalNetwork) -> None:
+    port, pid = _port(net, "stats"), _pid(net, "stats")
+    stats_address = _keys(net, "stats").address
+    analyst = _keys(net, "analyst")
+    # the review's request, unauthenticated: refused by its length, never read
+    head = (
+        f"POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(BOMB)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    status, err = _raw_request(port, head, BOMB)
+    assert (status, err["code"]) == (413, "body_too_large")
+    # the same shape within the size limit and validly signed by an active member: the
+    # signature is checked over the raw bytes, then the nesting is refused before parsing
+    bomb = b"[" * 32_000 + b"]" * 32_000
+    from eth_keys import keys
+
+    signed = sign_request(
+        keys.PrivateKey(analyst.account.key), "POST", "/v1/query", "", bomb, stats_address
+    )
+    head = (
+        "POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in signed.items())
+        + f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    status, err = _raw_request(port, head, bomb)
+    assert (status, err["code"]) == (400, "json_too_deep")
+    _alive_and_healthy(net, "stats", pid)
+
+
+def _send_until_refused(port: int, head: bytes, total: int, chunked: bool) -> tuple[int, bytes]:
+    """Send ``total`` bytes of body (or until the node stops taking them) while reading the
+    answer on the side: (bytes sent, answer)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    answer = bytearray()
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            while chunk := s.recv(65536):
+                answer.extend(chunk)
+        except OSError:
+            pass
+        done.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    s.sendall(head)
+    reader.start()
+    sent = 0
+    piece = b" " * (1 << 16)
+    try:
+        while sent < total and not done.is_set():
+            frame = b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
+            s.sendall(frame)
+            sent += len(piece)
+    except OSError:  # the node closed the connection after answering
+        pass
+    done.wait(30)
+    s.close()
+    return sent, bytes(answer)
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_unauthenticated_200_mib_body_is_refused_without_buffering(
+    net: LocalNetwork, chunked: bool
+) -> None:
+    port, pid = _port(net, "stats"), _pid(net, "stats")
+    total = 200 << 20
+    length = "Transfer-Encoding: chunked" if chunked else f"Content-Length: {total}"
+    head = f"POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\n{length}\r\n\r\n".encode()
+    before = _rss_kib(pid)
+    sent, answer = _send_until_refused(port, head, total, chunked)
+    grown = _rss_kib(pid) - before
+    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+    assert orjson.loads(answer.split(b"\r\n\r\n", 1)[1])["code"] == "body_too_large"
+    # the node stopped taking the body long before 200 MiB (what it took sits in socket
+    # buffers, not in the node), and its memory did not grow with it
+    assert sent < 32 << 20, sent
+    assert grown < 16 << 10, f"RSS grew {grown} KiB"
+    _alive_and_healthy(net, "stats", pid)
+
+
+# -- item 10: revocation during a download ---------------------------------------------------
+def _queues(node_port: int, client_port: int) -> int:
+    """Bytes in the kernel between the node and this client: the node socket's send queue
+    plus the client socket's receive queue (/proc/net/tcp, loopback)."""
+    total = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        f = line.split()
+        local, remote = int(f[1].split(":")[1], 16), int(f[2].split(":")[1], 16)
+        tx, rx = (int(x, 16) for x in f[4].split(":"))
+        if (local, remote) == (node_port, client_port):
+            total += tx
+        elif (local, remote) == (client_port, node_port):
+            total += rx
+    return total
+
+
+def _big_csv(path: Path, rows: int) -> Path:
+    with open(path, "w") as fh:
+        fh.write("enterprise,month,kwh\n")
+        for i in range(rows):
+            fh.write(f"E{i:07d},2024-{i % 12 + 1:02d},{i * 7 % 100000}\n")
+    return path
+
+
+def test_revocation_during_a_download_stops_it_within_one_frame(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    data = _big_csv(tmp_path / "big.csv", 1_600_000)  # ~40 MiB: 40 frames
+    with net.session("stats") as stats:
+        pub = publish_as(
+            stats,
+            data,
+            name="revoke-me",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+        size = stats.versions.find("0x" + pub.dataset_id.hex(), 1).ciphertext_size
+    with net.session("analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(pub.dataset_id, 1, "cut", Mode.RAW, duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        deadline = time.monotonic() + 15
+        while sh.request(rid).state != State.RELEASED:
+            assert time.monotonic() < deadline, "the key was never released"
+            time.sleep(0.1)
+        from eth_keys import keys
+
+        path = f"/v1/datasets/0x{pub.dataset_id.hex()}/versions/1/blob"
+        stats_address = _keys(net, "stats").address
+        signed = sign_request(
+            keys.PrivateKey(analyst.keys.account.key),
+            "GET",
+            path,
+            f"request={rid}",
+            b"",
+            stats_address,
+        )
+    port = _port(net, "stats")
+    s = socket.create_connection(("127.0.0.1", port), timeout=30)
+    client_port = s.getsockname()[1]
+    s.sendall(
+        (
+            f"GET {path}?request={rid} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in signed.items())
+            + "\r\n"
+        ).encode()
+    )
+    data_in = b""
+    while b"\r\n\r\n" not in data_in:
+        data_in += s.recv(65536)
+    header, body = data_in.split(b"\r\n\r\n", 1)
+    assert header.startswith(b"HTTP/1.1 200"), header
+    received = len(body)
+    while received < 4 * FRAME:
+        received += len(s.recv(1 << 20))
+    # stop reading until the node is blocked on a full socket: nothing moves any more
+    last, stable_since = -1, time.monotonic()
+    while time.monotonic() - stable_since < 1.0:
+        now = _queues(port, client_port)
+        if now != last:
+            last, stable_since = now, time.monotonic()
+        time.sleep(0.05)
+    in_flight = _queues(port, client_port)
+    with net.session("stats") as stats:
+        revoked_at = stats.require_sharing().revoke(rid, "cut mid-stream").receipt.block_number
+    before_revoke = received + in_flight
+    # read on until the node ends the response
+    while chunk := s.recv(1 << 20):
+        received += len(chunk)
+    s.close()
+    after = received - before_revoke
+    print(
+        f"\nciphertext {size} B; received before the revoke {before_revoke - in_flight} B, "
+        f"in kernel buffers {in_flight} B; after the revoke was mined {after} B"
+    )
+    assert received < size, "the download was not cut"
+    # what left the node after the revoke was mined: at most the rest of the frame it had
+    # handed to its event loop before (no new frame is read once the grant is unusable)
+    assert 0 <= after <= FRAME, after
+    # the cut is logged: in the download log and, anchored, in the access log
+    drc = _keys(net, "drc")
+    with NodeClient(_dept(net, "stats").endpoint, drc.account.key) as c:
+        deadline = time.monotonic() + 10
+        while True:
+            mine = [d for d in c.get("/v1/downloads")["downloads"] if d["request_id"] == rid]
+            if (mine and mine[0]["finished_at"]) or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        assert (mine[0]["outcome"], mine[0]["bytes"]) == (REVOKED, received)
+        (entry,) = [
+            e
+            for e in c.get("/v1/audit/log")["entries"]
+            if e["kind"] == "download" and e["request_id"] == rid
+        ]
+    assert entry["detail"]["outcome"] == REVOKED and entry["detail"]["bytes"] == received
+    assert entry["detail"]["cut_block"] >= revoked_at
