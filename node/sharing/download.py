@@ -2,9 +2,10 @@
 
 Before each read of :data:`FRAME` bytes of ciphertext the owner's node asks the chain
 whether the grant is still usable (``AccessManager.isUsable``: not revoked, not expired,
-both parties active). So once the block with a revocation is mined, at most the one frame
-the node is already writing leaves it (≤ 1 MiB); bytes written to the socket before that
-may still be in the kernel's buffers on their way to the consumer.
+both parties active), and the API asks for the next frame only once the socket has taken
+the previous one. So once the block with a revocation is mined, at most one more frame
+(1 MiB, checked just before) leaves the node; bytes written to the socket before that may
+still be in the kernel's buffers on their way to the consumer.
 """
 
 from __future__ import annotations
