@@ -30,7 +30,7 @@ M = TypeVar("M", bound=BaseModel)
 
 #: request ids and log positions are 64-bit in the node's tables (chain ids are far below)
 RequestId = Annotated[int, Query(ge=0, le=2**63 - 1, description="access request id")]
-#: version numbers, log sequence numbers and batch positions are 32-bit columns
+#: version numbers are 32-bit columns in the node's tables
 VersionNo = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

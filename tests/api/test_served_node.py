@@ -15,6 +15,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from eth_keys import keys
 
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
@@ -112,11 +113,16 @@ def test_nesting_bomb_on_a_served_node_is_refused_and_the_node_lives(net: LocalN
     ).encode()
     status, err = _raw_request(port, head, BOMB)
     assert (status, err["code"]) == (413, "body_too_large")
-    # the same shape within the size limit and validly signed by an active member: the
-    # signature is checked over the raw bytes, then the nesting is refused before parsing
+    # the same shape within the size limit, unsigned: refused by the signature check
     bomb = b"[" * 32_000 + b"]" * 32_000
-    from eth_keys import keys
-
+    head = (
+        f"POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(bomb)}\r\nConnection: close\r\n\r\n"
+    ).encode()
+    status, err = _raw_request(port, head, bomb)
+    assert (status, err["code"]) == (401, "auth_missing")
+    # and validly signed by an active member: the signature is checked over the raw
+    # bytes, then the nesting is refused before any parser sees it
     signed = sign_request(
         keys.PrivateKey(analyst.account.key), "POST", "/v1/query", "", bomb, stats_address
     )
@@ -229,8 +235,6 @@ def test_revocation_during_a_download_stops_it_within_one_frame(
         while sh.request(rid).state != State.RELEASED:
             assert time.monotonic() < deadline, "the key was never released"
             time.sleep(0.1)
-        from eth_keys import keys
-
         path = f"/v1/datasets/0x{pub.dataset_id.hex()}/versions/1/blob"
         stats_address = _keys(net, "stats").address
         signed = sign_request(
