@@ -30,10 +30,10 @@ from node.audit.digest import index_digest
 from node.errors import NotFound, TanlianError
 from node.privacy.downloads import DownloadLogStore
 from node.privacy.dp_queries import parse_spec
-from node.privacy.gate import DpGate
 from node.registry.directory import MemberView
 from node.runtime import NodeRuntime
 from node.sharing import views
+from node.sharing.gate import DpGate, GateContext
 from node.sharing.service import check_download
 
 logger = logging.getLogger(__name__)
@@ -287,7 +287,20 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
             },
         )
 
-    gate = DpGate(runtime)
+    gate = DpGate(
+        GateContext(
+            address=runtime.address,
+            sharing=runtime.sharing,
+            engine=runtime.engine,
+            versions=runtime.versions,
+            blobs=runtime.blobs,
+            encryption_key=runtime.keys.encryption_key,
+            events=runtime.indexer,
+            access_log=runtime.access_log,
+            head=runtime.backend.block_number,
+            wait_synced=runtime.wait_synced,
+        )
+    )
 
     class QueryBody(BaseModel):
         model_config = {"extra": "forbid"}

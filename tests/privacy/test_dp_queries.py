@@ -7,6 +7,7 @@ import pytest
 from diffprivlib import tools as dp
 
 from node.errors import InvalidInput
+from node.privacy.budget import ZERO_DELTA, Charge, Epsilon
 from node.privacy.dp_queries import (
     DatasetMeta,
     QueryRefused,
@@ -94,7 +95,8 @@ def test_group_by_public_keys_answers_every_key_and_costs_once() -> None:
     out = answer(spec, META, d, np.random.default_rng(3))["groups"]
     assert set(out) == {"锦江区", "青羊区", "金牛区"}
     assert out["金牛区"] <= 20  # filtered out: only noise remains
-    assert cost(spec, META) == 1.0  # parallel composition over disjoint public keys
+    # parallel composition over disjoint public keys; pure ε-DP, so δ 0
+    assert cost(spec, META) == Charge(Epsilon.parse("1"), ZERO_DELTA)
 
 
 @pytest.mark.parametrize(
