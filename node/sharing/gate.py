@@ -188,8 +188,8 @@ class DpGate:
                         "remaining": budget.remaining.as_json(),
                     },
                 )
-            # Nothing here depends on the rows: every cell, empty or not, gets an answer of
-            # the same shape, and none leaves before the spend below is mined.
+            # Whether this succeeds never depends on the rows (an empty cell is answered like
+            # a full one, in the same shape), and no answer leaves before the spend is mined.
             result = answer(spec, meta, self._load(row, meta))
             result_hash = hashlib.sha256(_canonical(result)).digest()
             try:
