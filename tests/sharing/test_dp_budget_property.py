@@ -30,7 +30,7 @@ from node.chain.client import ChainClient
 from node.chain.indexer.indexer import EventIndexer
 from node.db import create_schema, make_engine
 from node.privacy import dp_queries
-from node.privacy.budget import BudgetError, Epsilon
+from node.privacy.budget import BudgetError, Delta, Epsilon
 from node.privacy.dp_queries import parse_spec
 from node.privacy.store import BlobStore, VersionStore
 from node.registry.keystore import NodeKeys, generate_keys
@@ -51,7 +51,7 @@ META = {
 
 
 @dataclass
-class Owner:
+class World:
     gate: DpGate
     consumer: Sharing
     owner: Sharing
@@ -60,7 +60,7 @@ class Owner:
 
 
 @pytest.fixture(scope="module")
-def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Owner]:
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     home = tmp_path_factory.mktemp("dp-budget")
     backend = open_backend("embedded", home=home / "chain")
     owner_keys: NodeKeys = generate_keys()
@@ -117,10 +117,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Owner]:
             events=indexer,
             access_log=AccessLog(engine),
             head=backend.block_number,
-            wait_synced=lambda block, timeout: None,
+            wait_synced=lambda block, _timeout: indexer.sync(block),  # in process: at once
         )
     )
-    yield Owner(
+    yield World(
         gate,
         Sharing(consumer_client, catalog.address, access.address),
         owner,
@@ -189,7 +189,7 @@ query = st.fixed_dictionaries(
 )
 @given(ceiling=st.integers(min_value=1, max_value=3000), queries=st.lists(query, max_size=6))
 def test_mechanisms_get_exactly_what_the_chain_charges_and_never_past_the_ceiling(
-    world: Owner, ceiling: int, queries: list[dict[str, Any]]
+    world: World, ceiling: int, queries: list[dict[str, Any]]
 ) -> None:
     applied = world.consumer.apply(
         world.dataset, 1, "property", Mode.DP, Epsilon(ceiling), duration=86400
@@ -247,3 +247,15 @@ def test_mechanisms_get_exactly_what_the_chain_charges_and_never_past_the_ceilin
     assert sum(int(e.args["epsilonMilli"]) for e in spends) == charged
     delta_on_chain = sum(Fraction(int(e.args["deltaNano"]), 10**9) for e in spends)
     assert given_delta == delta_on_chain  # pure ε-DP mechanisms: 0 given, 0 charged
+
+
+def test_the_contract_wrapper_takes_only_exact_budgets(world: World) -> None:
+    # a float would have to be rounded on its way to uint64 milli-ε: it is a type error
+    with pytest.raises(TypeError, match="expected Epsilon"):
+        world.owner.spend(1, 0.00149, Delta(0), b"\0" * 32, b"\0" * 32)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="expected Delta"):
+        world.owner.spend(1, Epsilon(1), 1e-6, b"\0" * 32, b"\0" * 32)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="expected Epsilon"):
+        world.consumer.apply(world.dataset, 1, "p", Mode.DP, 0.5)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="expected Epsilon"):
+        Policy(epsilon_ceiling=2.0).as_abi()  # type: ignore[arg-type]
