@@ -157,3 +157,13 @@ def test_pydantic_validates_with_the_codes_and_serializes_numbers() -> None:
     assert loose.dump_json({"b": Budget(Epsilon(1000), Epsilon(1))._asdict()}) == (
         b'{"b":{"ceiling":1.0,"spent":0.001}}'
     )
+
+
+def test_the_audit_reads_logged_epsilon_exactly_and_rounds_an_inexact_one_up() -> None:
+    from node.audit.verify import _logged_milli
+
+    assert _logged_milli(0.4) == 400 and _logged_milli(0.001) == 1 and _logged_milli(0) == 0
+    # an answer logged at 0.00149 (as before budgets were exact) used more than 1 milli-ε:
+    # counted as 2, it no longer matches the 1 charged on chain, and the audit says so
+    assert _logged_milli(0.00149) == 2
+    assert _logged_milli("garbled") == 0
