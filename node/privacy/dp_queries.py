@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 from diffprivlib import tools as dp
+from diffprivlib.accountant import BudgetAccountant
 from diffprivlib.mechanisms import Geometric
 from diffprivlib.utils import PrivacyLeakWarning
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
@@ -243,16 +244,21 @@ def _one(
         # the same mechanism, ε and shape, noise over the bounds, and the same distribution as
         # the answer for a one-row cell holding that value.
         values = np.array([(c.lower + c.upper) / 2])  # type: ignore[operator]
+    # The budget is accounted on chain; diffprivlib's default accountant would keep every
+    # spend of the process in one list that only grows, so each call gets its own.
+    acct = BudgetAccountant()
     # diffprivlib clips to the bounds itself; the quantile below clips on its own too
     if spec.kind == "sum":
         if c.integer:
             values = np.rint(values).astype(int)
             bounds = (int(c.lower), int(c.upper))
-        return float(dp.sum(values, epsilon=eps, bounds=bounds, random_state=seed))
+        return float(dp.sum(values, epsilon=eps, bounds=bounds, random_state=seed, accountant=acct))
     if spec.kind == "mean":
-        return float(dp.mean(values, epsilon=eps, bounds=bounds, random_state=seed))
+        return float(
+            dp.mean(values, epsilon=eps, bounds=bounds, random_state=seed, accountant=acct)
+        )
     if spec.kind == "variance":
-        return float(dp.var(values, epsilon=eps, bounds=bounds, random_state=seed))
+        return float(dp.var(values, epsilon=eps, bounds=bounds, random_state=seed, accountant=acct))
     if spec.kind == "histogram":
         # clipped, so that values beyond the bounds land in the edge bins, not nowhere
         counts, edges = dp.histogram(
@@ -261,6 +267,7 @@ def _one(
             bins=spec.bins,
             range=bounds,
             random_state=seed,
+            accountant=acct,
         )
         return {"counts": [max(0, int(x)) for x in counts], "edges": [float(e) for e in edges]}
     qs = spec.quantiles or []

@@ -366,3 +366,16 @@ def test_any_rows_get_an_answer_whose_shape_depends_on_the_query_only(
     }
     assert _shape(got) == _shape(answer(q, EMPTY_META, full))
     assert np.isfinite(_numbers(got)).all()
+
+
+def test_answers_leave_no_trace_in_diffprivlibs_process_wide_accountant() -> None:
+    # its default accountant appends every spend to one list for the life of the process:
+    # a node answering for months would grow without bound (the chain accounts the budget)
+    from diffprivlib.accountant import BudgetAccountant
+
+    default = BudgetAccountant.load_default(None)
+    before = len(default.spent_budget)
+    for kind, extra in (("sum", {}), ("mean", {}), ("variance", {}), ("histogram", {"bins": 3})):
+        spec = {"kind": kind, "column": "kwh", "epsilon": 1, "group_by": "district", **extra}
+        answer(parse_spec(spec), META, data(300))
+    assert len(default.spent_budget) == before
