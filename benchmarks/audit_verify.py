@@ -39,6 +39,7 @@ from node.chain.embedded.host import free_port
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeClient
+from node.privacy.budget import Epsilon
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import publish_as
 
@@ -89,7 +90,9 @@ def build_load(net: LocalNetwork, work: Path, args: argparse.Namespace) -> dict:
                 data,
                 name="series",
                 policy=Policy(
-                    auto_approve_roles=("analyst",), raw_allowed=True, epsilon_ceiling=1.0
+                    auto_approve_roles=("analyst",),
+                    raw_allowed=True,
+                    epsilon_ceiling=Epsilon.parse("1"),
                 ),
             )
             if v % 50 == 0:

@@ -29,6 +29,7 @@ from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeClient
 from node.pilot import synthetic
+from node.privacy.budget import Epsilon
 from node.privacy.dp_queries import DatasetMeta, answer, parse_spec
 from node.sharing.contracts import Mode, Policy
 from node.sharing.service import publish_as
@@ -77,7 +78,9 @@ def main() -> None:
                 name="kwh",
                 classification="restricted",
                 policy=Policy(
-                    auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=10.0
+                    auto_approve_roles=("analyst",),
+                    raw_allowed=False,
+                    epsilon_ceiling=Epsilon.parse("10"),
                 ),
                 dp_metadata=synthetic.GRID_DP_METADATA,
             )
@@ -87,7 +90,7 @@ def main() -> None:
         with session("analyst") as analyst:
             grant = (
                 analyst.require_sharing()
-                .apply(pub.dataset_id, 1, "bench", Mode.DP, epsilon=10.0, duration=86400)
+                .apply(pub.dataset_id, 1, "bench", Mode.DP, Epsilon.parse("10"), duration=86400)
                 .event("AccessRequested")
                 .args["requestId"]
             )

@@ -48,17 +48,22 @@ def request(
     home: HomeOpt,
     purpose: Annotated[str, typer.Option(help="Why you need the data (its hash goes on chain).")],
     mode: Annotated[str, typer.Option(help="raw (a decrypted copy) or dp (queries only).")] = "raw",
-    epsilon: Annotated[float, typer.Option(help="Privacy budget asked (dp only).")] = 0.0,
+    epsilon: Annotated[
+        str,
+        typer.Option(help="Privacy budget asked (dp only): decimal ε in whole milli-ε (0.001)."),
+    ] = "0",
     days: Annotated[float, typer.Option(help="How long the grant lasts once authorized.")] = 30,
     version: Annotated[int, typer.Option(help="Version (default: the latest).")] = 0,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Apply for a dataset; the owner's preset policy may authorize it at once."""
+    from node.privacy.budget import Epsilon
     from node.sharing.contracts import Mode
 
     if mode not in ("raw", "dp"):
         raise InvalidInput("--mode is raw or dp")
+    eps = Epsilon.parse(epsilon, allow_zero=mode == "raw")
     with open_session(home, password_file) as s:
         sharing = s.require_sharing()
         dataset_id = _resolve_dataset(s, dataset)
@@ -67,7 +72,7 @@ def request(
             raise InvalidInput(f"no dataset {dataset}")
         version = version or info["versions"]
         result = sharing.apply(
-            dataset_id, version, purpose, Mode[mode.upper()], epsilon, round(days * 86400)
+            dataset_id, version, purpose, Mode[mode.upper()], eps, round(days * 86400)
         )
         rid = result.event("AccessRequested").args["requestId"]
         state = (

@@ -22,14 +22,15 @@ AutoApproveOpt = Annotated[
 ReviewersOpt = Annotated[int, typer.Option(help="Reviewer approvals needed otherwise.")]
 
 
-def _policy(auto_approve: str, reviewers: int, raw: bool = True, epsilon_ceiling: float = 0.0):
+def _policy(auto_approve: str, reviewers: int, raw: bool = True, epsilon_ceiling: str = "0"):
+    from node.privacy.budget import Epsilon
     from node.sharing.contracts import Policy
 
     return Policy(
         auto_approve_roles=tuple(r.strip() for r in auto_approve.split(",") if r.strip()),
         reviewer_approvals=reviewers,
         raw_allowed=raw,
-        epsilon_ceiling=epsilon_ceiling,
+        epsilon_ceiling=Epsilon.parse(epsilon_ceiling, allow_zero=True),
     )
 
 
@@ -42,7 +43,10 @@ def publish(
     auto_approve: AutoApproveOpt = "",
     reviewers: ReviewersOpt = 0,
     raw: Annotated[bool, typer.Option("--raw/--dp-only", help="Allow decrypted copies.")] = True,
-    epsilon_ceiling: Annotated[float, typer.Option(help="Largest ε one DP grant may hold.")] = 0.0,
+    epsilon_ceiling: Annotated[
+        str,
+        typer.Option(help="Largest ε one DP grant may hold: decimal, whole milli-ε (0.001)."),
+    ] = "0",
     dp_metadata: Annotated[
         Path | None,
         typer.Option(help="JSON: bounds and public keys per column, for DP queries."),

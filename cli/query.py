@@ -95,7 +95,10 @@ budget_app = typer.Typer(help="Privacy budgets of DP grants.", no_args_is_help=T
 def budget_show(
     request_id: RequestArg,
     home: HomeOpt,
-    per_query: Annotated[float, typer.Option(help="ε of the query you plan (for 'fits').")] = 0.0,
+    per_query: Annotated[
+        str | None,
+        typer.Option(help="ε of the query you plan: how many more of that cost fit."),
+    ] = None,
     spec: Annotated[
         Path | None,
         typer.Option(help="A query spec: how many more queries of that kind fit (asks its cost)."),
@@ -103,22 +106,27 @@ def budget_show(
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ceiling, spent and remaining ε of a DP grant, read from the chain."""
+    """Ceiling, spent and remaining ε of a DP grant, read from the chain (exact: whole
+    milli-ε, as the chain accounts them)."""
+    from node.privacy.budget import Epsilon
+
+    if per_query is not None and spec is not None:
+        raise InvalidInput("--per-query and --spec exclude each other")
+    cost = Epsilon.parse(per_query) if per_query is not None else None
     body = _read_spec(spec) if spec is not None else None
     with open_session(home, password_file) as s:
-        ceiling, spent = s.require_sharing().budget(request_id)
+        budget = s.require_sharing().budget(request_id)
         if body is not None:
             where, client = _owner_node(s, str(request_id))
             with client as node:
-                per_query = node.post("/v1/query", {**where, "spec": body, "mode": "estimate"})[
-                    "epsilon"
-                ]
-    info = {
+                asked = node.post("/v1/query", {**where, "spec": body, "mode": "estimate"})
+            cost = Epsilon.parse(asked["epsilon"])
+    info: dict = {
         "request": request_id,
-        "ceiling": ceiling,
-        "spent": spent,
-        "remaining": round(ceiling - spent, 3),
+        "ceiling": budget.ceiling.as_json(),
+        "spent": budget.spent.as_json(),
+        "remaining": budget.remaining.as_json(),
     }
-    if per_query > 0:
-        info["more_queries_of_that_cost"] = int((ceiling - spent + 1e-9) // per_query)
+    if cost is not None:
+        info["more_queries_of_that_cost"] = budget.remaining // cost
     emit(info, as_json)

@@ -21,8 +21,8 @@ from node.api.routes import audit, health, nodes, query, sharing
 from node.api.schemas import ErrorBody
 from node.errors import TanlianError
 from node.privacy.downloads import DownloadLogStore
-from node.privacy.gate import DpGate
 from node.runtime import NodeRuntime
+from node.sharing.gate import DpGate, GateContext
 
 logger = logging.getLogger(__name__)
 ROUTERS = (health.router, nodes.router, sharing.router, query.router, audit.router)
@@ -49,7 +49,20 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         dependencies=[Depends(declared_length)],
     )
     app.state.runtime = runtime
-    app.state.gate = DpGate(runtime)
+    app.state.gate = DpGate(
+        GateContext(
+            address=runtime.address,
+            sharing=runtime.sharing,
+            engine=runtime.engine,
+            versions=runtime.versions,
+            blobs=runtime.blobs,
+            encryption_key=runtime.keys.encryption_key,
+            events=runtime.indexer,
+            access_log=runtime.access_log,
+            head=runtime.backend.block_number,
+            wait_synced=runtime.wait_synced,
+        )
+    )
     app.state.downloads = DownloadLogStore(runtime.engine)
 
     @app.exception_handler(TanlianError)

@@ -14,12 +14,15 @@ from __future__ import annotations
 import gc
 import hashlib
 import logging
+import math
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 import rlp
@@ -42,6 +45,7 @@ from node.chain.indexer.indexer import IndexedEvent, decode_events, decode_logs,
 from node.chain.raw import RawBlock, header_links, receipt_logs
 from node.errors import TanlianError
 from node.peer.client import NodeApiError, NodeClient
+from node.privacy.budget import BudgetError, BudgetTooFine, Epsilon
 from node.registry.registry import ARTIFACT as REGISTRY
 from node.registry.registry import mask_to_roles
 from node.sharing.contracts import ACCESS, CATALOG
@@ -114,6 +118,18 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+
+
+def _logged_milli(value: Any) -> int:
+    """An answer's logged ε in milli-ε, rounded up: an answer logged at ε 0.00149 (before
+    budgets were exact) used more than the 0.001 it was charged, and the check says so."""
+    try:
+        return Epsilon.parse(value, allow_zero=True).milli
+    except BudgetTooFine:
+        text = repr(value) if isinstance(value, float) else str(value)
+        return math.ceil(Fraction(Decimal(text)) * Epsilon.SCALE)
+    except BudgetError:  # not a number: a garbled entry counts for nothing
+        return 0
 
 
 @dataclass
@@ -825,11 +841,12 @@ class Auditor:
         return n
 
     def _check_budgets(self, logs: dict[str, list[dict[str, Any]]]) -> int:
-        logged: dict[int, float] = defaultdict(float)
+        # exact milli-ε: the log's decimal ε read back as the integer the chain charged
+        logged: dict[int, int] = defaultdict(int)
         for node, entries in logs.items():
             for e in entries:
                 if e["kind"] == "dp_answer":
-                    logged[e["request_id"]] += float(e["detail"].get("epsilon", 0))
+                    logged[e["request_id"]] += _logged_milli(e["detail"].get("epsilon", 0))
                 elif e["kind"] == "dp_refused":
                     self.find(
                         "budget_overrun_attempt",
@@ -843,18 +860,18 @@ class Auditor:
                     )
         dp = [g for g in self.facts.grants.values() if g.mode == "dp"]
         for g in dp:
-            spent = g.spent_milli / 1000
+            spent = Epsilon(g.spent_milli)
             if g.spent_milli > g.ceiling_milli:
                 self.find(
                     "budget_overrun",
                     "critical",
                     g.owner,
-                    f"request {g.id} spent ε {spent} over its ceiling {g.ceiling_milli / 1000}",
+                    f"request {g.id} spent ε {spent} over its ceiling {Epsilon(g.ceiling_milli)}",
                     request=g.id,
                     spend_txs=[tx for *_, tx in g.spends],
                 )
-            have = round(logged.get(g.id, 0.0), 3)
-            if have > spent + 1e-9:
+            have = Epsilon(logged.get(g.id, 0))
+            if have > spent:
                 self.find(
                     "answer_without_spend",
                     "critical",
@@ -862,7 +879,7 @@ class Auditor:
                     f"request {g.id}: answers worth ε {have} logged, ε {spent} paid on chain",
                     request=g.id,
                 )
-            elif have < spent - 1e-9 and g.owner in logs:
+            elif have < spent and g.owner in logs:
                 self.find(
                     "unlogged_answer",
                     "medium",

@@ -40,6 +40,7 @@ from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeApiError, NodeClient
 from node.pilot import synthetic
+from node.privacy.budget import Epsilon
 from node.privacy.desensitize import KAnonymityTooLow, load_profile
 from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.runtime import NodeSession
@@ -247,7 +248,11 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
         "grid": (
             "enterprise-electricity-monthly",
             "restricted",
-            Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=3.0),
+            Policy(
+                auto_approve_roles=("analyst",),
+                raw_allowed=False,
+                epsilon_ceiling=Epsilon.parse("3"),
+            ),
         ),
     }
     steps: list[dict[str, Any]] = []
@@ -343,7 +348,7 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
             1,
             "electricity by district and sector",
             Mode.DP,
-            epsilon=1.0,
+            epsilon=Epsilon.parse("1"),
             duration=30 * 86400,
         )
         dp_id = dp.event("AccessRequested").args["requestId"]

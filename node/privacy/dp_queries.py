@@ -7,9 +7,15 @@ the data: numeric bounds, and the public keys of grouping and filter columns. A 
 needs metadata the owner did not declare is refused. diffprivlib supplies the mechanisms;
 its privacy-leak warnings are raised as errors; integer counts use the geometric mechanism.
 
-Cost: a query costs the ε it asks for. Grouping by a column with declared public keys
-splits the data into disjoint parts, so by parallel composition the whole group-by costs
-that ε once, not once per group.
+Cost: a query costs the ε it asks for, an exact :class:`~node.privacy.budget.Epsilon` (whole
+milli-ε, what the chain charges), and δ 0: every mechanism here is pure ε-DP. Its mechanisms
+run at that ε, never above it (:meth:`Epsilon.for_mechanism`). Grouping by a column with
+declared public keys splits the data into disjoint parts, so by parallel composition the
+whole group-by costs that ε once, not once per group.
+
+Every cell is answered the same way whatever its rows: a group with no rows, or whose values
+are all missing, gets a noisy answer of the same shape at the same cost, so that whether a
+cell is empty is never learned from an error (see :func:`_one`).
 
 This module is pure computation; the gate that locks, checks and spends the budget on
 chain around it is built on top.
@@ -26,11 +32,17 @@ from typing import Any, Literal
 
 import numpy as np
 from diffprivlib import tools as dp
+from diffprivlib.accountant import BudgetAccountant
 from diffprivlib.mechanisms import Geometric
 from diffprivlib.utils import PrivacyLeakWarning
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from node.errors import InvalidInput, TanlianError, describe_validation
+from node.privacy.budget import BUDGET_ERRORS, ZERO_DELTA, BudgetTooLarge, Charge, Epsilon
+
+#: the most one query may ask for
+MAX_QUERY_EPSILON = Epsilon.parse("10")
 
 
 class QueryRefused(TanlianError):
@@ -78,11 +90,20 @@ class QuerySpec(BaseModel):
 
     kind: Literal["count", "sum", "mean", "variance", "histogram", "quantile"]
     column: str | None = None
-    epsilon: float = Field(gt=0, le=10)
+    epsilon: Epsilon
     quantiles: list[float] | None = None
     bins: int | None = Field(default=None, ge=1, le=1000)
     group_by: str | None = None
     filters: list[Filter] = []
+
+    @field_validator("epsilon")
+    @classmethod
+    def _at_most(cls, eps: Epsilon) -> Epsilon:
+        if eps > MAX_QUERY_EPSILON:
+            raise PydanticCustomError(
+                BudgetTooLarge.code, f"one query may ask for ε {MAX_QUERY_EPSILON} at most"
+            )
+        return eps
 
     @model_validator(mode="after")
     def _shape(self) -> QuerySpec:
@@ -109,13 +130,17 @@ def parse_spec(data: dict[str, Any]) -> QuerySpec:
         return QuerySpec.model_validate(data)
     except ValidationError as exc:
         problems = describe_validation(exc, "query")
-        raise InvalidInput(f"invalid query: {problems}") from None
+        # a budget that cannot be charged exactly keeps its own code (budget_too_fine, …)
+        budget = next((e["type"] for e in exc.errors() if e["type"] in BUDGET_ERRORS), None)
+        error = BUDGET_ERRORS[budget] if budget is not None else InvalidInput
+        raise error(f"invalid query: {problems}") from None
 
 
-def cost(spec: QuerySpec, meta: DatasetMeta) -> float:
-    """ε the query will spend (checks it against the metadata first)."""
+def cost(spec: QuerySpec, meta: DatasetMeta) -> Charge:
+    """What the query will be charged (checks it against the metadata first): its ε, once
+    for a group-by over disjoint public keys, and δ 0 (pure ε-DP mechanisms only)."""
     _check(spec, meta)
-    return spec.epsilon  # a group-by over disjoint public keys is paid once
+    return Charge(spec.epsilon, ZERO_DELTA)
 
 
 def _check(spec: QuerySpec, meta: DatasetMeta) -> None:
@@ -195,7 +220,8 @@ def _one(
     mask: np.ndarray | None,
     seed: int | None,
 ) -> Any:
-    eps = spec.epsilon
+    # the largest double not above the ε charged: the mechanism never gets more than is paid
+    eps = spec.epsilon.for_mechanism()
     if spec.kind == "count":
         true = len(next(iter(data.values()))) if mask is None else int(mask.sum())
         mech = Geometric(epsilon=eps, sensitivity=1, random_state=seed)
@@ -206,16 +232,33 @@ def _one(
     values = column if mask is None else column[mask]
     if values.dtype.kind != "f":
         values = values.astype(float)
+    # A missing value (NaN: an empty or non-numeric CSV cell) is left out of its cell; a cell
+    # of nothing but those is an empty cell. (NaN would otherwise come out as the answer.)
+    missing = np.isnan(values)
+    if missing.any():
+        values = values[~missing]
+    if values.size == 0 and spec.kind in ("mean", "variance"):
+        # diffprivlib calibrates these on the cell's row count and divides by zero on an empty
+        # cell: failing there, before the spend, told the consumer which cells are empty for
+        # free. The empty cell is answered as a cell of one row at the middle of the bounds:
+        # the same mechanism, ε and shape, noise over the bounds, and the same distribution as
+        # the answer for a one-row cell holding that value.
+        values = np.array([(c.lower + c.upper) / 2])  # type: ignore[operator]
+    # The budget is accounted on chain; diffprivlib's default accountant would keep every
+    # spend of the process in one list that only grows, so each call gets its own.
+    acct = BudgetAccountant()
     # diffprivlib clips to the bounds itself; the quantile below clips on its own too
     if spec.kind == "sum":
         if c.integer:
             values = np.rint(values).astype(int)
             bounds = (int(c.lower), int(c.upper))
-        return float(dp.sum(values, epsilon=eps, bounds=bounds, random_state=seed))
+        return float(dp.sum(values, epsilon=eps, bounds=bounds, random_state=seed, accountant=acct))
     if spec.kind == "mean":
-        return float(dp.mean(values, epsilon=eps, bounds=bounds, random_state=seed))
+        return float(
+            dp.mean(values, epsilon=eps, bounds=bounds, random_state=seed, accountant=acct)
+        )
     if spec.kind == "variance":
-        return float(dp.var(values, epsilon=eps, bounds=bounds, random_state=seed))
+        return float(dp.var(values, epsilon=eps, bounds=bounds, random_state=seed, accountant=acct))
     if spec.kind == "histogram":
         # clipped, so that values beyond the bounds land in the edge bins, not nowhere
         counts, edges = dp.histogram(
@@ -224,6 +267,7 @@ def _one(
             bins=spec.bins,
             range=bounds,
             random_state=seed,
+            accountant=acct,
         )
         return {"counts": [max(0, int(x)) for x in counts], "edges": [float(e) for e in edges]}
     qs = spec.quantiles or []
@@ -232,7 +276,8 @@ def _one(
     rng = np.random.default_rng(seed)
     ordered = np.sort(values)
     np.clip(ordered, *bounds, out=ordered)
-    return [fast_quantile(ordered, q, eps / len(qs), bounds, rng, presorted=True) for q in qs]
+    share = spec.epsilon.for_mechanism(len(qs))  # never above ε/len(qs), summing to ≤ ε
+    return [fast_quantile(ordered, q, share, bounds, rng, presorted=True) for q in qs]
 
 
 def fast_quantile(

@@ -1,4 +1,9 @@
-"""DataCatalog and AccessManager from Python."""
+"""DataCatalog and AccessManager from Python.
+
+Privacy budgets cross this boundary as :class:`~node.privacy.budget.Epsilon` (milli-ε, the
+contract's ``epsilonMilli``) and :class:`~node.privacy.budget.Delta` (nano-δ, its
+``deltaNano``): the integers go to the chain as they are, never through a float.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from eth_utils import keccak, to_checksum_address
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient, Contract, TxResult
 from node.errors import InvalidInput
+from node.privacy.budget import ZERO_EPSILON, Budget, Delta, Epsilon
 from node.registry.registry import roles_to_mask
 
 CATALOG = "DataCatalog"
@@ -41,15 +47,15 @@ class Policy:
     auto_approve_roles: tuple[str, ...] = ()
     reviewer_approvals: int = 0
     raw_allowed: bool = True
-    epsilon_ceiling: float = 0.0
+    #: the largest ε one DP grant may hold (0: no DP grants)
+    epsilon_ceiling: Epsilon = ZERO_EPSILON
 
     def as_abi(self) -> tuple:
         mask = roles_to_mask(self.auto_approve_roles) if self.auto_approve_roles else 0
         if not 0 <= self.reviewer_approvals <= 255:
             raise InvalidInput("reviewer approvals must be between 0 and 255")
-        if self.epsilon_ceiling < 0:
-            raise InvalidInput("the ε ceiling must not be negative")
-        return (mask, self.reviewer_approvals, self.raw_allowed, round(self.epsilon_ceiling * 1000))
+        ceiling = _typed(self.epsilon_ceiling, Epsilon)
+        return (mask, self.reviewer_approvals, self.raw_allowed, ceiling.milli)
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,13 @@ class Lineage:
             "profile_hash": "0x" + self.profile_hash.hex(),
             "k_anonymity": self.k_anonymity,
         }
+
+
+def _typed(value: object, kind: type) -> Any:
+    """A budget must arrive as its exact type: a float here would have to be rounded."""
+    if not isinstance(value, kind):
+        raise TypeError(f"expected {kind.__name__}, got {type(value).__name__} {value!r}")
+    return value
 
 
 def classification_code(name: str) -> int:
@@ -101,7 +114,7 @@ class RequestInfo:
     owner: str
     mode: Mode
     state: State
-    epsilon: float
+    epsilon: Epsilon
     duration: int
     created_at: int
     expires_at: int
@@ -209,7 +222,7 @@ class Sharing:
         version: int,
         purpose: str,
         mode: Mode,
-        epsilon: float = 0.0,
+        epsilon: Epsilon = ZERO_EPSILON,
         duration: int = 30 * 86400,
     ) -> TxResult:
         return self.client.transact(
@@ -219,7 +232,7 @@ class Sharing:
             version,
             purpose_hash(purpose),
             int(mode),
-            round(epsilon * 1000),
+            _typed(epsilon, Epsilon).milli,
             duration,
         )
 
@@ -236,23 +249,28 @@ class Sharing:
         return self.client.transact(self.access, "revoke", request_id, keccak(text=reason))
 
     def spend(
-        self, request_id: int, epsilon: float, delta: float, query_hash: bytes, result_hash: bytes
+        self,
+        request_id: int,
+        epsilon: Epsilon,
+        delta: Delta,
+        query_hash: bytes,
+        result_hash: bytes,
     ) -> TxResult:
         """Pay for one DP answer on chain (owner only); reverts past the grant's ceiling."""
         return self.client.transact(
             self.access,
             "spend",
             request_id,
-            round(epsilon * 1000),
-            round(delta * 1e9),
+            _typed(epsilon, Epsilon).milli,
+            _typed(delta, Delta).nano,
             query_hash,
             result_hash,
         )
 
-    def budget(self, request_id: int) -> tuple[float, float]:
-        """(ceiling, spent) of a DP grant, in ε."""
+    def budget(self, request_id: int) -> Budget:
+        """Ceiling and spent ε of a DP grant, exactly as the chain holds them."""
         ceiling, spent = self.client.call(self.access, "budgetOf", request_id)
-        return ceiling / 1000, spent / 1000
+        return Budget(Epsilon(ceiling), Epsilon(spent))
 
     def request(self, request_id: int, block: int | str = "latest") -> RequestInfo:
         r = self.client.call(self.access, "request", request_id, block=block)
@@ -264,7 +282,7 @@ class Sharing:
             r[3],
             Mode(r[4]),
             State(r[5]),
-            r[6] / 1000,
+            Epsilon(r[6]),
             r[7],
             r[8],
             r[9],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from node.chain.indexer.indexer import EventIndexer
+from node.privacy.budget import Epsilon
 from node.registry.registry import mask_to_roles
 from node.sharing.contracts import CLASSIFICATIONS, Mode, State
 
@@ -24,7 +25,7 @@ def datasets(indexer: EventIndexer, catalog: str) -> list[dict[str, Any]]:
                     "auto_approve_roles": mask_to_roles(auto),
                     "reviewer_approvals": reviewers,
                     "raw_allowed": raw,
-                    "epsilon_ceiling": int(eps) / 1000,
+                    "epsilon_ceiling": Epsilon(int(eps)).as_json(),
                 },
                 "versions": [],
                 "created_block": e.block_number,
@@ -57,7 +58,7 @@ def datasets(indexer: EventIndexer, catalog: str) -> list[dict[str, Any]]:
                 "auto_approve_roles": mask_to_roles(auto),
                 "reviewer_approvals": reviewers,
                 "raw_allowed": raw,
-                "epsilon_ceiling": int(eps) / 1000,
+                "epsilon_ceiling": Epsilon(int(eps)).as_json(),
             }
     return list(out.values())
 
@@ -74,7 +75,7 @@ def requests(indexer: EventIndexer, access: str) -> list[dict[str, Any]]:
                 "consumer": a["consumer"],
                 "version": a["version"],
                 "mode": Mode(a["mode"]).name.lower(),
-                "epsilon": int(a["epsilonMilli"]) / 1000,
+                "epsilon": Epsilon(int(a["epsilonMilli"])).as_json(),
                 "duration": int(a["duration"]),
                 "state": State.PENDING.label,
                 "approvals": [],

@@ -29,6 +29,7 @@ from node.chain.indexer.models import ChainEvent
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeApiError, NodeClient
+from node.privacy.budget import Epsilon
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import GrantNotUsable, publish_as, pull
 from tests.network.test_local_network import _config
@@ -164,7 +165,11 @@ def _activity(p: Pilot) -> None:
             s,
             kwh,
             name="kwh",
-            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=1.0),
+            policy=Policy(
+                auto_approve_roles=("analyst",),
+                raw_allowed=False,
+                epsilon_ceiling=Epsilon.parse("1"),
+            ),
             dp_metadata=DP_META,
         )
         p.ids["kwh"] = pub.dataset_id
@@ -180,7 +185,7 @@ def _activity(p: Pilot) -> None:
     with p.net.session("analyst") as a:
         sh = a.require_sharing()
         pull(sh, a.registry, a.keys, p.ids["raw"], p.tmp / "pulled.csv")
-        dp = sh.apply(p.ids["kwh"], 1, "dp", Mode.DP, epsilon=1.0, duration=3600)
+        dp = sh.apply(p.ids["kwh"], 1, "dp", Mode.DP, epsilon=Epsilon.parse("1"), duration=3600)
         p.ids["dp"] = dp.event("AccessRequested").args["requestId"]
         reviewed = sh.apply(p.ids["reviewed"], 1, "review", Mode.RAW, duration=3600)
         p.ids["reviewed_req"] = reviewed.event("AccessRequested").args["requestId"]

@@ -17,6 +17,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient, new_account
 from node.chain.errors import ContractReverted
+from node.privacy.budget import Delta, Epsilon
 from node.registry.registry import GenesisMember, Registry, deploy_registry
 from node.sharing.contracts import Mode, Policy, Sharing, State, deploy_sharing
 
@@ -67,7 +68,7 @@ def build(home: Path, policy: Policy) -> World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     w = build(
         tmp_path_factory.mktemp("am") / "chain",
-        Policy(reviewer_approvals=1, raw_allowed=True, epsilon_ceiling=2.0),
+        Policy(reviewer_approvals=1, raw_allowed=True, epsilon_ceiling=Epsilon.parse("2")),
     )
     yield w
     w.backend.close()
@@ -155,7 +156,14 @@ def test_matrix_role_action_state(world: World, action: str, state: State) -> No
 )
 def test_apply_refusals(world: World, actor: str, mode: Mode, epsilon: float, error: str) -> None:
     with pytest.raises(ContractReverted) as info:
-        world.sharing[actor].apply(world.dataset, 1, "p", mode, epsilon=epsilon, duration=3600)
+        world.sharing[actor].apply(
+            world.dataset,
+            1,
+            "p",
+            mode,
+            epsilon=Epsilon.parse(epsilon, allow_zero=True),
+            duration=3600,
+        )
     assert info.value.error == error
 
 
@@ -234,7 +242,7 @@ class AccessMachine(RuleBasedStateMachine):
                 auto_approve_roles=("analyst",),
                 reviewer_approvals=1,
                 raw_allowed=True,
-                epsilon_ceiling=2.0,
+                epsilon_ceiling=Epsilon.parse("2"),
             ),
         )
         self.model: dict[int, dict] = {}
@@ -254,7 +262,7 @@ class AccessMachine(RuleBasedStateMachine):
                 1,
                 "p",
                 Mode.DP if dp else Mode.RAW,
-                epsilon=1.0 if dp else 0.0,
+                epsilon=Epsilon.parse("1") if dp else Epsilon(0),
                 duration=3600,
             )
         except ContractReverted:
@@ -343,17 +351,19 @@ def test_privacy_budget_is_spent_on_chain_and_never_exceeded(tmp_path: Path) -> 
 
     w = build(
         tmp_path / "chain",
-        Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=2.0),
+        Policy(
+            auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=Epsilon.parse("2")
+        ),
     )
     try:
         analyst, owner = w.sharing["other"], w.sharing["owner"]
         rid = (
-            analyst.apply(w.dataset, 1, "dp", Mode.DP, epsilon=1.0, duration=3600)
+            analyst.apply(w.dataset, 1, "dp", Mode.DP, epsilon=Epsilon.parse("1"), duration=3600)
             .event("AccessRequested")
             .args["requestId"]
         )
         q, r = b"\x0a" * 32, b"\x0b" * 32
-        paid = owner.spend(rid, 0.25, 1e-6, q, r)
+        paid = owner.spend(rid, Epsilon.parse("0.25"), Delta.parse("1e-6"), q, r)
         assert paid.event("BudgetSpent").args == {
             "requestId": rid,
             "epsilonMilli": 250,
@@ -362,22 +372,22 @@ def test_privacy_budget_is_spent_on_chain_and_never_exceeded(tmp_path: Path) -> 
             "queryHash": q,
             "resultHash": r,
         }
-        assert owner.budget(rid) == (1.0, 0.25)
+        assert owner.budget(rid) == (Epsilon.parse("1"), Epsilon.parse("0.25"))
         with pytest.raises(ContractReverted) as over:
-            owner.spend(rid, 0.8, 0, q, r)
+            owner.spend(rid, Epsilon.parse("0.8"), Delta(0), q, r)
         assert (over.value.error, over.value.error_args) == (
             "BudgetExceeded",
             {"requestId": rid, "asked": 800, "remaining": 750},
         )
         with pytest.raises(ContractReverted) as not_owner:
-            analyst.spend(rid, 0.1, 0, q, r)
+            analyst.spend(rid, Epsilon.parse("0.1"), Delta(0), q, r)
         assert not_owner.value.error == "NotDecider"
         # 50 concurrent spends of 0.05 at the boundary: exactly 15 fit in the 0.75 left
         results: list[bool] = []
 
         def one() -> None:
             try:
-                owner.spend(rid, 0.05, 0, q, r)
+                owner.spend(rid, Epsilon.parse("0.05"), Delta(0), q, r)
                 results.append(True)
             except ContractReverted as exc:
                 assert exc.error == "BudgetExceeded"
@@ -389,20 +399,20 @@ def test_privacy_budget_is_spent_on_chain_and_never_exceeded(tmp_path: Path) -> 
         for t in threads:
             t.join()
         assert results.count(True) == 15
-        assert owner.budget(rid) == (1.0, 1.0)
+        assert owner.budget(rid) == (Epsilon.parse("1"), Epsilon.parse("1"))
         owner.revoke(rid, "done")
         with pytest.raises(ContractReverted) as gone:
-            owner.spend(rid, 0.01, 0, q, r)
+            owner.spend(rid, Epsilon.parse("0.01"), Delta(0), q, r)
         assert gone.value.error == "NotUsable"
         raw_rid = (
             w.sharing["consumer"]
-            .apply(w.dataset, 1, "x", Mode.DP, epsilon=0.5, duration=3600)
+            .apply(w.dataset, 1, "x", Mode.DP, epsilon=Epsilon.parse("0.5"), duration=3600)
             .event("AccessRequested")
             .args["requestId"]
         )
         assert w.sharing["consumer"].request(raw_rid).state == State.PENDING
         with pytest.raises(ContractReverted) as pending:
-            owner.spend(raw_rid, 0.1, 0, q, r)
+            owner.spend(raw_rid, Epsilon.parse("0.1"), Delta(0), q, r)
         assert pending.value.error == "NotUsable"
     finally:
         w.backend.close()
@@ -411,5 +421,7 @@ def test_privacy_budget_is_spent_on_chain_and_never_exceeded(tmp_path: Path) -> 
 def test_raw_grants_have_no_budget(world: World) -> None:
     rid = new_request(world, State.RELEASED)
     with pytest.raises(ContractReverted) as info:
-        world.sharing["owner"].spend(rid, 0.1, 0, b"\x01" * 32, b"\x02" * 32)
+        world.sharing["owner"].spend(
+            rid, Epsilon.parse("0.1"), Delta(0), b"\x01" * 32, b"\x02" * 32
+        )
     assert info.value.error == "NotDp"

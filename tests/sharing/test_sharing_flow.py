@@ -15,6 +15,7 @@ from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeApiError, NodeClient
 from node.peer.signing import sign_request
+from node.privacy.budget import Epsilon
 from node.privacy.crypto import IntegrityError
 from node.runtime import NodeSession
 from node.sharing.contracts import Mode, Policy, State
@@ -226,7 +227,11 @@ def test_dp_only_dataset_refuses_raw_and_bounds_epsilon(net: LocalNetwork, tmp_p
             data,
             name="enterprise-electricity",
             classification="restricted",
-            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=2.0),
+            policy=Policy(
+                auto_approve_roles=("analyst",),
+                raw_allowed=False,
+                epsilon_ceiling=Epsilon.parse("2"),
+            ),
         )
     with session(net, "analyst") as analyst:
         sh = analyst.require_sharing()
@@ -234,12 +239,14 @@ def test_dp_only_dataset_refuses_raw_and_bounds_epsilon(net: LocalNetwork, tmp_p
             sh.apply(pub.dataset_id, 1, "raw please", Mode.RAW, duration=3600)
         assert raw.value.error == "RawNotAllowed"
         with pytest.raises(ContractReverted) as eps:
-            sh.apply(pub.dataset_id, 1, "too much", Mode.DP, epsilon=2.5, duration=3600)
+            sh.apply(
+                pub.dataset_id, 1, "too much", Mode.DP, epsilon=Epsilon.parse("2.5"), duration=3600
+            )
         assert (eps.value.error, eps.value.error_args) == (
             "InvalidEpsilon",
             {"asked": 2500, "ceiling": 2000},
         )
-        ok = sh.apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=1.0, duration=3600)
+        ok = sh.apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=Epsilon.parse("1"), duration=3600)
         assert ok.event("AccessAuthorized").args["automatic"] is True
 
 
@@ -529,14 +536,18 @@ def test_dp_gate_spends_on_chain_and_refuses_past_the_budget(
             data,
             name="kwh-dp",
             classification="restricted",
-            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=1.0),
+            policy=Policy(
+                auto_approve_roles=("analyst",),
+                raw_allowed=False,
+                epsilon_ceiling=Epsilon.parse("1"),
+            ),
             dp_metadata=DP_META,
         )
     grid_dept = next(d for d in net.config.departments if d.name == "grid")
     with session(net, "analyst") as analyst:
         rid = (
             analyst.require_sharing()
-            .apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=1.0, duration=3600)
+            .apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=Epsilon.parse("1"), duration=3600)
             .event("AccessRequested")
             .args["requestId"]
         )
@@ -558,12 +569,18 @@ def test_dp_gate_spends_on_chain_and_refuses_past_the_budget(
             # 10-scale bound fails about once in 20,000 runs
             assert abs(first["answer"]["groups"]["锦江区"] - 1249.5) < 500
             assert first["epsilon_spent"] == 0.4 and first["remaining"] == 0.6
-            assert analyst.require_sharing().budget(rid) == (1.0, 0.4)  # paid on chain
+            assert analyst.require_sharing().budget(rid) == (
+                Epsilon.parse("1"),
+                Epsilon.parse("0.4"),
+            )  # paid on chain
             c.post("/v1/query", {"request": rid, "spec": spec})
             with pytest.raises(NodeApiError) as over:
                 c.post("/v1/query", {"request": rid, "spec": spec})
             assert (over.value.http_status, over.value.code) == (409, "dp_budget_exhausted")
-            assert analyst.require_sharing().budget(rid) == (1.0, 0.8)
+            assert analyst.require_sharing().budget(rid) == (
+                Epsilon.parse("1"),
+                Epsilon.parse("0.8"),
+            )
             with pytest.raises(NodeApiError) as no_bounds:
                 c.post(
                     "/v1/query",
@@ -582,6 +599,108 @@ def test_dp_gate_spends_on_chain_and_refuses_past_the_budget(
         assert theft.value.code == "grant_not_yours"
 
 
+def test_an_empty_cell_is_answered_and_paid_like_any_other(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    """A mean or variance over a group with no rows used to fail inside the computation,
+    before the spend: HTTP 500 for an empty cell, an answer (and a charge) for a full one, so
+    emptiness was learned for free. Now both are answered after the spend, alike."""
+    data = tmp_path / "cells.csv"
+    data.write_text(
+        "enterprise,district,kwh\n"
+        + "".join(f"E{i},{'锦江区' if i % 2 else '青羊区'},{1000 + i}\n" for i in range(300))
+    )
+    meta = {
+        "columns": {
+            "enterprise": {},
+            "district": {"keys": ["锦江区", "青羊区", "武侯区"]},  # 武侯区: no rows
+            "kwh": {"lower": 0, "upper": 10_000},
+        }
+    }
+    with session(net, "grid") as grid:
+        pub = publish_as(
+            grid,
+            data,
+            name="kwh-cells",
+            classification="restricted",
+            policy=Policy(
+                auto_approve_roles=("analyst",),
+                raw_allowed=False,
+                epsilon_ceiling=Epsilon.parse("2"),
+            ),
+            dp_metadata=meta,
+        )
+    grid_dept = next(d for d in net.config.departments if d.name == "grid")
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(pub.dataset_id, 1, "cells", Mode.DP, Epsilon.parse("2"), duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        spent = Epsilon(0)
+        with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
+            for kind in ("mean", "variance"):
+                grouped = {"kind": kind, "column": "kwh", "epsilon": 0.1, "group_by": "district"}
+                got = c.post("/v1/query", {"request": rid, "spec": grouped})
+                assert set(got["answer"]["groups"]) == {"锦江区", "青羊区", "武侯区"}
+                assert all(isinstance(v, float) for v in got["answer"]["groups"].values())
+                spent += Epsilon.parse("0.1")
+                assert got["epsilon_spent"] == 0.1 and sh.budget(rid).spent == spent
+                # one cell alone, empty or full: the same response, the same charge
+                shapes = set()
+                for district in ("武侯区", "锦江区"):
+                    alone = {
+                        "kind": kind,
+                        "column": "kwh",
+                        "epsilon": 0.1,
+                        "filters": [{"column": "district", "values": [district]}],
+                    }
+                    got = c.post("/v1/query", {"request": rid, "spec": alone})
+                    spent += Epsilon.parse("0.1")
+                    assert sh.budget(rid).spent == spent
+                    shapes.add(
+                        (tuple(sorted(got)), tuple(got["answer"]), type(got["answer"]["value"]))
+                    )
+                assert len(shapes) == 1
+            # the archive holds all six answers, each paid on chain
+            archive = c.get("/v1/query/archive", params={"request": rid})
+            assert len({a["spend_tx"] for a in archive["answers"]}) == 6
+            assert archive["budget"] == {"ceiling": 2.0, "spent": 0.6}
+
+
+def test_an_epsilon_finer_than_the_chain_charges_is_refused(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    """ε 0.00149 used to run its mechanism at 0.00149 and be charged round(1.49) = 1 milli-ε:
+    49 % more privacy loss than the chain recorded. It is refused, and nothing is charged."""
+    pub = _dp_dataset(net, tmp_path, "kwh-fine", raw=False, ceiling=1.0)
+    grid_dept = next(d for d in net.config.departments if d.name == "grid")
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        rid = (
+            sh.apply(pub.dataset_id, 1, "fine", Mode.DP, Epsilon.parse("1"), duration=3600)
+            .event("AccessRequested")
+            .args["requestId"]
+        )
+        with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
+            for eps in (0.00149, "0.00149"):
+                with pytest.raises(NodeApiError) as fine:
+                    c.post("/v1/query", {"request": rid, "spec": {"kind": "count", "epsilon": eps}})
+                assert (fine.value.http_status, fine.value.code) == (400, "budget_too_fine")
+            assert sh.budget(rid).spent == Epsilon(0)
+            for eps, code in ((10.5, "budget_too_large"), (-0.1, "budget_not_positive")):
+                with pytest.raises(NodeApiError) as bad:
+                    c.post("/v1/query", {"request": rid, "spec": {"kind": "count", "epsilon": eps}})
+                assert (bad.value.http_status, bad.value.code) == (400, code)
+            # the nearest value the chain charges exactly is answered and charged exactly
+            paid = c.post(
+                "/v1/query", {"request": rid, "spec": {"kind": "count", "epsilon": 0.002}}
+            )
+            assert paid["epsilon_spent"] == 0.002 and paid["remaining"] == 0.998
+            assert sh.budget(rid).spent == Epsilon(2)
+
+
 def _dp_dataset(net: LocalNetwork, tmp_path: Path, name: str, *, raw: bool, ceiling: float):
     data = tmp_path / f"{name}.csv"
     rows = ["enterprise,district,kwh"] + [
@@ -595,7 +714,9 @@ def _dp_dataset(net: LocalNetwork, tmp_path: Path, name: str, *, raw: bool, ceil
             name=name,
             classification="restricted",
             policy=Policy(
-                auto_approve_roles=("analyst",), raw_allowed=raw, epsilon_ceiling=ceiling
+                auto_approve_roles=("analyst",),
+                raw_allowed=raw,
+                epsilon_ceiling=Epsilon.parse(ceiling),
             ),
             dp_metadata=DP_META,
         )
@@ -611,7 +732,7 @@ def test_fifty_concurrent_queries_at_the_budget_boundary_never_overspend(
     with session(net, "analyst") as analyst:
         sh = analyst.require_sharing()
         rid = (
-            sh.apply(pub.dataset_id, 1, "race", Mode.DP, epsilon=1.0, duration=3600)
+            sh.apply(pub.dataset_id, 1, "race", Mode.DP, epsilon=Epsilon.parse("1"), duration=3600)
             .event("AccessRequested")
             .args["requestId"]
         )
@@ -633,7 +754,7 @@ def test_fifty_concurrent_queries_at_the_budget_boundary_never_overspend(
     assert outcomes.count("answered") == 10  # 10 × 0.1 = the ceiling, exactly
     assert set(outcomes) == {"answered", "dp_budget_exhausted"}
     with session(net, "analyst") as analyst:
-        assert analyst.require_sharing().budget(rid) == (1.0, 1.0)
+        assert analyst.require_sharing().budget(rid) == (Epsilon.parse("1"), Epsilon.parse("1"))
         with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
             archive = c.get("/v1/query/archive", params={"request": rid})
     assert len(archive["answers"]) == 10
@@ -652,7 +773,7 @@ def test_raw_and_dp_grants_cannot_stand_in_for_each_other(
         sh = analyst.require_sharing()
         raw = sh.apply(pub.dataset_id, 1, "raw", Mode.RAW, duration=3600)
         raw_id = raw.event("AccessRequested").args["requestId"]
-        dp = sh.apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=0.5, duration=3600)
+        dp = sh.apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=Epsilon.parse("0.5"), duration=3600)
         dp_id = dp.event("AccessRequested").args["requestId"]
         wait_state(analyst, raw_id, State.RELEASED)
         with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
@@ -665,7 +786,7 @@ def test_raw_and_dp_grants_cannot_stand_in_for_each_other(
             # the RAW grant downloads, the DP grant answers: each on its own path
             assert b"".join(c.stream("GET", blob, params={"request": raw_id}))
             assert c.post("/v1/query", {"request": dp_id, "spec": spec})["epsilon_spent"] == 0.1
-        assert sh.budget(raw_id) == (0.0, 0.0)  # nothing was charged to the RAW grant
+        assert sh.budget(raw_id) == (Epsilon(0), Epsilon(0))  # nothing was charged to the RAW grant
     with session(net, "grid") as grid:
         grid.require_sharing().revoke(dp_id, "study cancelled")
     with NodeClient(grid_dept.endpoint, analyst.keys.account.key) as c:
@@ -684,7 +805,7 @@ def test_an_expired_dp_grant_is_refused(net: LocalNetwork, tmp_path: Path) -> No
     with session(net, "analyst") as analyst:
         sh = analyst.require_sharing()
         rid = (
-            sh.apply(pub.dataset_id, 1, "short", Mode.DP, epsilon=0.5, duration=60)
+            sh.apply(pub.dataset_id, 1, "short", Mode.DP, epsilon=Epsilon.parse("0.5"), duration=60)
             .event("AccessRequested")
             .args["requestId"]
         )
@@ -697,7 +818,7 @@ def test_an_expired_dp_grant_is_refused(net: LocalNetwork, tmp_path: Path) -> No
         ):
             c.post("/v1/query", {"request": rid, "spec": {"kind": "count", "epsilon": 0.1}})
         assert expired.value.code == "grant_not_usable"
-        assert sh.budget(rid) == (0.5, 0.0)
+        assert sh.budget(rid) == (Epsilon.parse("0.5"), Epsilon(0))
 
 
 STATIONS = "station_id,street,pm25,note\n" + "".join(

@@ -6,6 +6,11 @@ one (consumer, dataset) pair run one at a time, so concurrent queries cannot ove
 spend is a chain transaction that reverts past the grant's ceiling, so no node can answer
 beyond the budget either; if the spend fails, no answer leaves the node. `estimate` and
 `dummy` (the same query on synthetic data of the same schema) spend nothing.
+
+Budgets are exact (:mod:`node.privacy.budget`): the ε checked, charged on chain, logged and
+given to the mechanisms is one integer of milli-ε. Everything decided before the spend
+depends on the query, the metadata and the budget only, never on the rows: an empty cell is
+answered and paid like any other.
 """
 
 from __future__ import annotations
@@ -16,19 +21,29 @@ import io
 import json
 import threading
 import time
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 import numpy as np
-from sqlalchemy import select
+from nacl.public import PrivateKey
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from node.chain.errors import ContractReverted
-from node.errors import InvalidInput, NotFound
+from node.chain.indexer.indexer import EventIndexer
+from node.errors import InvalidInput, NotFound, TanlianError
+from node.privacy.budget import Charge, Epsilon
 from node.privacy.dp_queries import DatasetMeta, QueryRefused, QuerySpec, answer, cost
 from node.privacy.models import QueryArchive, StoredVersion
-from node.privacy.store import read_plaintext
-from node.sharing.contracts import Mode
+from node.privacy.store import BlobStore, VersionStore, read_plaintext
+from node.sharing.contracts import Mode, RequestInfo, Sharing
 from node.sharing.service import GrantNotUsable, check_grant
+
+
+class CatalogNotConfigured(TanlianError):
+    code = "registry_not_configured"
+    http_status = 503
 
 
 class BudgetExhausted(QueryRefused):
@@ -40,16 +55,53 @@ def _canonical(value: Any) -> bytes:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+class AccessLogWriter(Protocol):
+    """Where the gate records answers and refusals (node.audit.log.AccessLog)."""
+
+    def append(self, kind: str, **fields: Any) -> Any: ...
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """What the gate needs of its node, and nothing else."""
+
+    #: this node's account: the owner the grants must name
+    address: str
+    #: None on a node whose settings name no catalog: every query is then refused
+    sharing: Sharing | None
+    #: the node's database (the answer archive)
+    engine: Engine
+    versions: VersionStore
+    blobs: BlobStore
+    #: the node's X25519 key, to open its own stored versions
+    encryption_key: PrivateKey
+    #: AccessRequested events by indexed argument, to find a caller's grant on a dataset
+    events: EventIndexer
+    access_log: AccessLogWriter
+    #: the chain's head block number
+    head: Callable[[], int]
+    #: wait until the event index reaches a block (at most ``timeout`` seconds)
+    wait_synced: Callable[[int, float], None]
+
+
 class DpGate:
-    def __init__(self, runtime: Any) -> None:  # node.runtime.NodeRuntime
-        self.rt = runtime
+    def __init__(self, context: GateContext) -> None:
+        self.ctx = context
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
+    @property
+    def sharing(self) -> Sharing:
+        if self.ctx.sharing is None:
+            raise CatalogNotConfigured("node.toml names no data catalog (contracts.catalog/access)")
+        return self.ctx.sharing
+
     # -- checks ----------------------------------------------------------------------
-    def _grant(self, request_id: int, caller: str):
-        req = check_grant(self.rt.sharing, request_id, caller, self.rt.address, Mode.DP)
-        row = self.rt.versions.find("0x" + req.dataset_id.hex(), req.version)
+    def _grant(
+        self, request_id: int, caller: str
+    ) -> tuple[RequestInfo, StoredVersion, DatasetMeta]:
+        req = check_grant(self.sharing, request_id, caller, self.ctx.address, Mode.DP)
+        row = self.ctx.versions.find("0x" + req.dataset_id.hex(), req.version)
         if row is None:
             raise NotFound("the granted version is not stored on this node")
         if not row.dp_metadata:
@@ -62,12 +114,12 @@ class DpGate:
             wanted = "0x" + bytes.fromhex(dataset_id.removeprefix("0x")).hex()
         except ValueError:
             raise InvalidInput(f"{dataset_id!r} is not a dataset id") from None
-        sharing = self.rt.sharing
+        sharing = self.sharing
         for attempt in range(2):
             # by indexed arguments: this runs on every query that names a dataset
             grants = [
                 e.args["requestId"]
-                for e in self.rt.indexer.events(
+                for e in self.ctx.events.events(
                     address=sharing.access.address,
                     event="AccessRequested",
                     args={"datasetId": wanted, "consumer": caller},
@@ -79,7 +131,7 @@ class DpGate:
                     return rid
             if attempt == 0:
                 # The grant may be in a block this node has not indexed yet.
-                self.rt.wait_synced(self.rt.backend.block_number(), timeout=5.0)
+                self.ctx.wait_synced(self.ctx.head(), 5.0)
         raise GrantNotUsable(
             f"you hold no usable DP grant on dataset {wanted} at this node"
             + (f" (requests {sorted(grants)} are not usable now)" if grants else "")
@@ -88,14 +140,14 @@ class DpGate:
 
     def estimate(self, request_id: int, spec: QuerySpec, caller: str) -> dict[str, Any]:
         _req, _row, meta = self._grant(request_id, caller)
-        ceiling, spent = self.rt.sharing.budget(request_id)
-        c = cost(spec, meta)
-        remaining = round(ceiling - spent, 3)
+        remaining = self.sharing.budget(request_id).remaining
+        charge = cost(spec, meta)
+        # JSON numbers whose text is the exact decimal (0.4), here at the node's boundary
         return {
-            "epsilon": c,
-            "remaining": remaining,
-            "fits": c <= remaining + 1e-9,
-            "queries_of_this_kind_left": int((remaining + 1e-9) // c),
+            "epsilon": charge.epsilon.as_json(),
+            "remaining": remaining.as_json(),
+            "fits": charge.epsilon <= remaining,
+            "queries_of_this_kind_left": remaining // charge.epsilon,
         }
 
     # -- answers -------------------------------------------------------------------------
@@ -112,7 +164,11 @@ class DpGate:
                 data[name] = rng.uniform(col.lower, col.upper, n)
             else:
                 data[name] = np.array([f"x{i}" for i in range(n)])
-        return {"answer": answer(spec, meta, data, rng), "dummy": True, "epsilon_spent": 0.0}
+        return {
+            "answer": answer(spec, meta, data, rng),
+            "dummy": True,
+            "epsilon_spent": Epsilon(0).as_json(),
+        }
 
     def query(self, request_id: int, spec: QuerySpec, caller: str) -> dict[str, Any]:
         req, row, meta = self._grant(request_id, caller)
@@ -120,32 +176,39 @@ class DpGate:
         with self._guard:
             lock = self._locks.setdefault(key, threading.Lock())
         with lock:
-            c = cost(spec, meta)
-            ceiling, spent = self.rt.sharing.budget(request_id)
-            if c > ceiling - spent + 1e-9:
-                self._log_refusal(req, row, spec, c, ceiling - spent)
+            charge = cost(spec, meta)
+            budget = self.sharing.budget(request_id)
+            if charge.epsilon > budget.remaining:
+                self._log_refusal(req, row, spec, charge, budget.remaining)
                 raise BudgetExhausted(
-                    f"the query costs ε {c} but only {round(ceiling - spent, 3)} of "
-                    f"{ceiling} is left on request {request_id}",
-                    detail={"cost": c, "remaining": round(ceiling - spent, 3)},
+                    f"the query costs ε {charge.epsilon} but only {budget.remaining} of "
+                    f"{budget.ceiling} is left on request {request_id}",
+                    detail={
+                        "cost": charge.epsilon.as_json(),
+                        "remaining": budget.remaining.as_json(),
+                    },
                 )
+            # Whether this succeeds never depends on the rows (an empty cell is answered like
+            # a full one, in the same shape), and no answer leaves before the spend is mined.
             result = answer(spec, meta, self._load(row, meta))
             result_hash = hashlib.sha256(_canonical(result)).digest()
             try:
-                paid = self.rt.sharing.spend(request_id, c, 0.0, spec.digest(), result_hash)
+                paid = self.sharing.spend(
+                    request_id, charge.epsilon, charge.delta, spec.digest(), result_hash
+                )
             except ContractReverted as exc:
                 # No spend on chain, no answer.
                 if exc.error == "BudgetExceeded":
-                    self._log_refusal(req, row, spec, c, None)
+                    self._log_refusal(req, row, spec, charge, None)
                     raise BudgetExhausted(f"budget exhausted on chain: {exc.message}") from None
                 raise
             self._archive(
-                req, row, spec, c, result, result_hash, paid.tx_hash, paid.receipt.block_number
+                req, row, spec, charge, result, result_hash, paid.tx_hash, paid.receipt.block_number
             )
         return {
             "answer": result,
-            "epsilon_spent": c,
-            "remaining": round(ceiling - spent - c, 3),
+            "epsilon_spent": charge.epsilon.as_json(),
+            "remaining": (budget.remaining - charge.epsilon).as_json(),
             "spend_tx": paid.tx_hash,
             "result_sha256": "0x" + result_hash.hex(),
         }
@@ -153,7 +216,7 @@ class DpGate:
     def _load(self, row: StoredVersion, meta: DatasetMeta) -> dict[str, np.ndarray]:
         if row.format != "csv":
             raise QueryRefused(f"DP queries run on CSV datasets; this one is {row.format}")
-        raw = read_plaintext(self.rt.blobs, row, self.rt.keys.encryption_key)
+        raw = read_plaintext(self.ctx.blobs, row, self.ctx.encryption_key)
         reader = csv.reader(io.StringIO(raw.decode("utf-8")))
         header = next(reader)
         columns: dict[str, list[str]] = {h: [] for h in header}
@@ -164,39 +227,44 @@ class DpGate:
         for name, values in columns.items():
             col = meta.columns.get(name)
             if col is not None and col.lower is not None:
-                out[name] = np.array([float(v) if v else np.nan for v in values])
+                out[name] = np.array([_number(v) for v in values])
             else:
                 out[name] = np.array(values)
         return out
 
     def _log_refusal(
-        self, req: Any, row: StoredVersion, spec: QuerySpec, eps: float, left: float | None
+        self,
+        req: RequestInfo,
+        row: StoredVersion,
+        spec: QuerySpec,
+        charge: Charge,
+        left: Epsilon | None,
     ) -> None:
         """A query past the budget is an attempt the regulator sees."""
-        self.rt.access_log.append(
+        self.ctx.access_log.append(
             "dp_refused",
-            block=self.rt.backend.block_number(),
+            block=self.ctx.head(),
             request_id=req.id,
             consumer=req.consumer,
             dataset_id=row.dataset_id,
             version=row.version,
-            epsilon=eps,
-            remaining=None if left is None else round(left, 3),
+            epsilon=charge.epsilon.as_json(),
+            remaining=None if left is None else left.as_json(),
             query_sha256="0x" + spec.digest().hex(),
         )
 
     def _archive(
         self,
-        req: Any,
+        req: RequestInfo,
         row: StoredVersion,
         spec: QuerySpec,
-        eps: float,
+        charge: Charge,
         result: Any,
         result_hash: bytes,
         tx: str,
         block: int,
     ) -> None:
-        with Session(self.rt.engine) as s, s.begin():
+        with Session(self.ctx.engine) as s, s.begin():
             s.add(
                 QueryArchive(
                     request_id=req.id,
@@ -204,7 +272,8 @@ class DpGate:
                     dataset_id=row.dataset_id,
                     version=row.version,
                     spec=spec.model_dump(),
-                    epsilon=eps,
+                    # a float column; milli/1000 reads back as the same decimal, exactly
+                    epsilon=charge.epsilon.as_json(),
                     result=_canonical(result).decode(),
                     query_hash="0x" + spec.digest().hex(),
                     result_hash="0x" + result_hash.hex(),
@@ -212,21 +281,22 @@ class DpGate:
                     answered_at=time.time(),
                 )
             )
-        self.rt.access_log.append(
+        self.ctx.access_log.append(
             "dp_answer",
             block=block,
             request_id=req.id,
             consumer=req.consumer,
             dataset_id=row.dataset_id,
             version=row.version,
-            epsilon=eps,
+            # exact decimal text in the log; the audit reads it back as an Epsilon
+            epsilon=charge.epsilon.as_json(),
             query_sha256="0x" + spec.digest().hex(),
             result_sha256="0x" + result_hash.hex(),
             spend_tx=tx,
         )
 
     def archive(self, request_id: int) -> list[dict[str, Any]]:
-        with Session(self.rt.engine) as s:
+        with Session(self.ctx.engine) as s:
             rows = s.scalars(
                 select(QueryArchive)
                 .where(QueryArchive.request_id == request_id)
@@ -245,3 +315,12 @@ class DpGate:
                 }
                 for r in rows
             ]
+
+
+def _number(text: str) -> float:
+    """A bounded column's cell; an empty or non-numeric one is missing (NaN), which the
+    computation leaves out of its cell instead of failing on it."""
+    try:
+        return float(text)
+    except ValueError:
+        return np.nan
