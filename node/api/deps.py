@@ -20,10 +20,10 @@ from node.api.body import read_body, validated
 from node.errors import NotFound, TanlianError
 from node.peer.signing import AuthForbidden, AuthNotActive, AuthUnknownAccount, verify_request
 from node.privacy.downloads import DownloadLogStore
-from node.sharing.gate import DpGate
 from node.registry.directory import MemberView
 from node.runtime import NodeRuntime
 from node.sharing.contracts import RequestInfo, Sharing
+from node.sharing.gate import DpGate
 from node.sharing.service import check_download
 
 M = TypeVar("M", bound=BaseModel)
