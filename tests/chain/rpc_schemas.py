@@ -8,13 +8,14 @@ methods' ``params`` schemas too, so that the tests ask only standard questions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError, best_match
+from jsonschema.exceptions import ValidationError
 
 SPEC = Path(__file__).resolve().parent.parent / "specs" / "execution-apis" / "src"
 
@@ -66,8 +67,16 @@ def params_errors(method: str, params: list[Any]) -> list[str]:
 
 
 def _describe(error: ValidationError) -> str:
-    # a oneOf/anyOf failure says little by itself: follow the most relevant branch down
-    while error.context:
-        error = best_match(error.context)
-    where = "/".join(str(p) for p in error.absolute_path) or "(root)"
-    return f"{where}: {error.message[:200]}"
+    # a oneOf/anyOf failure says little by itself: name the failure deepest in the answer
+    # (the branch that got furthest), not "is not valid under any of the given schemas"
+    leaves = list(_leaves(error))
+    deepest = max(leaves, key=lambda e: (len(e.absolute_path), e.validator != "type"))
+    where = "/".join(str(p) for p in deepest.absolute_path) or "(root)"
+    return f"{where}: {deepest.message[:200]}"
+
+
+def _leaves(error: ValidationError) -> Iterator[ValidationError]:
+    if not error.context:
+        yield error
+    for sub in error.context:
+        yield from _leaves(sub)

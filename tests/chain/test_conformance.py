@@ -318,7 +318,8 @@ def _scenario(rpc: Checked, bt: BackendUnderTest) -> dict[str, Any]:
         },
     )
     probe = to_checksum_address(legacy["contractAddress"])
-    fee = {"maxPriorityFeePerGas": 1, "maxFeePerGas": 2 * price + 1}
+    tip = int(rpc("eth_maxPriorityFeePerGas"), 16)
+    fee = {"maxPriorityFeePerGas": tip, "maxFeePerGas": 2 * price + tip}
     access = _send(
         rpc,
         account,
