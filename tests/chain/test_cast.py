@@ -9,21 +9,18 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
 from node.chain.artifacts import load_artifact
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient, Contract
-from node.chain.embedded.chain import EmbeddedChain, GenesisSpec
-from node.chain.embedded.host import ChainHost, start_chain_host
+from node.chain.embedded.host import ChainHost
+from tests.chain.devchain import start_dev_chain
 from tests.conftest import _tool
 
-DEV_FUNDS = 10**21
 KEY = "0x" + "01" * 32
 OTHER = "0x" + "22" * 20
 
@@ -51,13 +48,10 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    """A chain host whose genesis funds a dev key (the chain is gas-free, but cast's
-    EIP-1559 sends pay a priority fee of at least 1 wei, and value transfers need funds),
-    with ChainProbe deployed, a value stored and logs emitted."""
-    home: Path = tmp_path_factory.mktemp("cast")
-    dev = Account.create()
-    EmbeddedChain(home / "chain", genesis=GenesisSpec(alloc={dev.address: DEV_FUNDS})).close()
-    host = start_chain_host(home)
+    """A chain host with a funded dev key, ChainProbe deployed, a value stored and logs
+    emitted."""
+    chain = start_dev_chain(tmp_path_factory.mktemp("cast"))
+    host, dev = chain.host, chain.dev
     backend = open_backend("rpc", url=host.url)
     client = ChainClient(backend, dev)
     probe, _ = client.deploy(load_artifact("ChainProbe"), "cast")
