@@ -63,11 +63,13 @@ class Filters:
         *,
         max_filters: int = MAX_FILTERS,
         idle_seconds: float = IDLE_SECONDS,
+        max_poll_blocks: int = MAX_POLL_BLOCKS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.chain = chain
         self.max_filters = max_filters
         self.idle_seconds = idle_seconds
+        self.max_poll_blocks = max_poll_blocks
         self._clock = clock
         self._lock = threading.Lock()
         self._filters: dict[int, _Filter] = {}
@@ -123,7 +125,7 @@ class Filters:
         with self._lock:
             flt = self._get(filter_id)
             start = flt.last_block + 1
-            end = min(self.chain.block_number(), flt.last_block + MAX_POLL_BLOCKS)
+            end = min(self.chain.block_number(), flt.last_block + self.max_poll_blocks)
             flt.last_block = max(flt.last_block, end)
             criteria = flt.criteria
         if criteria is None:
