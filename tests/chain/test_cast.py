@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from web3 import Web3
 
@@ -39,7 +40,10 @@ class Served:
             text=True,
             timeout=60,
         )
-        assert out.returncode == 0, f"cast {' '.join(args)}: {out.stderr}"
+        # the npm wrapper (@foundry-rs/cast 1.7.1) exits 0 whatever cast does: read stderr
+        assert out.returncode == 0 and "Error" not in out.stderr, (
+            f"cast {' '.join(args)}: {out.stderr}"
+        )
         return out.stdout.strip()
 
     def cast_json(self, *args: str) -> dict:
@@ -175,3 +179,13 @@ def test_send_then_tx_and_receipt(served: Served, flags: list[str], kind: int) -
     assert int(receipt["status"], 16) == theirs_r["status"] == 1
     # a field cast reads one at a time, as a script would
     assert served.cast("tx", tx_hash, "blockNumber") == str(theirs["blockNumber"])
+
+
+def test_legacy_send_at_zero_gas_price_needs_no_funds(served: Served) -> None:
+    """The chain is gas-free: a legacy send from an unfunded key (gas price 0, as
+    eth_gasPrice says) is mined; README says so."""
+    stranger = Account.create()
+    assert served.w3.eth.get_balance(stranger.address) == 0
+    sent = served.cast_json("send", "--legacy", "--private-key", stranger.key.hex(), OTHER)
+    assert sent["status"] == "0x1" and int(sent["effectiveGasPrice"], 16) == 0
+    assert served.w3.eth.get_transaction_count(stranger.address) == 1
