@@ -81,6 +81,15 @@ def test_errors_of_filters_and_log_queries(chain_host: ChainHost) -> None:
     both = {"blockHash": "0x" + "ab" * 32, "fromBlock": "0x0"}
     assert rpc(chain_host, "eth_getLogs", both)["error"]["code"] == -32602
     assert rpc(chain_host, "eth_newFilter", {"topics": ["0xzz"]})["error"]["code"] == -32602
+    # one query spans at most 100 000 blocks, whether asked directly or through a filter
+    wide = {"fromBlock": "0x0", "toBlock": hex(100_001)}
+    assert rpc(chain_host, "eth_getLogs", wide)["error"]["code"] == -32602
+    wide_filter = rpc(chain_host, "eth_newFilter", wide)["result"]
+    assert rpc(chain_host, "eth_getFilterLogs", wide_filter)["error"] == {
+        "code": -32602,
+        "message": "block range larger than 100000",
+    }
+    assert rpc(chain_host, "eth_getFilterChanges", wide_filter)["result"] == []
     for bad in ("latest", None, "0xzz"):
         assert rpc(chain_host, "eth_getFilterChanges", bad)["error"]["code"] == -32602
     assert rpc(chain_host, "eth_blockNumber")["result"] == "0x0"  # still serving

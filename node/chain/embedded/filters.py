@@ -35,6 +35,11 @@ class TooManyFilters(ChainError):
     http_status = 429
 
 
+class RangeTooLarge(ChainError):
+    code = "invalid_input"
+    http_status = 400
+
+
 @dataclass(frozen=True)
 class LogCriteria:
     """What a log filter matches: a block range (numbers or tags, resolved at each poll)
@@ -64,12 +69,14 @@ class Filters:
         max_filters: int = MAX_FILTERS,
         idle_seconds: float = IDLE_SECONDS,
         max_poll_blocks: int = MAX_POLL_BLOCKS,
+        max_log_range: int = MAX_POLL_BLOCKS,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.chain = chain
         self.max_filters = max_filters
         self.idle_seconds = idle_seconds
         self.max_poll_blocks = max_poll_blocks
+        self.max_log_range = max_log_range
         self._clock = clock
         self._lock = threading.Lock()
         self._filters: dict[int, _Filter] = {}
@@ -137,20 +144,27 @@ class Filters:
         hi = criteria.to_block if isinstance(criteria.to_block, int) else end
         return "logs", self._logs(criteria, max(lo, start), min(hi, end))
 
-    def logs(self, filter_id: int) -> list[dict]:
-        """Every log the filter matches now (``eth_getFilterLogs``); the poll mark stays."""
+    def criteria(self, filter_id: int) -> LogCriteria:
+        """What a log filter matches (for ``eth_getFilterLogs``); the poll mark stays."""
         with self._lock:
             criteria = self._get(filter_id).criteria
         if criteria is None:
             raise FilterNotFound("filter not found: it is a block filter, not a log filter")
-        return self.matching(criteria)
+        return criteria
+
+    def logs(self, filter_id: int) -> list[dict]:
+        """Every log the filter matches now."""
+        return self.matching(self.criteria(filter_id))
 
     def matching(self, criteria: LogCriteria) -> list[dict]:
-        """The logs matching ``criteria`` on the chain as it is now."""
+        """The logs matching ``criteria`` on the chain as it is now (one query spans at
+        most ``max_log_range`` blocks)."""
         if criteria.block_hash is not None:
             number = self.chain.get_block(criteria.block_hash)["number"]
             return self._logs(criteria, number, number)
         lo, hi = self._range(criteria)
+        if hi - lo > self.max_log_range:
+            raise RangeTooLarge(f"block range larger than {self.max_log_range}")
         return self._logs(criteria, lo, hi)
 
     def _range(self, criteria: LogCriteria) -> tuple[int, int]:

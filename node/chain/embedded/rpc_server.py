@@ -23,7 +23,13 @@ from starlette.routing import Route
 import node
 from node.chain.abi import checksum
 from node.chain.embedded.chain import EmbeddedChain, iter_topic_options
-from node.chain.embedded.filters import FilterNotFound, Filters, LogCriteria, TooManyFilters
+from node.chain.embedded.filters import (
+    FilterNotFound,
+    Filters,
+    LogCriteria,
+    RangeTooLarge,
+    TooManyFilters,
+)
 from node.chain.errors import NotFoundOnChain, TransactionRejected
 from node.chain.raw import pack_blocks
 from node.errors import TanlianError
@@ -227,7 +233,7 @@ class ChainRpc:
 
     def __init__(self, chain: EmbeddedChain) -> None:
         self.chain = chain
-        self.filters = Filters(chain)
+        self.filters = Filters(chain, max_log_range=MAX_LOG_RANGE)
         self.methods: dict[str, Callable[[list], Any]] = {
             "web3_clientVersion": lambda p: CLIENT_VERSION,
             "net_version": lambda p: str(chain.chain_id),
@@ -396,14 +402,10 @@ class ChainRpc:
         return self._matching(_parse_filter(_param(p, 0)))
 
     def _matching(self, criteria: LogCriteria) -> list[dict]:
-        if criteria.block_hash is None:
-            head = self.chain.block_number()
-            start = _resolve(criteria.from_block, head)
-            end = _resolve(criteria.to_block, head)
-            if end - start > MAX_LOG_RANGE:
-                raise RpcError(INVALID_PARAMS, f"block range larger than {MAX_LOG_RANGE}")
         try:
             return _logs_rpc(self.filters.matching(criteria))
+        except RangeTooLarge as exc:
+            raise RpcError(INVALID_PARAMS, exc.message) from None
         except NotFoundOnChain:
             raise RpcError(RESOURCE_NOT_FOUND, "unknown block") from None
 
@@ -428,7 +430,7 @@ class ChainRpc:
 
     def _filter_logs(self, p: list) -> list[dict]:
         try:
-            return _logs_rpc(self.filters.logs(_filter_id(p)))
+            return self._matching(self.filters.criteria(_filter_id(p)))
         except FilterNotFound as exc:
             raise RpcError(FILTER_NOT_FOUND, exc.message) from None
 
@@ -519,12 +521,6 @@ def _logs_rpc(logs: list[dict]) -> list[dict]:
 
 def _state_block(p: list) -> int | str | bytes:
     return _parse_block(_param(p, 1, "latest"))
-
-
-def _resolve(block: int | str, head: int) -> int:
-    if isinstance(block, int):
-        return block
-    return 0 if block == "earliest" else head
 
 
 def _json(body: Any) -> Response:
