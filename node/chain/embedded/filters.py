@@ -4,8 +4,9 @@ an embedded chain.
 A filter remembers the last block it has reported; each poll answers the blocks (or the
 logs of the blocks) mined since, and moves the mark. Filters live in the chain host's
 memory only, as on any Ethereum client: a restart forgets them, and a client that asks for
-an unknown id is told so and installs a new one. They are bounded: at most ``max_filters``
-at a time, and one not polled for ``idle_seconds`` is dropped.
+an unknown id is told so. They are bounded: at most ``max_filters`` at a time, one not
+polled for ``idle_seconds`` is dropped, a poll covers at most ``max_poll_blocks`` blocks
+and a query of every matching log at most ``max_log_range``.
 """
 
 from __future__ import annotations
