@@ -166,3 +166,39 @@ def test_a_restarted_host_forgets_its_filters(tmp_path: Path) -> None:
         assert rpc(host, "eth_newBlockFilter")["result"].startswith("0x")
     finally:
         host.stop()
+
+
+def test_web3py_filters_and_block_reads(chain_host: ChainHost) -> None:
+    """web3.py's own filter objects (eth_newBlockFilter, eth_newFilter, polled) and its reads
+    of the new methods, on the served chain."""
+    from web3 import Web3
+
+    w3 = Web3(Web3.HTTPProvider(chain_host.url))
+    backend = open_backend("rpc", url=chain_host.url)
+    try:
+        client = ChainClient(backend, new_account())
+        probe, deployed = client.deploy(load_artifact("ChainProbe"), "web3")
+        blocks = w3.eth.filter("latest")
+        contract = w3.eth.contract(address=probe.address, abi=probe.abi.abi)
+        pinged = contract.events.Pinged.create_filter(
+            from_block=deployed.receipt.block_number, argument_filters={"tag": 9}
+        )
+        first = client.transact(probe, "emitBatch", 9, 0, 2).receipt
+        client.transact(probe, "emitBatch", 8, 0, 1)
+        assert blocks.get_new_entries() == [
+            w3.eth.get_block(n)["hash"] for n in (first.block_number, first.block_number + 1)
+        ]
+        assert blocks.get_new_entries() == []
+        assert [e.args.seq for e in pinged.get_new_entries()] == [0, 1]
+        assert pinged.get_new_entries() == []
+        assert [e.args.seq for e in pinged.get_all_entries()] == [0, 1]
+        assert w3.eth.uninstall_filter(pinged.filter_id) is True
+        n = first.block_number
+        assert w3.eth.get_block_transaction_count(n) == 1
+        tx = w3.eth.get_transaction_by_block(n, 0)
+        assert tx["hash"] == first.tx_hash and tx == w3.eth.get_transaction(first.tx_hash)
+        (receipt,) = w3.eth.get_block_receipts(n)
+        assert receipt == w3.eth.get_transaction_receipt(first.tx_hash)
+        assert len(receipt["logs"]) == 2 and receipt["status"] == 1
+    finally:
+        backend.close()
