@@ -287,8 +287,9 @@ def _send(rpc: Checked, account: Any, tx: dict) -> dict:
 
 def _scenario(rpc: Checked, bt: BackendUnderTest) -> dict[str, Any]:
     """Blocks with each transaction type: a legacy contract creation (logs in its receipt),
-    an EIP-2930 write with an access list, an EIP-1559 call emitting logs, and an EIP-1559
-    plain transfer. Block and log filters are installed before, polled after."""
+    an EIP-2930 write with an access list, an EIP-1559 call emitting logs, an EIP-1559
+    plain transfer and an EIP-7702 delegation. Block and log filters are installed before,
+    polled after."""
     account = new_account()
     bt.fund(account.address)
     chain_id = int(rpc("eth_chainId"), 16)
@@ -363,10 +364,29 @@ def _scenario(rpc: Checked, bt: BackendUnderTest) -> dict[str, Any]:
             **fee,
         },
     )
+    # EIP-7702: a fresh account delegates its code to the probe
+    authority = new_account()
+    auth = authority.sign_authorization({"chainId": chain_id, "address": probe, "nonce": 0})
+    delegation = _send(
+        rpc,
+        account,
+        {
+            "type": 4,
+            "nonce": 4,
+            "gas": 100_000,
+            "to": authority.address,
+            "value": 0,
+            "chainId": chain_id,
+            "data": b"",
+            "authorizationList": [auth],
+            **fee,
+        },
+    )
     return {
         "account": account.address,
         "probe": probe,
-        "receipts": [legacy, access, dynamic, transfer],
+        "authority": authority.address,
+        "receipts": [legacy, access, dynamic, transfer, delegation],
         "block_filter": block_filter,
         "log_filter": log_filter,
         "start": start,
@@ -377,7 +397,7 @@ RECEIPT_METHODS = ("eth_getTransactionReceipt", "eth_getBlockReceipts")
 PINGED = "0x" + keccak(text="Pinged(uint256,uint256,bytes32)").hex()
 SCENARIO_TAG = 4242
 # the scenario's transaction types, in order
-SCENARIO_TYPES = ["0x0", "0x1", "0x2", "0x2"]
+SCENARIO_TYPES = ["0x0", "0x1", "0x2", "0x2", "0x4"]
 
 
 def test_answers_validate_against_execution_apis(any_backend: BackendUnderTest) -> None:
@@ -431,7 +451,9 @@ def test_answers_validate_against_execution_apis(any_backend: BackendUnderTest) 
         rpc("eth_getTransactionCount", account, block)
         rpc("eth_getCode", probe, block)
         rpc("eth_getStorageAt", probe, "0x0", block)
-    assert rpc("eth_getTransactionCount", account, "latest") == "0x4"
+    assert rpc("eth_getTransactionCount", account, "latest") == "0x5"
+    # the delegation took: the authority's code is the EIP-7702 designator of the probe
+    assert rpc("eth_getCode", s["authority"], "latest") == "0xef0100" + probe[2:].lower()
     assert (
         rpc("eth_getCode", probe, "latest")
         == "0x" + load_artifact("ChainProbe").deployed_bytecode.hex()
