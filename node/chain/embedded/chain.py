@@ -392,7 +392,59 @@ class EmbeddedChain:
         with self._lock:
             header = self._header(block)
             blk = self._chain.get_block_by_header(header)
-            return serialize_block(blk, full_transactions, False)
+            out = serialize_block(blk, full_transactions, False)
+        # eth-tester pads extraData to 32 bytes; a client must see the header's own bytes
+        out["extra_data"] = header.extra_data
+        if full_transactions:
+            for tx in out["transactions"]:
+                tx["block_timestamp"] = header.timestamp
+        return out
+
+    def block_hashes(self, start: int, end: int) -> list[bytes]:
+        """Hashes of canonical blocks ``start``..``end`` (up to the head)."""
+        with self._lock:
+            end = min(end, self._head.block_number)
+            chaindb = self._chain.chaindb
+            return [chaindb.get_canonical_block_hash(n) for n in range(max(0, start), end + 1)]
+
+    def transaction_count(self, block: int | str | bytes) -> int:
+        with self._lock:
+            header = self._header(block)
+            return len(self._chain.chaindb.get_block_transaction_hashes(header))
+
+    def get_transaction_at(self, block: int | str | bytes, index: int) -> dict:
+        """The transaction at ``index`` of a canonical block."""
+        with self._lock:
+            header = self._header(block)
+            blk = self._chain.get_block_by_header(header)
+            if not 0 <= index < len(blk.transactions):
+                raise NotFoundOnChain(f"no transaction {index} in block {header.block_number}")
+            return self._serialized_tx(blk, blk.transactions[index], index)
+
+    def get_block_receipts(self, block: int | str | bytes) -> list[dict]:
+        """The receipts of every transaction of a canonical block, in order."""
+        with self._lock:
+            blk = self._chain.get_block_by_header(self._header(block))
+            receipts = blk.get_receipts(self._chain.chaindb)
+            return [
+                self._serialized_receipt(blk, receipts, tx, i)
+                for i, tx in enumerate(blk.transactions)
+            ]
+
+    def _serialized_tx(self, block: Any, tx: Any, index: int) -> dict:
+        out = serialize_transaction(block, tx, index, False)
+        out["block_timestamp"] = block.header.timestamp
+        return out
+
+    def _serialized_receipt(self, block: Any, receipts: Any, tx: Any, index: int) -> dict:
+        receipt = serialize_transaction_receipt(
+            block, receipts, tx, index, False, self._chain.get_vm()
+        )
+        offset = sum(len(r.logs) for r in receipts[:index])
+        for log in receipt["logs"]:
+            log["log_index"] += offset
+        receipt["logs_bloom"] = receipts[index].bloom
+        return receipt
 
     def _locate(self, tx_hash: bytes) -> tuple[Any, Any, int]:
         try:
@@ -407,20 +459,14 @@ class EmbeddedChain:
     def get_transaction(self, tx_hash: bytes) -> dict:
         with self._lock:
             block, tx, index = self._locate(tx_hash)
-            return serialize_transaction(block, tx, index, False)
+            return self._serialized_tx(block, tx, index)
 
     def get_receipt(self, tx_hash: bytes) -> dict:
         with self._lock:
             block, tx, index = self._locate(tx_hash)
-            receipts = block.get_receipts(self._chain.chaindb)
-            receipt = serialize_transaction_receipt(
-                block, receipts, tx, index, False, self._chain.get_vm()
+            return self._serialized_receipt(
+                block, block.get_receipts(self._chain.chaindb), tx, index
             )
-            offset = sum(len(r.logs) for r in receipts[:index])
-            for log in receipt["logs"]:
-                log["log_index"] += offset
-            receipt["logs_bloom"] = receipts[index].bloom
-            return receipt
 
     def get_nonce(self, address: bytes, block: int | str = "latest") -> int:
         with self._lock:

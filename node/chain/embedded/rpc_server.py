@@ -23,6 +23,13 @@ from starlette.routing import Route
 import node
 from node.chain.abi import checksum
 from node.chain.embedded.chain import EmbeddedChain, iter_topic_options
+from node.chain.embedded.filters import (
+    FilterNotFound,
+    Filters,
+    LogCriteria,
+    RangeTooLarge,
+    TooManyFilters,
+)
 from node.chain.errors import NotFoundOnChain, TransactionRejected
 from node.chain.raw import pack_blocks
 from node.errors import TanlianError
@@ -41,6 +48,10 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 TX_REJECTED = -32003
+# EIP-1474's server errors, and geth's code for an unknown filter id
+FILTER_NOT_FOUND = -32000
+RESOURCE_NOT_FOUND = -32001
+LIMIT_EXCEEDED = -32005
 EXECUTION_REVERTED = 3
 
 
@@ -53,7 +64,7 @@ class RpcError(Exception):
 
 
 # -- value conversion ---------------------------------------------------------------
-_RPC_KEY_OVERRIDES = {"state_root": "root", "logs_bloom": "logsBloom"}
+_RPC_KEY_OVERRIDES = {"logs_bloom": "logsBloom"}
 
 
 def _camel(key: str) -> str:
@@ -75,6 +86,14 @@ def to_rpc(obj: Any, key: str = "") -> Any:
     """eth-tester's snake_case python values to JSON-RPC camelCase hex values."""
     if isinstance(obj, dict):
         return {_camel(k): to_rpc(v, k) for k, v in obj.items()}
+    if key == "access_list":  # py-evm's AccountAccesses: (address, storage keys as ints)
+        return [
+            {
+                "address": to_checksum_address(entry.account),
+                "storageKeys": [_data(_word(k)) for k in entry.storage_keys],
+            }
+            for entry in obj
+        ]
     if isinstance(obj, list | tuple):
         return [to_rpc(v, key) for v in obj]
     if isinstance(obj, bool):
@@ -90,17 +109,33 @@ def to_rpc(obj: Any, key: str = "") -> Any:
     return obj
 
 
+def _word(value: int | bytes) -> bytes:
+    return value.to_bytes(32, "big") if isinstance(value, int) else bytes(value).rjust(32, b"\0")
+
+
 def _block_rpc(block: dict) -> dict:
-    out = to_rpc(block)
+    transactions = block["transactions"]
+    out = to_rpc({**block, "transactions": []})
+    out["transactions"] = [
+        _tx_rpc(tx) if isinstance(tx, dict) else _data(tx) for tx in transactions
+    ]
     out["miner"] = out.pop("coinbase")
     out.pop("totalDifficulty", None)
+    return out
+
+
+def _tx_rpc(tx: dict) -> dict:
+    out = to_rpc(tx)
+    out["input"] = out.pop("data")
+    if tx["type"] == 0 and tx["v"] >= 35:  # EIP-155: the chain id is folded into v
+        out["chainId"] = hex((tx["v"] - 35) // 2)
     return out
 
 
 def _receipt_rpc(receipt: dict) -> dict:
     out = to_rpc(receipt)
     # A post-Byzantium receipt carries status, not the intermediate state root.
-    out.pop("root", None)
+    out.pop("stateRoot", None)
     out["status"] = hex(receipt["status"])
     for log in out["logs"]:
         log.pop("type", None)
@@ -140,14 +175,25 @@ def _parse_quantity(value: Any, what: str) -> int:
         raise RpcError(INVALID_PARAMS, f"{what} is not a valid quantity") from None
 
 
-def _parse_block(value: Any) -> int | str:
+def _parse_block(value: Any) -> int | str | bytes:
     if isinstance(value, dict):  # EIP-1898
         if "blockNumber" in value:
             return _parse_quantity(value["blockNumber"], "blockNumber")
-        raise RpcError(INVALID_PARAMS, "block by hash is not supported here")
+        if "blockHash" in value:
+            return _parse_bytes(value["blockHash"], "blockHash", 32)
+        raise RpcError(INVALID_PARAMS, "block object needs blockNumber or blockHash")
     if value in ("latest", "earliest", "pending", "safe", "finalized"):
         return value
+    if isinstance(value, str) and len(value) == 66:  # a block hash (BlockNumberOrTagOrHash)
+        return _parse_bytes(value, "block hash", 32)
     return _parse_quantity(value, "block")
+
+
+def _parse_range_block(value: Any) -> int | str:
+    block = _parse_block(value)
+    if isinstance(block, bytes):
+        raise RpcError(INVALID_PARAMS, "fromBlock/toBlock take a number or a tag; use blockHash")
+    return block
 
 
 def _parse_address(value: Any, what: str = "address") -> bytes:
@@ -165,10 +211,18 @@ def _parse_call(tx: Any) -> dict:
         out["to"] = _parse_address(tx["to"], "to")
     if tx.get("from"):
         out["from"] = _parse_address(tx["from"], "from")
-    data = tx.get("data", tx.get("input"))
+    # "input" is the standard's name; "data" is what older clients send
+    data = tx.get("input") if tx.get("input") is not None else tx.get("data")
     if data:
-        out["data"] = _parse_bytes(data, "data")
-    for key, name in (("gas", "gas"), ("value", "value"), ("gasPrice", "gas_price")):
+        out["data"] = _parse_bytes(data, "input")
+    for key, name in (
+        ("gas", "gas"),
+        ("value", "value"),
+        ("gasPrice", "gas_price"),
+        ("maxFeePerGas", "max_fee_per_gas"),
+        ("maxPriorityFeePerGas", "max_priority_fee_per_gas"),
+        ("nonce", "nonce"),
+    ):
         if tx.get(key) is not None:
             out[name] = _parse_quantity(tx[key], key)
     return out
@@ -179,6 +233,7 @@ class ChainRpc:
 
     def __init__(self, chain: EmbeddedChain) -> None:
         self.chain = chain
+        self.filters = Filters(chain, max_log_range=MAX_LOG_RANGE)
         self.methods: dict[str, Callable[[list], Any]] = {
             "web3_clientVersion": lambda p: CLIENT_VERSION,
             "net_version": lambda p: str(chain.chain_id),
@@ -204,6 +259,16 @@ class ChainRpc:
             "eth_call": self._call,
             "eth_estimateGas": self._estimate,
             "eth_getLogs": self._logs,
+            "eth_getBlockTransactionCountByNumber": self._tx_count,
+            "eth_getBlockTransactionCountByHash": self._tx_count_by_hash,
+            "eth_getTransactionByBlockNumberAndIndex": self._tx_at,
+            "eth_getTransactionByBlockHashAndIndex": self._tx_at_hash,
+            "eth_getBlockReceipts": self._block_receipts,
+            "eth_newFilter": self._new_filter,
+            "eth_newBlockFilter": lambda p: hex(self._install(self.filters.new_block_filter)),
+            "eth_getFilterChanges": self._filter_changes,
+            "eth_getFilterLogs": self._filter_logs,
+            "eth_uninstallFilter": lambda p: self.filters.uninstall(_filter_id(p)),
             "tanlian_getRawHeaders": self._raw_headers,
         }
 
@@ -272,7 +337,40 @@ class ChainRpc:
 
     def _transaction(self, p: list) -> dict | None:
         try:
-            return to_rpc(self.chain.get_transaction(_parse_bytes(_param(p, 0), "tx hash", 32)))
+            return _tx_rpc(self.chain.get_transaction(_parse_bytes(_param(p, 0), "tx hash", 32)))
+        except NotFoundOnChain:
+            return None
+
+    def _tx_count(self, p: list) -> str | None:
+        try:
+            return hex(self.chain.transaction_count(_parse_block(_param(p, 0, "latest"))))
+        except NotFoundOnChain:
+            return None
+
+    def _tx_count_by_hash(self, p: list) -> str | None:
+        try:
+            return hex(self.chain.transaction_count(_parse_bytes(_param(p, 0), "block hash", 32)))
+        except NotFoundOnChain:
+            return None
+
+    def _tx_at(self, p: list) -> dict | None:
+        return self._tx_in(_parse_block(_param(p, 0)), p)
+
+    def _tx_at_hash(self, p: list) -> dict | None:
+        return self._tx_in(_parse_bytes(_param(p, 0), "block hash", 32), p)
+
+    def _tx_in(self, block: int | str | bytes, p: list) -> dict | None:
+        try:
+            index = _parse_quantity(_param(p, 1), "index")
+            return _tx_rpc(self.chain.get_transaction_at(block, index))
+        except NotFoundOnChain:
+            return None
+
+    def _block_receipts(self, p: list) -> list[dict] | None:
+        try:
+            return [
+                _receipt_rpc(r) for r in self.chain.get_block_receipts(_parse_block(_param(p, 0)))
+            ]
         except NotFoundOnChain:
             return None
 
@@ -301,41 +399,40 @@ class ChainRpc:
         return hex(gas)
 
     def _logs(self, p: list) -> list[dict]:
-        flt = _param(p, 0)
-        if not isinstance(flt, dict):
-            raise RpcError(INVALID_PARAMS, "filter object expected")
-        head = self.chain.block_number()
-        if "blockHash" in flt:
-            block = self.chain.get_block(_parse_bytes(flt["blockHash"], "blockHash", 32))
-            start = end = block["number"]
-        else:
-            start = _resolve(_parse_block(flt.get("fromBlock", "latest")), head)
-            end = _resolve(_parse_block(flt.get("toBlock", "latest")), head)
-        if end - start > MAX_LOG_RANGE:
-            raise RpcError(INVALID_PARAMS, f"block range larger than {MAX_LOG_RANGE}")
-        raw_addr = flt.get("address") or []
-        addresses = [
-            _parse_address(a) for a in ([raw_addr] if isinstance(raw_addr, str) else raw_addr)
-        ]
+        return self._matching(_parse_filter(_param(p, 0)))
+
+    def _matching(self, criteria: LogCriteria) -> list[dict]:
         try:
-            topics = iter_topic_options(flt.get("topics") or [])
-        except ValueError:
-            raise RpcError(INVALID_PARAMS, "topics are not valid hex") from None
-        # formatted field by field: an index rebuild asks for 10^5 logs
-        return [
-            {
-                "address": checksum(log["address"]),
-                "topics": ["0x" + t.hex() for t in log["topics"]],
-                "data": "0x" + log["data"].hex(),
-                "blockNumber": hex(log["block_number"]),
-                "blockHash": "0x" + log["block_hash"].hex(),
-                "transactionHash": "0x" + log["transaction_hash"].hex(),
-                "transactionIndex": hex(log["transaction_index"]),
-                "logIndex": hex(log["log_index"]),
-                "removed": False,
-            }
-            for log in self.chain.get_logs(start, end, addresses, topics)
-        ]
+            return _logs_rpc(self.filters.matching(criteria))
+        except RangeTooLarge as exc:
+            raise RpcError(INVALID_PARAMS, exc.message) from None
+        except NotFoundOnChain:
+            raise RpcError(RESOURCE_NOT_FOUND, "unknown block") from None
+
+    def _install(self, install: Callable[[], int]) -> int:
+        try:
+            return install()
+        except TooManyFilters as exc:
+            raise RpcError(LIMIT_EXCEEDED, exc.message) from None
+        except NotFoundOnChain:
+            raise RpcError(RESOURCE_NOT_FOUND, "unknown block") from None
+
+    def _new_filter(self, p: list) -> str:
+        criteria = _parse_filter(_param(p, 0))
+        return hex(self._install(lambda: self.filters.new_log_filter(criteria)))
+
+    def _filter_changes(self, p: list) -> list:
+        try:
+            kind, found = self.filters.changes(_filter_id(p))
+        except FilterNotFound as exc:
+            raise RpcError(FILTER_NOT_FOUND, exc.message) from None
+        return [_data(h) for h in found] if kind == "blocks" else _logs_rpc(found)
+
+    def _filter_logs(self, p: list) -> list[dict]:
+        try:
+            return self._matching(self.filters.criteria(_filter_id(p)))
+        except FilterNotFound as exc:
+            raise RpcError(FILTER_NOT_FOUND, exc.message) from None
 
     # -- dispatch ------------------------------------------------------------------
     def handle(self, request: Any) -> dict | None:
@@ -371,14 +468,59 @@ class ChainRpc:
             }
 
 
-def _state_block(p: list) -> int | str:
+def _parse_filter(flt: Any) -> LogCriteria:
+    if not isinstance(flt, dict):
+        raise RpcError(INVALID_PARAMS, "filter object expected")
+    raw_addr = flt.get("address") or []
+    addresses = tuple(
+        _parse_address(a) for a in ([raw_addr] if isinstance(raw_addr, str) else raw_addr)
+    )
+    try:
+        topics = tuple(
+            None if t is None else tuple(t) for t in iter_topic_options(flt.get("topics") or [])
+        )
+    except ValueError:
+        raise RpcError(INVALID_PARAMS, "topics are not valid hex") from None
+    if flt.get("blockHash") is not None:
+        if flt.get("fromBlock") is not None or flt.get("toBlock") is not None:
+            raise RpcError(INVALID_PARAMS, "blockHash excludes fromBlock and toBlock")
+        return LogCriteria(
+            block_hash=_parse_bytes(flt["blockHash"], "blockHash", 32),
+            addresses=addresses,
+            topics=topics,
+        )
+    return LogCriteria(
+        from_block=_parse_range_block(flt.get("fromBlock") or "latest"),
+        to_block=_parse_range_block(flt.get("toBlock") or "latest"),
+        addresses=addresses,
+        topics=topics,
+    )
+
+
+def _filter_id(p: list) -> int:
+    return _parse_quantity(_param(p, 0), "filter id")
+
+
+def _logs_rpc(logs: list[dict]) -> list[dict]:
+    # formatted field by field: an index rebuild asks for 10^5 logs
+    return [
+        {
+            "address": checksum(log["address"]),
+            "topics": ["0x" + t.hex() for t in log["topics"]],
+            "data": "0x" + log["data"].hex(),
+            "blockNumber": hex(log["block_number"]),
+            "blockHash": "0x" + log["block_hash"].hex(),
+            "transactionHash": "0x" + log["transaction_hash"].hex(),
+            "transactionIndex": hex(log["transaction_index"]),
+            "logIndex": hex(log["log_index"]),
+            "removed": False,
+        }
+        for log in logs
+    ]
+
+
+def _state_block(p: list) -> int | str | bytes:
     return _parse_block(_param(p, 1, "latest"))
-
-
-def _resolve(block: int | str, head: int) -> int:
-    if isinstance(block, int):
-        return block
-    return 0 if block == "earliest" else head
 
 
 def _json(body: Any) -> Response:
