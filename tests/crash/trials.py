@@ -64,13 +64,15 @@ from node.sharing.service import publish_as, pull
 
 ROOT = Path(__file__).resolve().parents[2]
 OPERATIONS = ("publish", "pull", "key_release", "dp_spend", "log_anchor")
-#: Seconds over which the kill delay is drawn when no calibration run measured the operation.
+#: Seconds over which the kill delay is drawn when no calibration run measured the
+#: operation: for publish and pull from their first file write (the CLI's imports and
+#: keystore unlock come before), for the others from the request that starts them.
 DEFAULT_WINDOWS = {
-    "publish": 4.0,
-    "pull": 4.0,
-    "key_release": 1.0,
-    "dp_spend": 1.0,
-    "log_anchor": 0.6,
+    "publish": 1.5,
+    "pull": 1.0,
+    "key_release": 0.3,
+    "dp_spend": 0.15,
+    "log_anchor": 0.1,
 }
 DEPARTMENTS = (("drc", ["regulator"], True), ("stats", ["provider"], False))
 CONSUMER = ("analyst", ["consumer", "analyst"], False)
@@ -82,7 +84,7 @@ DP_META = {
     }
 }
 DP_SPEC = {"kind": "count", "epsilon": 1.0, "group_by": "district"}
-PAYLOAD_MIB = 4
+PAYLOAD_MIB = 16
 SETTLE_SECONDS = 20.0
 
 Say = Callable[[str], None]
@@ -294,25 +296,45 @@ class CrashLab:
     def _cli(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "cli.main", *args]
 
-    def _run_killed(self, cmd: list[str], delay: float) -> tuple[bool, dict | None, float]:
-        """Run ``cmd``; SIGKILL it after ``delay`` s. (killed in flight, its JSON, kill time)."""
+    def _run_killed(
+        self, cmd: list[str], delay: float | None, started: Callable[[], bool]
+    ) -> tuple[bool, dict | None, float]:
+        """Run ``cmd``, wait until ``started()`` (its first write), then SIGKILL it after
+        ``delay`` s (never with None). Returns (killed before it answered, its JSON answer,
+        the time of the kill; without a kill, the seconds from ``started`` to the answer)."""
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True
         )
-        killed = False
+        answered: list[float] = []
+        out: list[str] = []
+
+        def read() -> None:  # the command prints its JSON answer when the operation is done
+            assert proc.stdout is not None
+            while chunk := proc.stdout.read(1):
+                answered.append(time.monotonic())
+                out.append(chunk + proc.stdout.read())
+
+        reader = threading.Thread(target=read, daemon=True)
+        reader.start()
+        while proc.poll() is None and not started():
+            time.sleep(0.002)
+        mark = time.monotonic()
         try:
-            out, err = proc.communicate(timeout=delay)
+            proc.wait(timeout=600 if delay is None else delay)
         except subprocess.TimeoutExpired:
             proc.kill()
-            killed = True
-            out, err = proc.communicate()
+            proc.wait()
         at = time.monotonic()
-        if not killed and proc.returncode != 0:
-            raise RuntimeError(f"{' '.join(cmd[2:5])} failed without a kill: {err.strip()[-500:]}")
+        reader.join()
+        err = proc.stderr.read() if proc.stderr is not None else ""
+        if delay is None and proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd[3:5])} failed without a kill: {err.strip()[-500:]}")
         try:
-            return killed, json.loads(out), at
+            ack = json.loads("".join(out))
         except json.JSONDecodeError:
-            return killed, None, at
+            ack = None
+        in_flight = not answered or answered[0] > mark + (delay or 0)
+        return in_flight, ack, answered[0] - mark if delay is None else at
 
     def _kill_node_after(self, name: str, delay: float) -> tuple[threading.Thread, list[float]]:
         at: list[float] = []
@@ -335,16 +357,14 @@ class CrashLab:
         return result
 
     def calibrate(self) -> dict[str, float]:
-        """Time each operation once without a kill (checked like a trial); the kill delay
-        of later trials is drawn over 1.2 x that time."""
+        """Time each operation once without a kill (checked like a trial); the kills of
+        later trials are drawn up to 1.2 x that time."""
         for op in OPERATIONS:
             result: TrialResult = getattr(self, f"_trial_{op}")(None)
             result.half += self.store_problems()
             result.findings += self.new_findings()
             if not result.clean:
-                raise RuntimeError(
-                    "an operation run without a kill is not clean:\n" + result.describe()
-                )
+                raise RuntimeError("a run without a kill is not clean:\n" + result.describe())
             self.windows[op] = 1.2 * result.recovery
         return self.windows
 
@@ -359,11 +379,11 @@ class CrashLab:
             "--name", name, "--auto-approve", "analyst",
             "--password-file", str(self.net.secret(stats)), "--json",
         )  # fmt: skip
-        t0 = time.monotonic()
-        killed, ack, at = self._run_killed(cmd, 600 if delay is None else delay)
+        tmp = self.net.home(stats) / "blobs" / "tmp"
+        killed, ack, at = self._run_killed(cmd, delay, lambda: any(os.scandir(tmp)))
         if delay is None:  # calibration: the operation's own duration
             file.unlink()
-            return TrialResult("publish", 0.0, False, recovery=at - t0)
+            return TrialResult("publish", 0.0, False, recovery=at)
         result = TrialResult("publish", delay, killed)
         # the node runs on: every version on chain must be served by it within a few seconds
         live = self._settled(self.chain_versions_unserved, 5.0)
@@ -400,8 +420,7 @@ class CrashLab:
             "access", "pull", str(self.pull_request), "--home", str(self.net.home(analyst)),
             "-o", str(out), "--password-file", str(self.net.secret(analyst)), "--json",
         )  # fmt: skip
-        t0 = time.monotonic()
-        killed, ack, at = self._run_killed(cmd, 600 if delay is None else delay)
+        killed, ack, at = self._run_killed(cmd, delay, lambda: any(os.scandir(out_dir)))
         result = TrialResult("pull", delay or 0.0, killed)
         left = sorted(p.name for p in out_dir.iterdir() if p != out)
         result.half += [f"file left in the output folder: {n}" for n in left]
@@ -415,7 +434,7 @@ class CrashLab:
                 pull(a.require_sharing(), a.registry, a.keys, self.pull_request, out)
             if _sha256(out) != self.base.plaintext_hash:
                 result.half.append("the pull after the crash does not give the anchored plaintext")
-        result.recovery = time.monotonic() - (t0 if delay is None else at)
+        result.recovery = at if delay is None else time.monotonic() - at
         shutil.rmtree(out_dir)
         return result
 
