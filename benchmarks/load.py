@@ -324,14 +324,14 @@ def main() -> None:
         f"\nload on node {TARGET} of the six-node pilot: {args.clients} concurrent clients, "
         f"client pinned to cpu {client_cpu}"
     )
-    print(f"{'kind':<10} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+    print(f"{'kind':<18} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
     rows = [("healthz", base_n, base["wall"], base["lat"]["healthz"], base["errors"]["healthz"])]
     rows += [(k, len(v), load["wall"], v, load["errors"][k]) for k, v in load["lat"].items()]
     total = sum(len(v) for v in load["lat"].values())
     for kind, n, wall, lat, errs in rows:
-        label = kind + (" (baseline, unsigned)" if kind == "healthz" else "")
+        label = kind + (" (baseline)" if kind == "healthz" else "")
         print(
-            f"{label:<10} {n:>9} {n / wall:>8.1f} {_pct(lat, 0.5):>8.1f} "
+            f"{label:<18} {n:>9} {n / wall:>8.1f} {_pct(lat, 0.5):>8.1f} "
             f"{_pct(lat, 0.99):>8.1f} {sum(errs.values()):>7}"
         )
     errors = {k: v for k, v in load["errors"].items() if v}
