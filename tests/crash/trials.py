@@ -100,6 +100,8 @@ class TrialResult:
     half: list[str] = field(default_factory=list)
     findings: list[str] = field(default_factory=list)
     recovery: float = 0.0
+    #: what the crash left that is consistent but worth saying (not counted as a failure)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def clean(self) -> bool:
@@ -109,6 +111,7 @@ class TrialResult:
         when = "in flight" if self.in_flight else "after it finished"
         parts = [f"{self.op} killed at {self.delay:.3f} s ({when})"]
         for label, items in (
+            ("note", self.notes),
             ("lost", self.lost),
             ("half-state", self.half),
             ("audit", self.findings),
@@ -177,6 +180,7 @@ class CrashLab:
         self.names: list[str] = []  # the owner's datasets
         self.raw_requests: list[int] = []
         self.known_findings: set[tuple[str, str, str]] = set()
+        self.known_problems: set[str] = set()
         self._count = 0
 
     # -- set-up ------------------------------------------------------------------------
@@ -352,7 +356,7 @@ class CrashLab:
     def trial(self, op: str, rng: random.Random) -> TrialResult:
         delay = rng.uniform(0.0, self.windows[op])
         result: TrialResult = getattr(self, f"_trial_{op}")(delay)
-        result.half += self.store_problems()
+        result.half += self.new_store_problems()
         result.findings += self.new_findings()
         return result
 
@@ -361,7 +365,7 @@ class CrashLab:
         later trials are drawn up to 1.2 x that time."""
         for op in OPERATIONS:
             result: TrialResult = getattr(self, f"_trial_{op}")(None)
-            result.half += self.store_problems()
+            result.half += self.new_store_problems()
             result.findings += self.new_findings()
             if not result.clean:
                 raise RuntimeError("a run without a kill is not clean:\n" + result.describe())
@@ -407,6 +411,12 @@ class CrashLab:
             row = self.versions().find(ack["dataset_id"], ack["version"])
             if row is None or row.ciphertext_hash != ack["ciphertext_sha256"]:
                 result.lost.append(f"acknowledged {name} v{ack['version']} is not in the store")
+        created = self.reader().dataset(self.reader().dataset_id(self.keys["stats"].address, name))
+        if created is not None and created["versions"] == 0:
+            result.notes.append(
+                f"dataset {name} created on chain with no version yet (publishing it again "
+                "adds version 1)"
+            )
         file.unlink()
         return result
 
@@ -629,6 +639,13 @@ class CrashLab:
         return {
             (f.kind, f.department or "", f.message) for f in result.findings if f.severity != "info"
         }
+
+    def new_store_problems(self) -> list[str]:
+        """Half-states not seen after an earlier trial (one left behind stays counted once)."""
+        found = self.store_problems()
+        new = [p for p in found if p not in self.known_problems]
+        self.known_problems |= set(found)
+        return new
 
     def new_findings(self) -> list[str]:
         found = self.audit()
