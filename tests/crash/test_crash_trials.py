@@ -80,7 +80,7 @@ def test_a_publish_killed_after_its_anchor_is_served_without_a_restart(
         .args["requestId"]
     )
     lab.raw_requests.append(rid)
-    assert lab._wait(lambda: lab.consumer.request(rid).state == State.RELEASED, "release"), (
+    assert lab.wait_for(lambda: lab.consumer.request(rid).state == State.RELEASED), (
         "the running node never released the key of a version a killed publish anchored"
     )
     with lab.net.session("analyst") as a:

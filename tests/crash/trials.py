@@ -244,8 +244,8 @@ class CrashLab:
         r = self.consumer.apply(self.base.dataset_id, 1, "crash trial", Mode.RAW, duration=86_400)
         rid = r.event("AccessRequested").args["requestId"]
         self.raw_requests.append(rid)
-        if wait:
-            self._wait(lambda: self.consumer.request(rid).state == State.RELEASED, "key release")
+        if wait and not self.wait_for(lambda: self.consumer.request(rid).state == State.RELEASED):
+            raise RuntimeError(f"the key of request {rid} was not released")
         return rid
 
     def _dp_grant(self, epsilon: float) -> int:
@@ -255,7 +255,8 @@ class CrashLab:
         return r.event("AccessRequested").args["requestId"]
 
     @staticmethod
-    def _wait(predicate: Callable[[], bool], what: str, timeout: float = SETTLE_SECONDS) -> bool:
+    def wait_for(predicate: Callable[[], bool], timeout: float = SETTLE_SECONDS) -> bool:
+        """Whether ``predicate()`` came true within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -323,10 +324,12 @@ class CrashLab:
         while proc.poll() is None and not started():
             time.sleep(0.002)
         mark = time.monotonic()
+        killed = False
         try:
             proc.wait(timeout=600 if delay is None else delay)
         except subprocess.TimeoutExpired:
             proc.kill()
+            killed = True
             proc.wait()
         at = time.monotonic()
         reader.join()
@@ -337,8 +340,9 @@ class CrashLab:
             ack = json.loads("".join(out))
         except json.JSONDecodeError:
             ack = None
-        in_flight = not answered or answered[0] > mark + (delay or 0)
-        return in_flight, ack, answered[0] - mark if delay is None else at
+        if delay is None:
+            return False, ack, answered[0] - mark
+        return killed and (not answered or answered[0] >= at), ack, at
 
     def _kill_node_after(self, name: str, delay: float) -> tuple[threading.Thread, list[float]]:
         at: list[float] = []
@@ -384,11 +388,11 @@ class CrashLab:
             "--password-file", str(self.net.secret(stats)), "--json",
         )  # fmt: skip
         tmp = self.net.home(stats) / "blobs" / "tmp"
-        killed, ack, at = self._run_killed(cmd, delay, lambda: any(os.scandir(tmp)))
+        in_flight, ack, at = self._run_killed(cmd, delay, lambda: any(os.scandir(tmp)))
         if delay is None:  # calibration: the operation's own duration
             file.unlink()
             return TrialResult("publish", 0.0, False, recovery=at)
-        result = TrialResult("publish", delay, killed)
+        result = TrialResult("publish", delay, in_flight)
         # the node runs on: every version on chain must be served by it within a few seconds
         live = self._settled(self.chain_versions_unserved, 5.0)
         result.half += [f"while its node ran on: {p}" for p in live]
@@ -430,8 +434,8 @@ class CrashLab:
             "access", "pull", str(self.pull_request), "--home", str(self.net.home(analyst)),
             "-o", str(out), "--password-file", str(self.net.secret(analyst)), "--json",
         )  # fmt: skip
-        killed, ack, at = self._run_killed(cmd, delay, lambda: any(os.scandir(out_dir)))
-        result = TrialResult("pull", delay or 0.0, killed)
+        in_flight, ack, at = self._run_killed(cmd, delay, lambda: any(os.scandir(out_dir)))
+        result = TrialResult("pull", delay or 0.0, in_flight)
         left = sorted(p.name for p in out_dir.iterdir() if p != out)
         result.half += [f"file left in the output folder: {n}" for n in left]
         if out.exists() and _sha256(out) != self.base.plaintext_hash:
@@ -455,7 +459,7 @@ class CrashLab:
             killer, at = self._kill_node_after("stats", delay)
         rid = self._raw_grant(wait=False)
         if killer is None:
-            ok = self._wait(lambda: self.consumer.request(rid).state == State.RELEASED, "release")
+            ok = self.wait_for(lambda: self.consumer.request(rid).state == State.RELEASED)
             result = TrialResult("key_release", 0.0, False, recovery=time.monotonic() - t0)
             if not ok:
                 result.lost.append(f"request {rid} was never released")
@@ -464,7 +468,7 @@ class CrashLab:
         released_before = self.consumer.request(rid).state == State.RELEASED
         result = TrialResult("key_release", delay, not released_before)
         self.restart()
-        if not self._wait(lambda: self.consumer.request(rid).state == State.RELEASED, "release"):
+        if not self.wait_for(lambda: self.consumer.request(rid).state == State.RELEASED):
             result.lost.append(f"request {rid} authorized but its key never released after restart")
         result.recovery = time.monotonic() - at[0]
         if released_before or self.consumer.request(rid).state == State.RELEASED:
