@@ -479,34 +479,45 @@ class CrashLab:
             out.unlink()
         return result
 
-    def _trial_dp_spend(self, delay: float | None) -> TrialResult:
-        rid = self._dp_grant(10.0)
+    def _node_op(
+        self, request: Callable[[], dict], delay: float | None
+    ) -> tuple[dict | None, bool, float]:
+        """Send ``request`` to the owner's node; with a ``delay``, kill the node that long
+        after the start and restart it. (its answer or None, killed before it answered,
+        seconds from the kill to the node serving again, or without a kill the request's)."""
         answers: list[Any] = []
 
         def ask() -> None:
             try:
-                with self.client("analyst", "stats") as c:
-                    answers.append(c.post("/v1/query", {"request": rid, "spec": DP_SPEC}))
-            except Exception as exc:  # the node died under the query
+                answers.append(request())
+            except Exception as exc:  # the node died under the request
                 answers.append(exc)
 
-        t0 = time.monotonic()
         asker = threading.Thread(target=ask, daemon=True)
+        t0 = time.monotonic()
         if delay is None:
             asker.start()
             asker.join()
-            result = TrialResult("dp_spend", 0.0, False, recovery=time.monotonic() - t0)
-            if not isinstance(answers[0], dict):
-                raise RuntimeError(f"the DP query failed without a kill: {answers[0]}")
-        else:
-            killer, at = self._kill_node_after("stats", delay)
-            asker.start()
-            killer.join()
-            asker.join(60)
-            result = TrialResult("dp_spend", delay, not isinstance(answers[0], dict))
-            self.restart()
-            result.recovery = time.monotonic() - at[0]
-        ack = answers[0] if isinstance(answers[0], dict) else None
+            if not (answers and isinstance(answers[0], dict)):
+                raise RuntimeError(f"a request failed without a kill: {answers}")
+            return answers[0], False, time.monotonic() - t0
+        killer, at = self._kill_node_after("stats", delay)
+        asker.start()
+        killer.join()
+        asker.join(60)
+        answer = answers[0] if answers and isinstance(answers[0], dict) else None
+        self.restart()
+        return answer, answer is None, time.monotonic() - at[0]
+
+    def _trial_dp_spend(self, delay: float | None) -> TrialResult:
+        rid = self._dp_grant(10.0)
+
+        def query() -> dict:
+            with self.client("analyst", "stats") as c:
+                return c.post("/v1/query", {"request": rid, "spec": DP_SPEC})
+
+        ack, in_flight, took = self._node_op(query, delay)
+        result = TrialResult("dp_spend", delay or 0.0, in_flight, recovery=took)
         _, spent = self.reader().budget(rid)
         with self.client("analyst", "stats") as c:
             archive = c.get("/v1/query/archive", {"request": rid})["answers"]
@@ -527,38 +538,22 @@ class CrashLab:
         # entries to anchor: one DP answer on the lab's long grant
         with self.client("analyst", "stats") as c:
             c.post("/v1/query", {"request": self.dp_request, "spec": DP_SPEC})
-        acks: list[Any] = []
 
-        def anchor() -> None:
-            try:
-                with self.client("drc", "stats") as c:
-                    acks.append(c.post("/v1/audit/anchor", {}))
-            except Exception as exc:
-                acks.append(exc)
+        def anchor() -> dict:
+            with self.client("drc", "stats") as c:
+                return c.post("/v1/audit/anchor", {})
 
-        stats = self.keys["stats"].address
-        t0 = time.monotonic()
-        asker = threading.Thread(target=anchor, daemon=True)
-        if delay is None:
-            asker.start()
-            asker.join()
-            result = TrialResult("log_anchor", 0.0, False, recovery=time.monotonic() - t0)
-        else:
-            killer, at = self._kill_node_after("stats", delay)
-            asker.start()
-            killer.join()
-            asker.join(60)
-            result = TrialResult("log_anchor", delay, not isinstance(acks[0], dict))
-            self.restart()
-            with self.client("drc", "stats") as c:  # the node anchors what is pending
+        ack, in_flight, took = self._node_op(anchor, delay)
+        result = TrialResult("log_anchor", delay or 0.0, in_flight, recovery=took)
+        if delay is not None:
+            with self.client("drc", "stats") as c:  # the restarted node anchors what is pending
                 c.post("/v1/audit/anchor", {})
-            result.recovery = time.monotonic() - at[0]
         with self.client("drc", "stats") as c:
             log = c.get("/v1/audit/log")
         mine = {b["seq"] for b in log["batches"]}
-        on_chain = self.anchors.batch_count(stats)
-        if isinstance(acks[0], dict):
-            for seq in acks[0]["anchored_batches"]:
+        on_chain = self.anchors.batch_count(self.keys["stats"].address)
+        if ack is not None:
+            for seq in ack["anchored_batches"]:
                 if seq >= on_chain or seq not in mine:
                     result.lost.append(f"acknowledged log batch {seq} missing (chain or node)")
         if on_chain != len(mine):
