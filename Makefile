@@ -56,6 +56,8 @@ bench: $(PY_STAMP) $(NPM_STAMP)
 	$(BIN)/python benchmarks/dp_gate.py
 	$(BIN)/python benchmarks/index_pipeline.py
 	$(BIN)/python benchmarks/carbon_inventory.py
+	$(BIN)/python benchmarks/load.py
+	$(BIN)/python benchmarks/crash_trials.py
 
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache

@@ -12,10 +12,13 @@ up on this machine. Then, in the same run:
              decrypt, hash, fsync, rename;
   baseline — raw AEAD decryption of the same ciphertext file to an output file;
 * peak RSS of each child (`wait4`), which must stay flat whatever SIZE is;
+* memory growth: the idle RSS of each client (after keystore unlock, chain session open)
+  and of the owner's node (serving, synced), and their peak during the transfer: the
+  growth (peak - idle) must stay under 64 MiB;
 * latency  — apply → auto-authorized → key released by the owner node → first byte of the
              download, p50/p99 over N requests.
 
-Targets: publish and pull >= 0.7 x raw AEAD; peak RSS < 150 MiB; figures printed.
+Targets: publish and pull >= 0.7 x raw AEAD; peak RSS < 150 MiB; growth < 64 MiB.
 Usage: python benchmarks/sharing_transfer.py [--size-mib 1024] [--requests 200]
 """
 
@@ -28,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import zipfile
 from pathlib import Path
@@ -59,15 +63,20 @@ keys = unlock(Path(home) / KEYSTORE_FILE, "bench")  # Argon2id: 64 MiB, once, th
 peak = [0]
 stop = threading.Event()
 
+def rss():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+
 def sample():  # the process's resident memory while the transfer runs
     while not stop.is_set():
-        for line in open("/proc/self/status"):
-            if line.startswith("VmRSS:"):
-                peak[0] = max(peak[0], int(line.split()[1]) * 1024)
+        peak[0] = max(peak[0], rss())
         stop.wait(0.01)
 
 sampler = threading.Thread(target=sample, daemon=True)
 with NodeSession(load_settings(home), keys) as s:
+    s.require_sharing().dataset(b"\0" * 32)  # connected, contracts loaded: ready to transfer
+    idle = rss()
     sampler.start()
     t = time.perf_counter()
     if what == "publish":
@@ -81,6 +90,7 @@ with NodeSession(load_settings(home), keys) as s:
     stop.set()
     sampler.join()
 out["transfer_rss"] = peak[0]
+out["idle_rss"] = idle
 print(json.dumps(out))
 """
 
@@ -115,15 +125,41 @@ def raw_decrypt(src: Path, dst: Path, key: bytes) -> float:
     return time.perf_counter() - start
 
 
-def run_child(*args: str) -> tuple[dict, int]:
+def rss_of(pid: int) -> int:
+    """Resident memory of ``pid`` now (VmRSS)."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for pid {pid}")
+
+
+def run_child(*args: str, node_pid: int) -> tuple[dict, int, tuple[int, int]]:
+    """Run one transfer in a child process; (its output, its peak RSS over its whole life,
+    (idle, peak) RSS of the owner's node while it ran)."""
     import json
 
+    node_idle = rss_of(node_pid)
+    node_peak = [node_idle]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.01):
+            node_peak[0] = max(node_peak[0], rss_of(node_pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
     proc = subprocess.Popen([sys.executable, "-c", CHILD, *args], stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
+    stop.set()
+    sampler.join()
     if status != 0:
         raise RuntimeError(f"child {args[0]} failed ({status})")
-    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss * 1024
+    return (
+        json.loads(out.strip().splitlines()[-1]),
+        usage.ru_maxrss * 1024,
+        (node_idle, node_peak[0]),
+    )
 
 
 def main() -> None:
@@ -225,7 +261,9 @@ def main() -> None:
                 left -= n
         real_size = data.stat().st_size
         base_enc = raw_encrypt(data, work / "raw.enc")
-        pub, pub_rss = run_child("publish", str(owner_home), str(data), "bench-data")
+        pub, pub_rss, pub_node = run_child(
+            "publish", str(owner_home), str(data), "bench-data", node_pid=node_proc.pid
+        )
         dataset_id = bytes.fromhex(pub["dataset_id"])
         sharing = Sharing(ChainClient(backend, consumer.account), cat.address, acc.address)
         rid = (
@@ -238,7 +276,9 @@ def main() -> None:
         base_dec = raw_decrypt(work / "raw.enc", work / "raw.dec", (work / "raw.key").read_bytes())
         (work / "raw.enc").unlink()
         (work / "raw.dec").unlink()
-        got, pull_rss = run_child("pull", str(consumer_home), str(rid), str(work / "got.zip"))
+        got, pull_rss, pull_node = run_child(
+            "pull", str(consumer_home), str(rid), str(work / "got.zip"), node_pid=node_proc.pid
+        )
         assert (work / "got.zip").stat().st_size == real_size
         (work / "got.zip").unlink()
 
@@ -248,7 +288,9 @@ def main() -> None:
 
         small = work / "small.csv"
         small.write_text("a,b\n1,2\n")
-        small_pub, _ = run_child("publish", str(owner_home), str(small), "latency")
+        small_pub, _, _ = run_child(
+            "publish", str(owner_home), str(small), "latency", node_pid=node_proc.pid
+        )
         small_id = bytes.fromhex(small_pub["dataset_id"])
         _ = Registry
         lat = []
@@ -285,6 +327,22 @@ def main() -> None:
     print(
         "RSS during: resident memory while the transfer runs; process peak also counts the "
         "keystore unlock (Argon2id, 64 MiB, freed before the transfer)"
+    )
+    mem = [
+        ("publishing client", pub["idle_rss"], pub["transfer_rss"]),
+        ("owner node during the publish", *pub_node),
+        ("pulling client", got["idle_rss"], got["transfer_rss"]),
+        ("owner node serving the pull", *pull_node),
+    ]
+    print(f"\nmemory (MiB)                        {'idle':>6} {'peak':>6} {'growth':>7}")
+    for label, idle, peak in mem:
+        growth = (peak - idle) / 2**20
+        flag = "" if growth < 64 else "  over the 64 MiB target"
+        print(f"{label:<34} {idle / 2**20:>6.0f} {peak / 2**20:>6.0f} {growth:>+7.1f}{flag}")
+    print(
+        "idle: the client after keystore unlock with its chain session open, the node "
+        "serving and synced, before the transfer; growth: peak during it minus idle "
+        "(target < 64 MiB)"
     )
     lat.sort()
     print(

@@ -21,7 +21,7 @@ from node.registry.registry import ARTIFACT as REGISTRY_ARTIFACT
 from node.registry.registry import Registry
 from node.settings import NodeSettings
 from node.sharing.contracts import ACCESS, CATALOG, Sharing
-from node.sharing.service import Releaser, recover
+from node.sharing.service import Releaser, adopt_anchored, recover
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class NodeRuntime:
             self.anchors = AuditAnchors(self.client, contracts.audit)
         self._last_anchor = time.monotonic()
         self._release_cursor = -1
+        self._adopt: dict[int, int] = {}  # stored row -> chain versions compared with it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_sync_error: str | None = None
@@ -73,6 +74,8 @@ class NodeRuntime:
         self.indexer.sync()
         if self.directory is not None:
             self.directory.refresh()
+        if self.sharing is not None and adopt_anchored(self.versions, self.sharing, self._adopt):
+            logger.info("adopted versions a killed publish anchored on chain")
         if self.releaser is not None and self.sharing is not None:
             self._release_new()
         interval = self.settings.audit.anchor_interval_seconds

@@ -37,6 +37,7 @@ from node.privacy.canonical import canonicalize
 from node.privacy.crypto import IntegrityError, decrypt_stream, open_key, seal_key
 from node.privacy.desensitize import Profile, desensitize_lines, profile_hash, pseudonym_key
 from node.privacy.dp_queries import DatasetMeta
+from node.privacy.models import StoredVersion
 from node.privacy.store import BlobStore, VersionStore, read_plaintext
 from node.registry.keystore import NodeKeys
 from node.registry.registry import Registry
@@ -247,25 +248,46 @@ def _counting(chunks, total: int, progress: Progress):
         yield c
 
 
-def recover(blobs: BlobStore, versions: VersionStore, sharing: Sharing | None) -> dict[str, int]:
-    """After a crash: adopt versions the chain has, drop the rest, clean the blob store."""
-    adopted = dropped = 0
+def _anchored_as(sharing: Sharing, row: StoredVersion, after: int = 0) -> tuple[int | None, int]:
+    """The version number under which the chain anchored a stored row's blob (None if no
+    version after ``after`` did), and the dataset's number of versions."""
+    dataset_id = bytes.fromhex(row.dataset_id[2:])
+    ds = sharing.dataset(dataset_id)
+    if ds is None:
+        return None, 0
+    for v in range(ds["versions"], after, -1):
+        if "0x" + sharing.version(dataset_id, v)["ciphertext_hash"].hex() == row.ciphertext_hash:
+            return v, ds["versions"]
+    return None, ds["versions"]
+
+
+def adopt_anchored(
+    versions: VersionStore, sharing: Sharing, checked: dict[int, int] | None = None
+) -> int:
+    """Mark anchored the stored rows whose version the chain has: a publish that died
+    between its anchoring transaction and its store update (a killed `tanlian dataset
+    publish`). The running node calls this on every sync, so that it serves such a version
+    without a restart; it drops nothing, since a publish may still be running.
+    ``checked`` (row id -> versions already compared) spares reading a version twice."""
+    checked = {} if checked is None else checked
+    adopted = 0
     for row in versions.unanchored():
-        found = None
-        if sharing is not None:
-            ds = sharing.dataset(bytes.fromhex(row.dataset_id[2:]))
-            if ds is not None:
-                for v in range(ds["versions"], 0, -1):
-                    info = sharing.version(bytes.fromhex(row.dataset_id[2:]), v)
-                    if "0x" + info["ciphertext_hash"].hex() == row.ciphertext_hash:
-                        found = v
-                        break
+        found, count = _anchored_as(sharing, row, checked.get(row.id, 0))
+        checked[row.id] = count
         if found is not None:
             versions.mark_anchored(row.id, row.dataset_id, found, "recovered")
+            checked.pop(row.id)
             adopted += 1
-        else:
-            versions.drop(row.id)
-            dropped += 1
+    return adopted
+
+
+def recover(blobs: BlobStore, versions: VersionStore, sharing: Sharing | None) -> dict[str, int]:
+    """After a crash: adopt versions the chain has, drop the rest, clean the blob store."""
+    adopted = adopt_anchored(versions, sharing) if sharing is not None else 0
+    dropped = 0
+    for row in versions.unanchored():
+        versions.drop(row.id)
+        dropped += 1
     removed = blobs.cleanup(versions.all_blob_names())
     return {"adopted": adopted, "dropped": dropped, "files_removed": removed}
 
