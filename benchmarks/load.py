@@ -62,7 +62,7 @@ async def _load(plan: dict[str, Any]) -> dict[str, Any]:
     import httpx
     from eth_keys import keys
 
-    from node.api.signing import sign_request
+    from node.peer.signing import sign_request
 
     signers = {name: keys.PrivateKey(bytes.fromhex(k)) for name, k in plan["keys"].items()}
     audience = plan["audience"]

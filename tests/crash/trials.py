@@ -47,7 +47,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from node.api.client import NodeClient
 from node.audit.contracts import AuditAnchors
 from node.audit.verify import Auditor
 from node.chain.backend import ChainBackend, open_backend
@@ -56,6 +55,7 @@ from node.chain.embedded.host import free_port
 from node.db import make_engine
 from node.network.config import Department, load_network_config
 from node.network.orchestrator import LocalNetwork, _gone
+from node.peer.client import NodeClient
 from node.privacy.store import VersionStore
 from node.registry.keystore import KEYSTORE_FILE, NodeKeys, unlock
 from node.settings import load_settings
