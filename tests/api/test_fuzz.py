@@ -60,6 +60,7 @@ PUBLIC = {"/healthz"}
 #: values past the head at seeding are capped to it, so that the bounded run is spent on
 #: inputs, not on waiting for blocks that will not come
 WAITS_FOR_BLOCK = {"GET /v1/audit/index": "to_block"}
+EDGE_INTEGERS = (2**63, -(2**63) - 1, 2**256)
 
 CSV = "enterprise,district,kwh\n" + "".join(
     f"E{i},{'锦江区' if i % 2 else '青羊区'},{1000 + i % 500}\n" for i in range(200)
@@ -401,6 +402,8 @@ def _fuzz(
                 )
         for operation, case in real:
             check(operation, case, "stored")
+        for operation, case in _edge_cases(real, head):
+            check(operation, case, "edge")
 
 
 def test_every_route_survives_fuzzing(seeded: Seeded) -> None:
@@ -432,6 +435,30 @@ def test_every_route_survives_fuzzing(seeded: Seeded) -> None:
     requests_sent = sum(sum(c.values()) for c in findings.statuses.values())
     print(f"{requests_sent} requests in {time.monotonic() - started:.1f} s\n{findings.summary()}")
     assert not findings.problems, findings.report()
+
+
+def _edge_cases(
+    real: list[tuple[APIOperation, schemathesis.Case]], head: int
+) -> list[tuple[APIOperation, schemathesis.Case]]:
+    """The stored cases with each integer path or query parameter, in turn, just past the
+    64-bit range that databases store (random draws seldom reach it)."""
+    edges, seen = [], set()
+    for operation, case in real:
+        for location, values in (("path", case.path_parameters), ("query", case.query)):
+            for param in operation.path_parameters if location == "path" else operation.query:
+                if param.definition.get("schema", {}).get("type") != "integer":
+                    continue
+                for value in EDGE_INTEGERS:
+                    key = (operation.label, param.name, value)
+                    waits = WAITS_FOR_BLOCK.get(operation.label) == param.name
+                    if key in seen or (waits and value > head):
+                        continue
+                    seen.add(key)
+                    changed = {**(values or {}), param.name: value}
+                    parts = {"path_parameters": case.path_parameters, "query": case.query}
+                    parts["path_parameters" if location == "path" else "query"] = changed
+                    edges.append((operation, operation.Case(**parts)))
+    return edges
 
 
 def _real_cases(
