@@ -61,6 +61,7 @@ PUBLIC = {"/healthz"}
 #: inputs, not on waiting for blocks that will not come
 WAITS_FOR_BLOCK = {"GET /v1/audit/index": "to_block"}
 EDGE_INTEGERS = (2**63, -(2**63) - 1, 2**256)
+LONE_SURROGATE = "\ud800"
 #: stored cases that must be answered 200 (the consumer's grants, the regulator's audit)
 SERVED = (
     "consumer  GET /v1/datasets/{dataset_id}/versions/{version}/blob [stored]",
@@ -450,10 +451,11 @@ def test_every_route_survives_fuzzing(seeded: Seeded) -> None:
 def _edge_cases(
     real: list[tuple[APIOperation, schemathesis.Case]], head: int
 ) -> list[tuple[APIOperation, schemathesis.Case]]:
-    """The stored cases with each integer path or query parameter, in turn, just past the
-    64-bit range that databases store (random draws seldom reach it)."""
+    """The stored cases with, in turn, each integer path or query parameter just past the
+    64-bit range that databases store, and each string in a JSON body a lone UTF-16
+    surrogate (valid JSON, not encodable as UTF-8): what random draws seldom reach."""
     edges: list[tuple[APIOperation, schemathesis.Case]] = []
-    seen: set[tuple[str, str, int]] = set()
+    seen: set[tuple[str, str, object]] = set()
     for operation, case in real:
         for location, values in (("path", case.path_parameters), ("query", case.query)):
             for param in operation.path_parameters if location == "path" else operation.query:
@@ -469,7 +471,28 @@ def _edge_cases(
                     parts = {"path_parameters": case.path_parameters, "query": case.query}
                     parts["path_parameters" if location == "path" else "query"] = changed
                     edges.append((operation, operation.Case(**parts)))
+        if isinstance(case.body, dict):
+            for where, body in _with_each_string(case.body, LONE_SURROGATE):
+                if (operation.label, where, LONE_SURROGATE) not in seen:
+                    seen.add((operation.label, where, LONE_SURROGATE))
+                    edges.append(
+                        (operation, operation.Case(body=body, media_type="application/json"))
+                    )
     return edges
+
+
+def _with_each_string(value: Any, replacement: str, where: str = "") -> Iterator[tuple[str, Any]]:
+    """Copies of a JSON value with one string in it replaced, and where it was."""
+    if isinstance(value, str):
+        yield where, replacement
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            for at, changed in _with_each_string(v, replacement, f"{where}/{k}"):
+                yield at, {**value, k: changed}
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            for at, changed in _with_each_string(v, replacement, f"{where}/{i}"):
+                yield at, [*value[:i], changed, *value[i + 1 :]]
 
 
 def _real_cases(
