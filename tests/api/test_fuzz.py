@@ -221,7 +221,7 @@ class Findings:
         seen[1] += 1
 
     def report(self) -> str:
-        return "\n".join(
+        return f"fuzz seed {SEED}, {EXAMPLES} examples:\n" + "\n".join(
             f"{label}: {why} ({n}×), first: {request}"
             for (label, why), (request, n) in self.problems.items()
         )
