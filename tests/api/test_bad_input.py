@@ -183,6 +183,10 @@ QUERY_BODIES: dict[str, tuple[bytes, str | None]] = {
         b'{"request": 1, "spec": {"a": "' + b"[" * 5000 + b'"}, "x": 1}',
         "invalid_input",
     ),
+    "brackets after an escaped quote do not count": (
+        b'{"request": 1, "spec": {"a": "\\"' + b"{" * 5000 + b'\\\\"}, "x": 1}',
+        "invalid_input",
+    ),
     "malformed": (b'{"request": 1, "spec": {', "invalid_json"),
     "NaN": (b'{"request": 1, "spec": {"kind": "sum", "epsilon": NaN}}', "invalid_json"),
     "Infinity": (b'{"request": 1, "spec": {"epsilon": -Infinity}}', "invalid_json"),
