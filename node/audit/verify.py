@@ -101,50 +101,77 @@ def _within(chunks: Iterator[bytes], deadline: float, limit: int, what: str) -> 
             close()
 
 
-def _number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) < 1e18
+_NONE = type(None)
+_INT = frozenset({int})
+_NUMBER = frozenset({int, float})  # (orjson reads no NaN or Infinity)
+_STR = frozenset({str})
+#: the types each field of a served log entry may have
+_ENTRY_TYPES: dict[str, frozenset[type]] = {
+    "seq": _INT,
+    "at": _NUMBER,
+    "kind": _STR,
+    "request_id": _INT | {_NONE},
+    "consumer": _STR | {_NONE},
+    "dataset_id": _STR | {_NONE},
+    "version": _INT | {_NONE},
+    "detail": frozenset({dict}),
+    "entry_hash": _STR,
+    "batch": _INT | {_NONE},
+    "leaf": _INT | {_NONE},
+}
+#: the detail keys the checks read, when present
+_DETAIL_TYPES: dict[str, frozenset[type]] = {
+    "block": _INT,
+    "logged_at": _NUMBER,
+    "epsilon": _NUMBER,
+    "bytes": _INT,
+    "tx": _STR | {_NONE},
+}
 
 
 def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool)
+    return type(v) is int
 
 
-#: what each field of a served log entry must be (None allowed where listed)
-_ENTRY_FIELDS: dict[str, tuple[Callable[[Any], bool], bool]] = {
-    "seq": (_int, False),
-    "at": (_number, False),
-    "kind": (lambda v: isinstance(v, str), False),
-    "request_id": (_int, True),
-    "consumer": (lambda v: isinstance(v, str), True),
-    "dataset_id": (lambda v: isinstance(v, str), True),
-    "version": (_int, True),
-    "detail": (lambda v: isinstance(v, dict), False),
-    "entry_hash": (lambda v: isinstance(v, str), False),
-    "batch": (_int, True),
-    "leaf": (_int, True),
-}
-#: detail keys the checks read, when present
-_DETAIL_FIELDS: dict[str, Callable[[Any], bool]] = {
-    "block": _int,
-    "logged_at": _number,
-    "epsilon": _number,
-    "bytes": _int,
-    "tx": lambda v: v is None or isinstance(v, str),
-}
+def _entry_ok(e: Any) -> bool:
+    """Whether a served log entry can be checked (written out: it runs for 10^5 entries)."""
+    if type(e) is not dict or len(e) < len(_ENTRY_TYPES):
+        return False
+    try:
+        d = e["detail"]
+        return (
+            type(e["seq"]) is int
+            and type(e["at"]) in _NUMBER
+            and type(e["kind"]) is str
+            and type(e["entry_hash"]) is str
+            and type(d) is dict
+            and type(e["request_id"]) in _ENTRY_TYPES["request_id"]
+            and type(e["consumer"]) in _ENTRY_TYPES["consumer"]
+            and type(e["dataset_id"]) in _ENTRY_TYPES["dataset_id"]
+            and type(e["version"]) in _ENTRY_TYPES["version"]
+            and type(e["batch"]) in _ENTRY_TYPES["batch"]
+            and type(e["leaf"]) in _ENTRY_TYPES["leaf"]
+            and ("block" not in d or type(d["block"]) is int)
+            and ("logged_at" not in d or type(d["logged_at"]) in _NUMBER)
+            and ("epsilon" not in d or type(d["epsilon"]) in _NUMBER)
+            and ("bytes" not in d or type(d["bytes"]) is int)
+            and ("tx" not in d or type(d["tx"]) in _DETAIL_TYPES["tx"])
+        )
+    except KeyError:
+        return False
 
 
-def _entry_problem(e: Any) -> str | None:
-    """Why a served log entry cannot be checked (None: it can)."""
-    if not isinstance(e, dict):
+def _entry_problem(e: Any) -> str:
+    """Why a served log entry (one ``_entry_ok`` refused) cannot be checked."""
+    if type(e) is not dict:
         return "an entry is not an object"
-    for name, (ok, nullable) in _ENTRY_FIELDS.items():
-        v = e.get(name)
-        if not ((v is None and nullable) or (v is not None and ok(v))):
+    for name, types in _ENTRY_TYPES.items():
+        if name not in e or type(e[name]) not in types:
             return f"entry {e.get('seq')!r}: field {name!r} is missing or of the wrong type"
-    for name, ok in _DETAIL_FIELDS.items():
-        if name in e["detail"] and not ok(e["detail"][name]):
+    for name, types in _DETAIL_TYPES.items():
+        if name in e["detail"] and type(e["detail"][name]) not in types:
             return f"entry {e['seq']}: detail {name!r} is of the wrong type"
-    return None
+    return f"entry {e['seq']!r} is not readable"
 
 
 BLANK_ROOT = keccak(rlp.encode(b""))
@@ -815,8 +842,8 @@ class Auditor:
                     raise NodeAnswerInvalid("the log answer is not {entries: [...]}")
                 entries = got["entries"]
                 for e in entries:
-                    if (problem := _entry_problem(e)) is not None:
-                        raise NodeAnswerInvalid(problem)
+                    if not _entry_ok(e):
+                        raise NodeAnswerInvalid(_entry_problem(e))
             except (TanlianError, OSError) as exc:
                 self.find("node_unreachable", "medium", account, f"log not readable: {exc}")
                 continue

@@ -652,8 +652,8 @@ class FakeNode(socketserver.ThreadingTCPServer):
     """An outsider's endpoint: records every request; answers as told.
 
     ``lying``: /healthz claims another department's address, everything else is HTML;
-    ``silent``: accepts the request and never answers; ``trickle``: promises a body and
-    sends one byte every 0.2 s."""
+    ``garbled``: JSON of the wrong shape; ``silent``: accepts the request and never answers;
+    ``trickle``: promises a body and sends one byte every 0.2 s."""
 
     daemon_threads = True
 
@@ -698,11 +698,13 @@ class _FakeHandler(socketserver.StreamRequestHandler):
                     self.wfile.write(b" ")
                     self.wfile.flush()
             else:
-                body = (
-                    json.dumps({"status": "ok", "address": fake.claims}).encode()
-                    if line[1] == "/healthz"
-                    else b"<html>not a node</html>"
-                )
+                if line[1] == "/healthz":
+                    body = json.dumps({"status": "ok", "address": fake.claims}).encode()
+                elif fake.mode == "garbled":
+                    entry = {"seq": 1, "at": 1.0, "kind": "download", "detail": {"block": [1]}}
+                    body = json.dumps({"digest": 7, "entries": [entry]}).encode()
+                else:
+                    body = b"<html>not a node</html>"
                 self.wfile.write(
                     b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n"
                     + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
@@ -756,15 +758,25 @@ def test_a_pending_outsider_receives_nothing_and_an_active_member_only_its_own_r
             assert sorted(f.kind for f in bad) == ["node_unreachable", "node_unreachable"]
             assert all("not JSON" in f.message for f in bad)
 
-            # a tarpit: silent, then trickling; each a finding within a bounded time
-            for mode, why in (("silent", "timed out"), ("trickle", "time allowed")):
+            # answers of the wrong shape, a tarpit that is silent, then one that trickles:
+            # each a finding within a bounded time
+            for mode, index_why, log_why in (
+                ("garbled", "not {digest, events}", "field 'request_id' is missing"),
+                ("silent", "timed out", "timed out"),
+                ("trickle", "time allowed", "time allowed"),
+            ):
                 fake.mode = mode
                 started = time.monotonic()
                 result = pilot.audit(node_timeout=3)
                 assert time.monotonic() - started < 120, mode
-                bad = [f for f in result.problems if f.department == "outsider"]
-                assert sorted(f.kind for f in bad) == ["node_unreachable", "node_unreachable"]
-                assert all(why in f.message for f in bad), [f.message for f in bad]
+                bad = {
+                    f.message.split(":")[0]: f.message
+                    for f in result.problems
+                    if f.department == "outsider" and f.kind == "node_unreachable"
+                }
+                assert index_why in bad["index not readable"], bad
+                assert log_why in bad["log not readable"], bad
+                assert len([f for f in result.problems if f.department == "outsider"]) == 2
 
             # a suspended member is not contacted either: a notice, not a problem
             drc.registry.suspend(me, "audit test")
