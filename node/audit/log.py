@@ -84,7 +84,8 @@ class AccessLog:
         if at is not None:
             detail.setdefault("logged_at", round(now, 6))
         entry = {
-            "at": round(now if at is None else at, 6),
+            # a float always: the hash is over the value as the database gives it back
+            "at": round(float(now if at is None else at), 6),
             "kind": kind,
             "request_id": request_id,
             "consumer": consumer,

@@ -535,6 +535,12 @@ def test_after_a_quiet_period_a_prompt_anchor_is_not_late_and_a_stalled_one_is(
     assert not [f for f in found(result, "unanchored_log") if f.department == "stats"]
     [late] = found(result, "late_log_batch", batch=stalled)
     assert (late.department, late.evidence["seq"]) == ("stats", second.seq)
+    # and nothing else about these batches (the entries hash as they were anchored)
+    assert [
+        f.kind
+        for f in result.findings
+        if f.department == "stats" and f.evidence.get("batch") in (prompt, stalled)
+    ] == ["late_log_batch"]
     assert late.evidence["delay"] >= LATE - 1
 
 
