@@ -18,7 +18,6 @@ app = typer.Typer(
 MaxDelayOpt = Annotated[
     float | None,
     typer.Option(
-        min=0,
         help="Seconds from writing a log entry until it must be anchored "
         "[default: the anchor interval (audit.anchor_interval_seconds) + 300].",
     ),
@@ -26,7 +25,6 @@ MaxDelayOpt = Annotated[
 NodeTimeoutOpt = Annotated[
     float | None,
     typer.Option(
-        min=0.1,
         help="Seconds each node has to answer (a silent node is a finding, not a hang) "
         "[default: 120].",
     ),
@@ -45,6 +43,9 @@ def _audit(
 ):
     from node.audit.verify import Auditor
 
+    for flag, value in (("--max-log-delay", max_log_delay), ("--node-timeout", node_timeout)):
+        if value is not None and not 0 < value < float("inf"):
+            raise InvalidInput(f"{flag} must be a positive number of seconds, not {value}")
     with open_session(home, password_file) as s:
         if "regulator" not in s.registry.member(s.keys.address).roles:
             raise InvalidInput("the audit runs as a regulator: this department is not one")

@@ -264,7 +264,8 @@ def test_the_audit_from_the_command_line(pilot: Pilot, tmp_path: Path) -> None:
     verify = tanlian(pilot, "drc", "audit", "verify")
     assert verify.returncode == 0, verify.stderr
     assert "clean: no findings (1 notice(s))" in verify.stdout
-    as_json = json.loads(tanlian(pilot, "drc", "audit", "verify", "--json").stdout)
+    options = ("--json", "--node-timeout", "30", "--max-log-delay", "60")
+    as_json = json.loads(tanlian(pilot, "drc", "audit", "verify", *options).stdout)
     assert as_json["clean"] is True and as_json["findings_by_severity"]["info"] == 1
     rows = list(
         csv.DictReader(
@@ -287,6 +288,8 @@ def test_the_audit_from_the_command_line(pilot: Pilot, tmp_path: Path) -> None:
         ("stats", ["audit", "verify"], "invalid_input"),  # not a regulator
         ("drc", ["audit", "trail", "--dataset", "grid/kwh", "--department", "x"], "invalid_input"),
         ("drc", ["audit", "trail", "--department", "stats", "--from", "soon"], "invalid_input"),
+        ("drc", ["audit", "verify", "--node-timeout", "0"], "invalid_input"),
+        ("drc", ["audit", "report", "-o", "r.html", "--max-log-delay", "-1"], "invalid_input"),
     ]:
         bad = tanlian(pilot, dept, *args)
         assert bad.returncode == 1 and "Traceback" not in bad.stderr
