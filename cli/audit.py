@@ -16,25 +16,49 @@ app = typer.Typer(
     help="Regulator audit: verify chain and stores, trails, reports.", no_args_is_help=True
 )
 MaxDelayOpt = Annotated[
-    float, typer.Option(help="Seconds a log entry may wait before it must be anchored.")
+    float | None,
+    typer.Option(
+        help="Seconds from writing a log entry until it must be anchored "
+        "[default: the anchor interval (audit.anchor_interval_seconds) + 300].",
+    ),
 ]
+NodeTimeoutOpt = Annotated[
+    float | None,
+    typer.Option(
+        help="Seconds each node has to answer (a silent node is a finding, not a hang) "
+        "[default: 120].",
+    ),
+]
+#: what a healthy node's anchoring may take beyond its interval: a sync round, a restart
+LOG_DELAY_SLACK = 300.0
 
 
 def _audit(
-    home: Path, password_file: Path | None, max_log_delay: float, quiet: bool, roots: bool = True
+    home: Path,
+    password_file: Path | None,
+    max_log_delay: float | None,
+    quiet: bool,
+    roots: bool = True,
+    node_timeout: float | None = None,
 ):
     from node.audit.verify import Auditor
 
+    for flag, value in (("--max-log-delay", max_log_delay), ("--node-timeout", node_timeout)):
+        if value is not None and not 0 < value < float("inf"):
+            raise InvalidInput(f"{flag} must be a positive number of seconds, not {value}")
     with open_session(home, password_file) as s:
         if "regulator" not in s.registry.member(s.keys.address).roles:
             raise InvalidInput("the audit runs as a regulator: this department is not one")
         c = s.settings.contracts
+        if max_log_delay is None:
+            max_log_delay = s.settings.audit.anchor_interval_seconds + LOG_DELAY_SLACK
         auditor = Auditor(
             s.backend,
             {"registry": c.registry, "catalog": c.catalog, "access": c.access, "audit": c.audit},
             s.keys.account.key,
             max_log_delay=max_log_delay,
             roots=roots,
+            **({} if node_timeout is None else {"node_timeout": node_timeout}),
         )
         say = None if quiet else (lambda m: typer.echo(f"  {m}", err=True))
         return auditor.run(say)
@@ -43,7 +67,8 @@ def _audit(
 @app.command("verify")
 def verify(
     home: HomeOpt,
-    max_log_delay: MaxDelayOpt = 300.0,
+    max_log_delay: MaxDelayOpt = None,
+    node_timeout: NodeTimeoutOpt = None,
     roots: Annotated[
         bool,
         typer.Option(
@@ -58,7 +83,7 @@ def verify(
     """Check the chain, every node's index, stored ciphertexts, anchored access logs, grants
     at access time, DP budgets and approvals. Exit code 2 when there are findings above
     'info' (refused attempts are listed as info)."""
-    result = _audit(home, password_file, max_log_delay, as_json, roots)
+    result = _audit(home, password_file, max_log_delay, as_json, roots, node_timeout)
     data = result.as_dict()
     if as_json:
         emit(data, True)
@@ -113,7 +138,7 @@ def trail_cmd(
 
         with open_session(home, password_file) as s:
             dataset = "0x" + _resolve_dataset(s, dataset).hex()
-    result = _audit(home, password_file, 300.0, True)
+    result = _audit(home, password_file, None, True)
     if department is not None and department not in result.facts.names.values():
         raise InvalidInput(f"no department named {department!r}")
     rows = trail(
@@ -135,12 +160,13 @@ def trail_cmd(
 def report(
     home: HomeOpt,
     out: Annotated[Path, typer.Option("-o", "--out", help="HTML file (JSON written beside).")],
-    max_log_delay: MaxDelayOpt = 300.0,
+    max_log_delay: MaxDelayOpt = None,
+    node_timeout: NodeTimeoutOpt = None,
     password_file: PasswordFileOpt = None,
 ) -> None:
     """Write the audit as a readable HTML report and its JSON."""
     from node.audit.report import write_report
 
-    result = _audit(home, password_file, max_log_delay, False)
+    result = _audit(home, password_file, max_log_delay, False, node_timeout=node_timeout)
     html_path, json_path = write_report(result, out)
     typer.echo(f"report: {html_path} ({len(result.findings)} findings); data: {json_path}")

@@ -73,11 +73,19 @@ class AccessLog:
         """Log one entry; None when an entry with the same ``ref`` exists already.
 
         ``block`` is the chain head the node acted on: the auditor judges the grant as it
-        stood at that block (chain time can run ahead of wall-clock time)."""
+        stood at that block (chain time can run ahead of wall-clock time; after a quiet
+        period the head can be minutes old). ``at`` is when the act happened, now unless
+        given: an entry written after its act (an approval found in the index after a
+        restart) also carries ``logged_at``, the wall-clock time it was written, because
+        the auditor times anchoring from when the node could first have anchored it."""
         if block is not None:
             detail["block"] = block
+        now = time.time()
+        if at is not None:
+            detail.setdefault("logged_at", round(now, 6))
         entry = {
-            "at": round(time.time() if at is None else at, 6),
+            # a float always: the hash is over the value as the database gives it back
+            "at": round(float(now if at is None else at), 6),
             "kind": kind,
             "request_id": request_id,
             "consumer": consumer,

@@ -19,6 +19,7 @@ EXPLAIN = {
     "block_roots_mismatch": "A block's contents differ from what its header commits to.",
     "index_mismatch": "A department's copy of the ledger's events differs from the ledger.",
     "node_unreachable": "A department's node did not answer the regulator.",
+    "member_not_contacted": "A suspended department's node was not checked (notice).",
     "blob_missing": "A department no longer holds a dataset version it published.",
     "hash_mismatch": "A stored dataset differs from the fingerprint recorded when published.",
     "unanchored_log": "Access-log entries were not sealed on the ledger in time.",

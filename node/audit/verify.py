@@ -7,6 +7,12 @@ roots anchored on chain; every logged download and DP answer is checked against 
 as it stood at that moment (authorized, not yet expired or revoked, parties active); DP
 spending is compared between chain and logs; every approval is checked against the
 registry. Each problem becomes a finding with a severity, the department and the evidence.
+
+Only members active at the audited head are contacted, at the endpoint the registry holds,
+and every request is signed for that member's own registry address: a node cannot have the
+regulator's requests addressed to another department, and a pending registration (anyone
+can file one) receives nothing. Each answer must come within ``node_timeout`` (a slow or
+silent endpoint is a finding, not a hang) and be well-formed JSON of the expected shape.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import orjson
 import rlp
 from eth_utils import keccak
 
@@ -55,6 +62,120 @@ SEVERITIES = ("critical", "high", "medium", "low", "info")
 FOREVER = float("inf")
 #: versions asked of one owner per request (four requests run at once)
 BLOB_BATCH = 250
+#: seconds a node has for one JSON answer (and, between two bytes, for a ciphertext stream)
+NODE_TIMEOUT = 120.0
+#: slowest ciphertext stream accepted: a stream's deadline grows by its anchored size at this rate
+MIN_BLOB_RATE = 1 << 20
+#: largest JSON answer read from a node (a 10^6-entry log is about 400 MB)
+MAX_ANSWER = 1 << 30
+#: a member's status after each registry event
+STATUS_AFTER = {
+    "MemberRegistered": "pending",
+    "MemberActivated": "active",
+    "MemberSuspended": "suspended",
+    "MemberReinstated": "active",
+}
+
+
+class NodeTooSlow(TanlianError):
+    code = "node_timeout"
+
+
+class NodeAnswerInvalid(TanlianError):
+    code = "node_answer_invalid"
+
+
+def _within(chunks: Iterator[bytes], deadline: float, limit: int, what: str) -> Iterator[bytes]:
+    """``chunks`` until the stream ends; NodeTooSlow past ``deadline`` (monotonic), however
+    slowly the bytes trickle in, NodeAnswerInvalid past ``limit`` bytes. ``chunks`` must
+    yield each piece as it arrives (a chunker that waits to fill a size would wait on a
+    trickle past the deadline)."""
+    size = 0
+    try:
+        for chunk in chunks:
+            size += len(chunk)
+            if time.monotonic() > deadline:
+                raise NodeTooSlow(f"{what}: no complete answer in the time allowed")
+            if size > limit:
+                raise NodeAnswerInvalid(f"{what}: answer larger than {limit} bytes")
+            yield chunk
+    finally:
+        close = getattr(chunks, "close", None)
+        if close is not None:
+            close()
+
+
+_NONE = type(None)
+_INT = frozenset({int})
+_NUMBER = frozenset({int, float})  # (orjson reads no NaN or Infinity)
+_STR = frozenset({str})
+#: the types each field of a served log entry may have
+_ENTRY_TYPES: dict[str, frozenset[type]] = {
+    "seq": _INT,
+    "at": _NUMBER,
+    "kind": _STR,
+    "request_id": _INT | {_NONE},
+    "consumer": _STR | {_NONE},
+    "dataset_id": _STR | {_NONE},
+    "version": _INT | {_NONE},
+    "detail": frozenset({dict}),
+    "entry_hash": _STR,
+    "batch": _INT | {_NONE},
+    "leaf": _INT | {_NONE},
+}
+#: the detail keys the checks read, when present
+_DETAIL_TYPES: dict[str, frozenset[type]] = {
+    "block": _INT,
+    "logged_at": _NUMBER,
+    "epsilon": _NUMBER,
+    "bytes": _INT,
+    "tx": _STR | {_NONE},
+}
+
+
+def _int(v: Any) -> bool:
+    return type(v) is int
+
+
+def _entry_ok(e: Any) -> bool:
+    """Whether a served log entry can be checked (written out: it runs for 10^5 entries)."""
+    if type(e) is not dict or len(e) < len(_ENTRY_TYPES):
+        return False
+    try:
+        d = e["detail"]
+        return (
+            type(e["seq"]) is int
+            and type(e["at"]) in _NUMBER
+            and type(e["kind"]) is str
+            and type(e["entry_hash"]) is str
+            and type(d) is dict
+            and type(e["request_id"]) in _ENTRY_TYPES["request_id"]
+            and type(e["consumer"]) in _ENTRY_TYPES["consumer"]
+            and type(e["dataset_id"]) in _ENTRY_TYPES["dataset_id"]
+            and type(e["version"]) in _ENTRY_TYPES["version"]
+            and type(e["batch"]) in _ENTRY_TYPES["batch"]
+            and type(e["leaf"]) in _ENTRY_TYPES["leaf"]
+            and ("block" not in d or type(d["block"]) is int)
+            and ("logged_at" not in d or type(d["logged_at"]) in _NUMBER)
+            and ("epsilon" not in d or type(d["epsilon"]) in _NUMBER)
+            and ("bytes" not in d or type(d["bytes"]) is int)
+            and ("tx" not in d or type(d["tx"]) in _DETAIL_TYPES["tx"])
+        )
+    except KeyError:
+        return False
+
+
+def _entry_problem(e: Any) -> str:
+    """Why a served log entry (one ``_entry_ok`` refused) cannot be checked."""
+    if type(e) is not dict:
+        return "an entry is not an object"
+    for name, types in _ENTRY_TYPES.items():
+        if name not in e or type(e[name]) not in types:
+            return f"entry {e.get('seq')!r}: field {name!r} is missing or of the wrong type"
+    for name, types in _DETAIL_TYPES.items():
+        if name in e["detail"] and type(e["detail"][name]) not in types:
+            return f"entry {e['seq']}: detail {name!r} is of the wrong type"
+    return f"entry {e['seq']!r} is not readable"
 
 
 BLANK_ROOT = keccak(rlp.encode(b""))
@@ -164,6 +285,8 @@ class ChainFacts:
     head: int
     times: dict[int, int]
     names: dict[str, str] = field(default_factory=dict)
+    #: account → "pending" | "active" | "suspended" at the head
+    status: dict[str, str] = field(default_factory=dict)
     #: account → [[from block, to block)] periods of suspension
     suspended: dict[str, list[list[float]]] = field(default_factory=lambda: defaultdict(list))
     #: account → [(block, roles)] activations (roles as names)
@@ -222,13 +345,16 @@ class Auditor:
         *,
         max_log_delay: float = 300.0,
         roots: bool = True,
+        node_timeout: float = NODE_TIMEOUT,
         client_factory: Callable[..., NodeClient] = NodeClient,
         now: Callable[[], float] = time.time,
     ) -> None:
         self.backend = backend
         self.contracts = contracts
         self.key = key
+        #: seconds from when a node could first anchor a log entry until it must have
         self.max_log_delay = max_log_delay
+        self.node_timeout = node_timeout
         #: recompute each block's transaction and receipt roots where the backend serves them
         self.roots = roots
         self.roots_checked = 0
@@ -274,15 +400,21 @@ class Auditor:
             pool.shutdown(wait=True, cancel_futures=True)
 
     def _early_members(self, head: int) -> list[str]:
-        """Members and endpoints from the registry's events alone (a few rows)."""
+        """The members active at ``head`` (the only ones contacted) and every endpoint, from
+        the registry's events alone (a few rows)."""
         if not self.contracts.get("registry"):
             return []
         abi = load_artifact(REGISTRY).abi
+        status: dict[str, str] = {}
         for log in self.backend.get_logs(0, head, [self.contracts["registry"]]):
             e = abi.decode_log(log)
-            if e is not None and e.event in ("MemberRegistered", "EndpointChanged"):
+            if e is None:
+                continue
+            if e.event in STATUS_AFTER:
+                status[e.args["account"]] = STATUS_AFTER[e.event]
+            if e.event in ("MemberRegistered", "EndpointChanged"):
                 self.endpoints[e.args["account"]] = e.args["endpoint"]
-        return list(self.endpoints)
+        return [a for a, s in status.items() if s == "active" and a in self.endpoints]
 
     def watched(self) -> dict[str, str]:
         """The audited contracts: address → artifact."""
@@ -319,6 +451,15 @@ class Auditor:
             info["items"] = len(events)
             self.facts = self._facts(head, times, events)
             reference = index_digest(events)
+        for account, status in self.facts.status.items():
+            if status == "suspended":
+                self.find(
+                    "member_not_contacted",
+                    "info",
+                    account,
+                    "suspended at this head: its node's index, log and stored versions were "
+                    "not checked (they are again once it is reinstated)",
+                )
         say("comparing every node's index")
         with self.check("node_indexes") as info:
             self._check_indexes(head, reference)
@@ -506,6 +647,8 @@ class Auditor:
             a = e.args
             addr = e.address.lower()
             if addr == c.get("registry"):
+                if e.event in STATUS_AFTER:
+                    facts.status[a["account"]] = STATUS_AFTER[e.event]
                 if e.event == "MemberRegistered":
                     facts.names[a["account"]] = a["name"]
                     self.endpoints[a["account"]] = a["endpoint"]
@@ -527,6 +670,7 @@ class Auditor:
                             "version": a["version"],
                             "owner": facts.owners.get(a["datasetId"]),
                             "ciphertext_hash": a["ciphertextHash"],
+                            "size": int(a["size"]),
                             "tx": e.tx_hash,
                         }
                     )
@@ -567,11 +711,27 @@ class Auditor:
 
     # -- nodes -----------------------------------------------------------------------------
     def _nodes(self) -> list[str]:
-        return [a for a in self.facts.names if a in self.endpoints]
+        """The members contacted: active at the head, at their registered endpoint."""
+        status = self.facts.status
+        return [a for a in self.facts.names if status.get(a) == "active" and a in self.endpoints]
+
+    def _client(self, account: str) -> NodeClient:
+        # the audience is the member's registry address, never what its endpoint says it is
+        return self.client_factory(
+            self.endpoints[account], self.key, audience=account, timeout=self.node_timeout
+        )
 
     def _fetch(self, account: str, path: str, params: dict[str, Any]) -> Any:
-        with self.client_factory(self.endpoints[account], self.key, timeout=600) as c:
-            return c.get(path, params=params or None)
+        deadline = time.monotonic() + self.node_timeout
+        with self._client(account) as c:
+            chunks = c.stream("GET", path, params=params or None, chunk=None)
+            body = b"".join(_within(chunks, deadline, MAX_ANSWER, path))
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError:
+            raise NodeAnswerInvalid(
+                f"{path} answered {len(body)} bytes that are not JSON: {body[:80]!r}"
+            ) from None
 
     def _get(self, account: str, path: str, **params: Any) -> Any:
         future = self._futures.pop((account, path, tuple(sorted(params.items()))), None)
@@ -583,7 +743,13 @@ class Auditor:
         for account in self._nodes():
             try:
                 got = self._get(account, "/v1/audit/index", to_block=head)
-            except (NodeApiError, TanlianError, OSError) as exc:
+                if not (
+                    isinstance(got, dict)
+                    and isinstance(got.get("digest"), str)
+                    and _int(got.get("events"))
+                ):
+                    raise NodeAnswerInvalid("the index answer is not {digest, events}")
+            except (TanlianError, OSError) as exc:
                 self.find("node_unreachable", "medium", account, f"index not readable: {exc}")
                 continue
             if (got["digest"], got["events"]) != reference:
@@ -601,8 +767,9 @@ class Auditor:
         """Fetch every anchored version's ciphertext from its owner and hash it here (the
         versions of each owner asked for in batches, each answered as one stream)."""
         todo: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        contacted = set(self._nodes())
         for v in self.facts.versions:
-            if v["owner"] in self.endpoints:
+            if v["owner"] in contacted:
                 todo[v["owner"]].append(v)
         batches = [
             (owner, vs[i : i + BLOB_BATCH])
@@ -617,10 +784,13 @@ class Auditor:
                 ]
             }
             out: list[tuple[dict[str, Any], str | None, str | None]] = []
+            # as long as the anchored sizes take at MIN_BLOB_RATE, and no longer
+            allowed = self.node_timeout + sum(v["size"] for v in batch) / MIN_BLOB_RATE
             try:
-                with self.client_factory(self.endpoints[owner], self.key, timeout=600) as c:
+                with self._client(owner) as c:
+                    chunks = c.stream("POST", "/v1/audit/blobs", chunk=None, body=body)
                     frames = FrameReader(
-                        c.stream("POST", "/v1/audit/blobs", chunk=1 << 20, body=body)
+                        _within(chunks, time.monotonic() + allowed, 1 << 62, "/v1/audit/blobs")
                     )
                     for v in batch:
                         found, size = frames.header()
@@ -684,23 +854,29 @@ class Auditor:
         for account in self._nodes():
             try:
                 got = self._get(account, "/v1/audit/log")
-            except (NodeApiError, TanlianError, OSError) as exc:
+                if not isinstance(got, dict) or not isinstance(got.get("entries"), list):
+                    raise NodeAnswerInvalid("the log answer is not {entries: [...]}")
+                entries = got["entries"]
+                for e in entries:
+                    if not _entry_ok(e):
+                        raise NodeAnswerInvalid(_entry_problem(e))
+            except (TanlianError, OSError) as exc:
                 self.find("node_unreachable", "medium", account, f"log not readable: {exc}")
                 continue
-            entries = got["entries"]
             logs[account] = entries
             by_batch: dict[int, list[dict[str, Any]]] = defaultdict(list)
             for e in entries:
                 e["_hash"] = entry_hash(e)
                 e["_tampered"] = "0x" + e["_hash"].hex() != e["entry_hash"]
                 if e["batch"] is None:
-                    if now - e["at"] > self.max_log_delay:
+                    logged = float(e["detail"].get("logged_at", e["at"]))
+                    if now - logged > self.max_log_delay:
                         self.find(
                             "unanchored_log",
                             "medium",
                             account,
-                            f"log entry {e['seq']} ({e['kind']}) is "
-                            f"{int(now - e['at'])} s old and not anchored on chain",
+                            f"log entry {e['seq']} ({e['kind']}) was written "
+                            f"{int(now - logged)} s ago and is not anchored on chain",
                             seq=e["seq"],
                         )
                 else:
@@ -741,23 +917,18 @@ class Auditor:
                     )
                     for e in mine:
                         e["_unproven"] = True
-                # Lateness in chain time on both ends: an entry's block (the head the node
-                # acted on) against the anchoring block. The embedded chain's clock runs ahead
-                # of the wall clock under load (each block at least 1 s after the last).
-                last = max(
-                    float(self.facts.times[e["detail"]["block"]])
-                    if e["detail"].get("block") in self.facts.times
-                    else e["at"]
-                    for e in mine
-                )
-                if b["anchored_at"] - last > self.max_log_delay:
+                oldest = min(mine, key=self._anchorable_at)
+                delay = b["anchored_at"] - self._anchorable_at(oldest)
+                if delay > self.max_log_delay:
                     self.find(
                         "late_log_batch",
                         "low",
                         account,
-                        f"batch {seq} was anchored {int(b['anchored_at'] - last)} s (chain time) "
-                        "after its last entry",
+                        f"batch {seq} was anchored {int(delay)} s after its entry "
+                        f"{oldest['seq']} was written (limit {self.max_log_delay:g} s)",
                         batch=seq,
+                        seq=oldest["seq"],
+                        delay=int(delay),
                         anchor_tx=b["tx"],
                     )
             for seq, mine in by_batch.items():
@@ -770,6 +941,17 @@ class Auditor:
                     batch=seq,
                 )
         return logs
+
+    def _anchorable_at(self, e: dict[str, Any]) -> float:
+        """From when the node could have anchored entry ``e``, on the anchoring block's clock.
+
+        The node's wall clock when it wrote the entry (``logged_at``, else ``at``): after a
+        quiet period the head block it acted on is minutes old, and a prompt anchor must not
+        look late. Or that block's time, when later: the embedded chain's clock runs ahead of
+        the wall clock under load (each block at least 1 s after the last)."""
+        logged = float(e["detail"].get("logged_at", e["at"]))
+        seen = self.facts.times.get(e["detail"].get("block", -1))
+        return logged if seen is None else max(logged, float(seen))
 
     # -- rules -----------------------------------------------------------------------------
     def _check_access(self, logs: dict[str, list[dict[str, Any]]]) -> int:

@@ -76,11 +76,11 @@ class NodeClient:
         method: str,
         path: str,
         params: dict[str, Any] | None = None,
-        chunk: int = 1 << 16,
+        chunk: int | None = 1 << 16,
         body: Any = None,
     ) -> Iterator[bytes]:
         """A signed request (with an optional JSON ``body``) whose (large) response body is
-        yielded in chunks."""
+        yielded in chunks (``chunk`` None: each piece as it arrives)."""
         url, content, headers = self._prepare(method, path, params, body, signed=True)
         try:
             with self._http.stream(method, url, content=content, headers=headers) as response:

@@ -133,6 +133,11 @@ class Registry:
             registered,
         )
 
+    def account_of(self, name: str) -> str | None:
+        """The member holding ``name`` (names are unique in the registry), or None."""
+        account = self.client.call(self.contract, "accountOf", name)
+        return None if int(account, 16) == 0 else to_checksum_address(account)
+
     def threshold(self) -> int:
         return self.client.call(self.contract, "threshold")
 

@@ -7,12 +7,15 @@ import csv
 import hashlib
 import io
 import json
+import socketserver
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
@@ -24,12 +27,14 @@ from node.audit.models import AccessLogEntry, LogBatch
 from node.audit.report import write_report
 from node.audit.trail import trail
 from node.audit.verify import Auditor, AuditResult
+from node.chain.client import ChainClient, new_account
 from node.chain.errors import ContractReverted
 from node.chain.indexer.models import ChainEvent
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeApiError, NodeClient
 from node.privacy.budget import Epsilon
+from node.registry.registry import Registry
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import GrantNotUsable, publish_as, pull
 from tests.network.test_local_network import _config
@@ -53,12 +58,13 @@ class Pilot:
     def dept(self, name: str):
         return next(d for d in self.net.config.departments if d.name == name)
 
-    def anchor(self, name: str) -> None:
+    def anchor(self, name: str) -> list[int]:
+        """Anchor ``name``'s unanchored log now; the batches written."""
         with (
             self.net.session(name) as s,
             NodeClient(self.dept(name).endpoint, s.keys.account.key) as c,
         ):
-            c.post("/v1/audit/anchor", {})
+            return c.post("/v1/audit/anchor", {})["anchored_batches"]
 
     def anchor_all(self) -> None:
         for d in self.net.config.departments:
@@ -219,6 +225,14 @@ def test_a_clean_network_gives_no_findings(pilot: Pilot, tmp_path: Path) -> None
         ("budget_overrun_attempt", "info", "analyst")
     ]
     assert all(c["items"] > 0 for c in result.checks.values())
+    # grid, a provider, reviewed eco's request: a permitted reviewer, no finding
+    with pilot.net.session("grid") as grid:
+        reviewer = grid.keys.address
+    assert [
+        e.args["approver"]
+        for e in result.facts.approvals
+        if e.args["requestId"] == pilot.ids["reviewed_req"] and not e.args["isOwner"]
+    ] == [reviewer]
     # blocks as stored, from the chain host: every one's roots recomputed by the regulator
     assert result.checks["chain"]["roots_checked"] == result.head + 1
     kinds = sorted(e["kind"] for entries in result.logs.values() for e in entries)
@@ -255,7 +269,8 @@ def test_the_audit_from_the_command_line(pilot: Pilot, tmp_path: Path) -> None:
     verify = tanlian(pilot, "drc", "audit", "verify")
     assert verify.returncode == 0, verify.stderr
     assert "clean: no findings (1 notice(s))" in verify.stdout
-    as_json = json.loads(tanlian(pilot, "drc", "audit", "verify", "--json").stdout)
+    options = ("--json", "--node-timeout", "30", "--max-log-delay", "60")
+    as_json = json.loads(tanlian(pilot, "drc", "audit", "verify", *options).stdout)
     assert as_json["clean"] is True and as_json["findings_by_severity"]["info"] == 1
     rows = list(
         csv.DictReader(
@@ -278,6 +293,8 @@ def test_the_audit_from_the_command_line(pilot: Pilot, tmp_path: Path) -> None:
         ("stats", ["audit", "verify"], "invalid_input"),  # not a regulator
         ("drc", ["audit", "trail", "--dataset", "grid/kwh", "--department", "x"], "invalid_input"),
         ("drc", ["audit", "trail", "--department", "stats", "--from", "soon"], "invalid_input"),
+        ("drc", ["audit", "verify", "--node-timeout", "0"], "invalid_input"),
+        ("drc", ["audit", "report", "-o", "r.html", "--max-log-delay", "-1"], "invalid_input"),
     ]:
         bad = tanlian(pilot, dept, *args)
         assert bad.returncode == 1 and "Traceback" not in bad.stderr
@@ -470,17 +487,69 @@ def test_a_dropped_log_batch_is_found(pilot: Pilot) -> None:
 
 
 def test_unanchored_then_late_log_entries_are_found(pilot: Pilot) -> None:
-    # an entry about block 1 (the network's first minutes), an hour old by its own clock
-    seq = pilot.inject("transport", "download", at=time.time() - 3600, block=1)
+    # a node whose anchoring stalled: an entry it wrote an hour ago (before any block of
+    # this chain, so it names none)
+    hour_ago = time.time() - 3600
+    seq = pilot.inject("transport", "download", at=hour_ago, logged_at=hour_ago, block=None)
     [f] = found(pilot.audit(), "unanchored_log", seq=seq)
     assert (f.severity, f.department) == ("medium", "transport")
-    time.sleep(2)
-    pilot.anchor("transport")
-    # anchored now: late by more than the chain time since block 1 allows at a 1 s limit
-    result = pilot.audit(max_log_delay=1)
+    [batch] = pilot.anchor("transport")
+    result = pilot.audit()
     assert not found(result, "unanchored_log", seq=seq)
-    late = [f for f in found(result, "late_log_batch") if f.department == "transport"]
-    assert len(late) == 1 and late[0].severity == "low"
+    [late] = found(result, "late_log_batch", batch=batch)
+    assert (late.severity, late.department, late.evidence["seq"]) == ("low", "transport", seq)
+    assert late.evidence["delay"] >= 3600
+
+
+#: seconds without a block (the demo network down, then up), the audit's limit, and a
+#: stalled anchoring; scaled down from minutes
+QUIET, LIMIT, LATE = 10, 4, 8
+
+
+def test_after_a_quiet_period_a_prompt_anchor_is_not_late_and_a_stalled_one_is(
+    pilot: Pilot,
+) -> None:
+    with pilot.net.session("analyst") as a:
+        head = a.backend.get_block("latest")
+        wait = head.timestamp + QUIET - time.time()
+        assert wait < 120, "the chain's clock runs far ahead of the wall clock"
+        time.sleep(max(0.0, wait))  # no block for QUIET s of wall-clock time
+        # pull once: the owner logs the download against the old head block
+        pull(a.require_sharing(), a.registry, a.keys, pilot.ids["raw"], pilot.tmp / "q1.csv")
+        # a record of an act of the quiet chain's past, written now (a decision found late)
+        old_act = pilot.inject(
+            "stats",
+            "key_release",
+            request_id=pilot.ids["raw"],
+            at=head.timestamp,
+            block=head.number,
+        )
+        [prompt] = pilot.anchor("stats")
+        pull(a.require_sharing(), a.registry, a.keys, pilot.ids["raw"], pilot.tmp / "q2.csv")
+        time.sleep(LATE)  # this batch's anchoring stalls
+        [stalled] = pilot.anchor("stats")
+    engine = pilot.engine_of("stats")
+    [first] = [e for e in _rows(engine, batch=prompt) if e.kind == "download"]
+    [second] = [e for e in _rows(engine, batch=stalled) if e.kind == "download"]
+    assert [e.seq for e in _rows(engine, batch=prompt)] == [first.seq, old_act]
+    result = pilot.audit(max_log_delay=LIMIT)
+    facts = result.facts
+    with pilot.net.session("stats") as s:
+        anchored = facts.batches[s.keys.address][prompt]["anchored_at"]
+    # the download acted on a block older than the limit, by the chain's own clock: the
+    # rule that timed anchoring from that block called this prompt anchor late
+    assert anchored - facts.times[first.detail["block"]] > LIMIT
+    assert not found(result, "late_log_batch", batch=prompt)
+    assert not [f for f in found(result, "unanchored_log") if f.department == "stats"]
+    [late] = found(result, "late_log_batch", batch=stalled)
+    assert (late.department, late.evidence["seq"]) == ("stats", second.seq)
+    # and nothing else about these batches (the entries hash as they were anchored)
+    assert [
+        f.kind
+        for f in result.findings
+        if f.department == "stats" and f.evidence.get("batch") in (prompt, stalled)
+    ] == ["late_log_batch"]
+    assert late.evidence["delay"] >= LATE - 1
 
 
 # -- rules ----------------------------------------------------------------------------------
@@ -562,6 +631,13 @@ def test_approvals_by_non_reviewers(pilot: Pilot) -> None:
         with pytest.raises(ContractReverted) as refused:
             a.require_sharing().approve(rid)  # the contract stops it at the source
     assert refused.value.error == "NotDecider"
+    # a regulator is not a reviewer either (it audits the approvals)
+    with pilot.net.session("drc") as drc, pytest.raises(ContractReverted) as regulator:
+        drc.require_sharing().approve(rid)
+    assert (regulator.value.error, regulator.value.error_args) == (
+        "NotDecider",
+        {"requestId": rid, "account": drc.keys.address},
+    )
     seq = pilot.inject("transport", "approval", request_id=rid, tx="0x" + "ab" * 32)
     pilot.anchor_all()
     [f] = found(pilot.audit(), "non_reviewer_approval", seq=seq)
@@ -583,3 +659,146 @@ def test_activity_of_a_suspended_node_is_found(pilot: Pilot) -> None:
             drc.registry.reinstate(consumer)
     [f] = found(result, "suspended_node_activity", seq=seq)
     assert (f.severity, f.department) == ("high", "analyst")
+
+
+# -- the regulator's requests go only where the registry says -------------------------------
+class FakeNode(socketserver.ThreadingTCPServer):
+    """An outsider's endpoint: records every request; answers as told.
+
+    ``lying``: /healthz claims another department's address, everything else is HTML;
+    ``garbled``: JSON of the wrong shape; ``silent``: accepts the request and never answers;
+    ``trickle``: promises a body and sends one byte every 0.2 s."""
+
+    daemon_threads = True
+
+    def __init__(self, claims: str) -> None:
+        super().__init__(("127.0.0.1", 0), _FakeHandler)
+        self.claims = claims
+        self.mode = "lying"
+        self.requests: list[tuple[str, str, dict[str, str]]] = []
+        self.stopping = threading.Event()
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def stop(self) -> None:
+        self.stopping.set()
+        self.shutdown()
+        self.server_close()
+
+
+class _FakeHandler(socketserver.StreamRequestHandler):
+    server: FakeNode
+
+    def handle(self) -> None:
+        line = self.rfile.readline(65536).decode("latin-1").split()
+        if len(line) != 3:
+            return
+        headers: dict[str, str] = {}
+        while h := self.rfile.readline(65536).strip():
+            name, _, value = h.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        self.rfile.read(int(headers.get("content-length", 0)))
+        fake = self.server
+        fake.requests.append((line[0], line[1], headers))
+        try:
+            if fake.mode == "silent":
+                fake.stopping.wait(600)
+            elif fake.mode == "trickle":
+                self.wfile.write(b"HTTP/1.1 200 OK\r\ncontent-length: 100000\r\n\r\n")
+                while not fake.stopping.wait(0.2):
+                    self.wfile.write(b" ")
+                    self.wfile.flush()
+            else:
+                if line[1] == "/healthz":
+                    body = json.dumps({"status": "ok", "address": fake.claims}).encode()
+                elif fake.mode == "garbled":
+                    entry = {"seq": 1, "at": 1.0, "kind": "download", "detail": {"block": [1]}}
+                    body = json.dumps({"digest": 7, "entries": [entry]}).encode()
+                else:
+                    body = b"<html>not a node</html>"
+                self.wfile.write(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\n"
+                    + f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode()
+                    + body
+                )
+        except OSError:  # the auditor hung up: what a timeout does
+            pass
+
+
+def test_a_pending_outsider_receives_nothing_and_an_active_member_only_its_own_requests(
+    pilot: Pilot,
+) -> None:
+    with pilot.net.session("stats") as s:
+        stats = s.keys.address
+    fake = FakeNode(claims=stats)
+    try:
+        with pilot.net.session("drc") as drc:
+            outsider = Registry(ChainClient(drc.backend, new_account()), drc.registry.address)
+            with pytest.raises(ContractReverted) as taken:  # names are unique
+                outsider.register("stats", ["consumer"], b"\x05" * 32, fake.url)
+            assert (taken.value.error, taken.value.error_args) == (
+                "NameTaken",
+                {"name": "stats", "holder": stats},
+            )
+            # anyone who reaches the chain host can file a registration (pending, no gas)
+            outsider.register("outsider", ["consumer"], b"\x05" * 32, fake.url)
+            me = outsider.client.address
+            result = pilot.audit()
+            assert fake.requests == []  # not even /healthz
+            assert not [f for f in result.findings if f.department == "outsider"]
+
+            drc.registry.approve(me)  # now an active member whose node lies about who it is
+            started = time.monotonic()
+            result = pilot.audit(node_timeout=5)
+            assert time.monotonic() - started < 120
+            signed = [(m, t, h) for m, t, h in fake.requests if "x-tanlian-signature" in h]
+            assert signed and len(signed) == len(fake.requests)
+            assert {t.split("?")[0] for _, t, _ in signed} == {"/v1/audit/index", "/v1/audit/log"}
+            # every request is addressed to the outsider's own registry address ...
+            assert {h["x-tanlian-audience"] for _, _, h in signed} == {me}
+            # ... so relaying one to another department gets it refused there
+            method, target, headers = next(r for r in signed if r[1] == "/v1/audit/log")
+            relayed = httpx.request(
+                method,
+                pilot.dept("stats").endpoint + target,
+                headers={k: v for k, v in headers.items() if k.startswith("x-tanlian-")},
+            )
+            assert (relayed.status_code, relayed.json()["code"]) == (401, "auth_wrong_audience")
+            # its HTML answers are findings, not a crash
+            bad = [f for f in result.problems if f.department == "outsider"]
+            assert sorted(f.kind for f in bad) == ["node_unreachable", "node_unreachable"]
+            assert all("not JSON" in f.message for f in bad)
+
+            # answers of the wrong shape, a tarpit that is silent, then one that trickles:
+            # each a finding within a bounded time
+            for mode, index_why, log_why in (
+                ("garbled", "not {digest, events}", "field 'request_id' is missing"),
+                ("silent", "timed out", "timed out"),
+                ("trickle", "time allowed", "time allowed"),
+            ):
+                fake.mode = mode
+                started = time.monotonic()
+                result = pilot.audit(node_timeout=3)
+                assert time.monotonic() - started < 120, mode
+                bad = {
+                    f.message.split(":")[0]: f.message
+                    for f in result.problems
+                    if f.department == "outsider" and f.kind == "node_unreachable"
+                }
+                assert index_why in bad["index not readable"], bad
+                assert log_why in bad["log not readable"], bad
+                assert len([f for f in result.problems if f.department == "outsider"]) == 2
+
+            # a suspended member is not contacted either: a notice, not a problem
+            drc.registry.suspend(me, "audit test")
+            fake.requests.clear()
+            result = pilot.audit()
+            assert fake.requests == []
+            [notice] = found(result, "member_not_contacted")
+            assert (notice.severity, notice.department) == ("info", "outsider")
+            assert not [f for f in result.problems if f.department == "outsider"]
+    finally:
+        fake.stop()

@@ -94,8 +94,8 @@ def new_request(w: World, state: State) -> int:
 def allowed(action: str, actor: str, state: State) -> bool:
     """The rules, written once in Python: who may do what in which state."""
     if action == "approve":
-        # reviewers: active providers and regulators other than the owner and the consumer
-        return state == State.PENDING and actor in ("owner", "reviewer", "regulator")
+        # reviewers: active providers other than the owner and the consumer (not regulators)
+        return state == State.PENDING and actor in ("owner", "reviewer")
     if action == "reject":
         return state == State.PENDING and actor == "owner"
     if action == "release":
@@ -140,6 +140,28 @@ def test_matrix_role_action_state(world: World, action: str, state: State) -> No
         sealed, sealed_for = world.sharing["consumer"].wrapped_key(rid)
         if sealed:
             assert sealed_for == world.keys["consumer"]
+
+
+@pytest.mark.parametrize("actor", ["regulator", "consumer", "other", "stranger", "suspended"])
+def test_only_the_owner_and_providers_review(world: World, actor: str) -> None:
+    """The one reviewer rule (README, AccessManager's NatSpec, the audit's
+    non_reviewer_approval): an active provider other than the owner and the consumer."""
+    rid = new_request(world, State.PENDING)
+    with pytest.raises(ContractReverted) as info:
+        world.sharing[actor].approve(rid)
+    assert (info.value.error, info.value.error_args) == (
+        "NotDecider",
+        {"requestId": rid, "account": world.addr(actor)},
+    )
+    sh = world.sharing["consumer"]
+    assert not sh.client.call(sh.access, "hasApproved", rid, world.addr(actor))
+    done = world.sharing["reviewer"].approve(rid)
+    assert done.event("AccessApproved").args == {
+        "requestId": rid,
+        "approver": world.addr("reviewer"),
+        "isOwner": False,
+        "approvals": 1,
+    }
 
 
 @pytest.mark.parametrize(

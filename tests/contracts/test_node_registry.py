@@ -20,6 +20,8 @@ KEY_A = b"\xa1" * 32
 KEY_B = b"\xb2" * 32
 REGULATOR_ROLE = keccak(text="REGULATOR")
 PROVIDER_ROLE = keccak(text="PROVIDER")
+#: names the state machine registers under: collisions with each other and with genesis
+NAMES = ("d0", "d1", "d2", "drc")
 
 
 class Net:
@@ -289,6 +291,61 @@ def test_rotation_by_the_member_itself(net: Net) -> None:
     assert (m.encryption_key, m.endpoint) == (KEY_B, "http://127.0.0.1:9999")
 
 
+def test_department_names_are_unique(tmp_path: Path, net: Net) -> None:
+    first, second = net.newcomer(), net.newcomer()
+    # a genesis member's name, and a pending member's, are taken
+    reverts(
+        lambda: first.register("drc", ["consumer"], KEY_A, "http://x"),
+        "NameTaken",
+        name="drc",
+        holder=net.reg1.address,
+    )
+    first.register("stats", ["provider"], KEY_A, "http://x")
+    reverts(
+        lambda: second.register("stats", ["consumer"], KEY_B, "http://evil"),
+        "NameTaken",
+        name="stats",
+        holder=first.client.address,
+    )
+    assert net.r1.member(second.client.address).status == Status.NONE  # nothing stored
+    assert net.r1.account_of("stats") == first.client.address
+    assert net.r1.account_of("drc") == net.reg1.address
+    assert net.r1.account_of("nobody") is None
+    # names are compared byte for byte
+    second.register("stats ", ["consumer"], KEY_B, "http://x")
+    assert net.r1.account_of("stats ") == second.client.address
+    # the name stays taken through suspension (there is no rename and no deregistration)
+    net.r1.approve(first.client.address)
+    net.r2.approve(first.client.address)
+    net.r1.suspend(first.client.address, "x")
+    reverts(
+        lambda: net.newcomer().register("stats", ["provider"], KEY_A, "http://x"),
+        "NameTaken",
+        name="stats",
+        holder=first.client.address,
+    )
+    # genesis lists are held to the same rule
+    backend = open_backend("embedded", home=tmp_path / "g")
+    client = ChainClient(backend, new_account())
+    other = new_account().address
+    try:
+        reverts(
+            lambda: deploy_registry(
+                client,
+                [
+                    GenesisMember(client.address, "drc", ["regulator"], KEY_A, "http://a"),
+                    GenesisMember(other, "drc", ["provider"], KEY_B, "http://b"),
+                ],
+                1,
+            ),
+            "NameTaken",
+            name="drc",
+            holder=client.address,
+        )
+    finally:
+        backend.close()
+
+
 # ----------------------------------------------------------------------- state machine
 class RegistryMachine(RuleBasedStateMachine):
     """Random sequences of register/approve/suspend/reinstate/rotate by random actors.
@@ -314,11 +371,13 @@ class RegistryMachine(RuleBasedStateMachine):
                 "status": Status.ACTIVE,
                 "roles": {"regulator"},
                 "approvers": set(),
+                "name": "drc",
             },
             self.net.reg2.address: {
                 "status": Status.ACTIVE,
                 "roles": {"regulator", "consumer"},
                 "approvers": set(),
+                "name": "eco-reg",
             },
         }
 
@@ -331,22 +390,31 @@ class RegistryMachine(RuleBasedStateMachine):
         m = self.model.get(addr)
         return bool(m and m["status"] == Status.ACTIVE and "regulator" in m["roles"])
 
-    def _expect(self, ok: bool, fn) -> None:
+    def _expect(self, ok: bool, fn, error: str | None = None) -> None:
         if ok:
             fn()
         else:
-            with pytest.raises(ContractReverted):
+            with pytest.raises(ContractReverted) as info:
                 fn()
+            if error is not None:
+                assert info.value.error == error
 
-    @rule(i=st.integers(0, 4), regulator=st.booleans())
-    def register(self, i: int, regulator: bool) -> None:
+    @rule(i=st.integers(0, 4), regulator=st.booleans(), name=st.sampled_from(NAMES))
+    def register(self, i: int, regulator: bool, name: str) -> None:
         actor = self.actors[i]
         addr = actor.client.address
         roles = ["provider", "regulator"] if regulator else ["consumer"]
-        ok = addr not in self.model
-        self._expect(ok, lambda: actor.register(f"d{i}", roles, KEY_A, "http://x"))
+        holder = next((a for a, m in self.model.items() if m["name"] == name), None)
+        ok = addr not in self.model and holder is None
+        error = "AlreadyRegistered" if addr in self.model else "NameTaken"
+        self._expect(ok, lambda: actor.register(name, roles, KEY_A, "http://x"), error)
         if ok:
-            self.model[addr] = {"status": Status.PENDING, "roles": set(roles), "approvers": set()}
+            self.model[addr] = {
+                "status": Status.PENDING,
+                "roles": set(roles),
+                "approvers": set(),
+                "name": name,
+            }
 
     @rule(i=st.integers(0, 4), j=st.integers(0, 4))
     def approve(self, i: int, j: int) -> None:
@@ -411,6 +479,7 @@ class RegistryMachine(RuleBasedStateMachine):
         for addr, m in self.model.items():
             info = reader.member(addr)
             assert info.status == m["status"]
+            assert (info.name, reader.account_of(m["name"])) == (m["name"], addr)  # one holder
             assert info.approvals == len(m["approvers"])  # no approval counted twice
             is_reg = reader.client.call(reader.contract, "hasRole", REGULATOR_ROLE, addr)
             assert is_reg == self._is_active_regulator(addr)

@@ -10,6 +10,11 @@ import {NodeRegistry} from "./NodeRegistry.sol";
 ///         owner and the required reviewers; for raw access the owner then releases the data
 ///         key sealed to the consumer's registered X25519 key; the owner or a regulator may
 ///         revoke; every grant expires. Only hashes, decisions and wrapped keys are stored.
+/// @dev Reviewers are active members holding the PROVIDER role, other than the request's
+///      owner and consumer: peers who hold data themselves judge a request for data.
+///      Regulators do not review: they approve members, revoke grants and audit every
+///      approval afterwards (the audit flags any other approver as `non_reviewer_approval`),
+///      so they never audit their own decisions.
 contract AccessManager {
     /// @notice RAW: a decrypted copy; DP: differentially private queries only.
     enum Mode {
@@ -177,7 +182,9 @@ contract AccessManager {
     }
 
     /// @notice Approves a pending request as its owner or as a reviewer (an active provider
-    ///         or regulator other than the owner and the consumer).
+    ///         other than the owner and the consumer; a regulator is not a reviewer).
+    /// @dev Reverts with `NotDecider(requestId, caller)` for anyone else, `WrongState` unless
+    ///      the request is pending, `AlreadyApproved` on a second approval by the same account.
     function approve(uint256 requestId) external {
         Request storage r = _existing(requestId);
         if (r.state != State.Pending) revert WrongState(requestId, r.state);
@@ -318,7 +325,6 @@ contract AccessManager {
 
     function _isReviewer(address account, Request storage r) private view returns (bool) {
         if (account == r.owner || account == r.consumer) return false;
-        uint8 roles = _registry.activeRolesOf(account);
-        return roles & (1 | 8) != 0; // an active provider or regulator
+        return _registry.activeRolesOf(account) & _registry.ROLE_PROVIDER() != 0;
     }
 }

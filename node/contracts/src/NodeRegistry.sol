@@ -9,6 +9,8 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 ///         (pending); regulators approve it until the network's threshold is met (active);
 ///         a regulator may suspend and reinstate it; the department rotates its own
 ///         encryption key and endpoint. Genesis members are active from deployment.
+///         Department names are unique and permanent: no two members (of any status) hold
+///         the same name, byte for byte, and there is no rename.
 /// @dev Roles are OpenZeppelin AccessControl roles granted on activation. `hasRole` also
 ///      requires the member to be active, so suspension disables every role at once and
 ///      reinstatement restores them. No account holds DEFAULT_ADMIN_ROLE: roles change only
@@ -76,6 +78,8 @@ contract NodeRegistry is AccessControl {
     error InvalidThreshold(uint256 threshold, uint256 regulators);
     /// @notice A regulator may not approve, suspend or reinstate itself.
     error SelfAction(address account);
+    /// @notice `name` is already the name of member `holder`.
+    error NameTaken(string name, address holder);
 
     /// @notice `account` asked to join as `name` with `roles`.
     event MemberRegistered(
@@ -98,6 +102,7 @@ contract NodeRegistry is AccessControl {
     mapping(address account => Member) private _members;
     mapping(address account => mapping(address regulator => bool)) private _approvedBy;
     address[] private _accounts;
+    mapping(bytes32 nameHash => address account) private _byName;
 
     /// @param genesis Members active from the start (at least `threshold` regulators).
     /// @param threshold Regulator approvals needed to activate a registration.
@@ -116,7 +121,8 @@ contract NodeRegistry is AccessControl {
     // ------------------------------------------------------------------ membership
 
     /// @notice Asks to join the network; the caller's account becomes a pending member.
-    /// @param name Department name shown to others.
+    /// @dev Reverts with `NameTaken` when another member already holds `name`.
+    /// @param name Department name shown to others (unique in the registry, permanent).
     /// @param roles Mask of ROLE_* bits asked for.
     /// @param encryptionKey X25519 public key that data keys are wrapped to.
     /// @param endpoint Base URL of the department's node API.
@@ -214,6 +220,11 @@ contract NodeRegistry is AccessControl {
         return _threshold;
     }
 
+    /// @notice The member holding `name` (the zero address when none does).
+    function accountOf(string calldata name) external view returns (address) {
+        return _byName[keccak256(bytes(name))];
+    }
+
     /// @notice Number of members ever registered.
     function memberCount() external view returns (uint256) {
         return _accounts.length;
@@ -239,6 +250,11 @@ contract NodeRegistry is AccessControl {
         if (key == bytes32(0)) revert InvalidEncryptionKey();
         _checkText(name);
         _checkText(endpoint);
+        // names identify departments to people and to the CLI (DEPT/DATASET): one holder each
+        bytes32 nameHash = keccak256(bytes(name));
+        address holder = _byName[nameHash];
+        if (holder != address(0)) revert NameTaken(name, holder);
+        _byName[nameHash] = account;
         _members[account] = Member({
             name: name,
             roles: roles,
