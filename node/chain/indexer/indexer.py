@@ -374,7 +374,10 @@ class EventIndexer:
         if limit is not None:
             sql += " LIMIT ?"
             params.append(int(limit))
-        return (sql.replace("?", "%s") if self._pg else sql), params
+        if self._pg:  # PostgreSQL numbers its parameters
+            parts = sql.split("?")
+            sql = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+        return sql, params
 
     def _indexed_positions(self, address: str, event: str) -> dict[str, int]:
         entry = self._abis.get(address)
