@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -328,3 +329,21 @@ def test_forecast_near_the_float_limit_still_computes_where_it_can(tmp_path) -> 
     payload = strict_json((tmp_path / "forecast.json").read_text())
     assert math.isfinite(payload["params"]["sse"]) and payload["params"]["sse"] > 1e300
     assert np.isfinite(pd.read_csv(tmp_path / "forecast.csv")[["lower", "upper"]]).all().all()
+
+
+def test_a_park_without_values_has_no_total_or_rank(tmp_path) -> None:
+    demo = pd.read_csv(ROOT / "analytics" / "park" / "data" / "demo_parks.csv", dtype=str)
+    demo = demo.head(4)
+    demo.iloc[0, 3:] = None  # P01 reports no indicator at all
+    parks = str(tmp_path / "p.csv")
+    demo.to_csv(parks, index=False)
+    shown = tanlian("park", "evaluate", "--self-only", "--parks", parks, "-o", str(tmp_path))
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"│ P01 .*│ -\s+│ -\s+│", shown.stdout), shown.stdout
+    proc = tanlian(
+        "park", "evaluate", "--self-only", "--parks", parks, "-o", str(tmp_path), "--json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    for data in (strict_json(proc.stdout), strict_json((tmp_path / "evaluation.json").read_text())):
+        (row,) = [r for r in data["final"] if r["park_id"] == "P01"]
+        assert row["total"] is None and row["rank_in_type"] is None
