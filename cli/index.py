@@ -213,5 +213,6 @@ def analyse_cmd(
         typer.echo(f"{name:<18} {len(frame):>6} rows  {out / (name + '.csv')}")
     if unit is not None:
         prof = tables["profile"]
-        shown = prof.head(40).round(3).astype(str)
+        head = prof.head(40).round(3)
+        shown = head.astype(object).where(head.notna(), "-").astype(str)  # no score: '-'
         table(shown.to_dict("records"), list(prof.columns), title=unit)

@@ -177,6 +177,10 @@ def test_a_unit_without_values_has_no_rank(tmp_path) -> None:
     assert units["u3"]["nominal_rank"] is None and units["u3"]["median_rank"] is None
     assert units["u1"]["nominal_rank"] == 1
 
+    shown = tanlian("analyse", "-p", pipeline, "-o", str(out), "--unit", "u3")
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"│ I\s+│ 2\s+│ -\s+│ -\s+│", shown.stdout), shown.stdout
+
 
 def test_ahp_with_another_random_index_table(tmp_path) -> None:
     m = tmp_path / "m.csv"
