@@ -282,6 +282,10 @@ BAD_INPUT: dict[str, tuple[Callable[[Path], list[str]], str]] = {
         lambda d: ["carbon", "forecast", "--series", _file(d, "s.csv", "year,co2_t\n")],
         "the file has a header but no rows",
     ),
+    "assets: header-only projects": (
+        lambda d: ["carbon", "assets", "--projects", _file(d, "p.csv", "project_id,name\n")],
+        "has a header but no projects",
+    ),
     "park: parks without indicator columns": (
         lambda d: [
             "park",

@@ -61,6 +61,17 @@ def test_sync_decodes_every_event(chain, db_url: str) -> None:
     )
 
 
+def test_block_bounds_beyond_64_bits_are_no_bounds(chain, db_url: str) -> None:
+    backend, _, probe = chain
+    ix = EventIndexer(backend, make_engine(db_url))
+    ix.watch(probe.address, "ChainProbe")
+    ix.sync()
+    everything = ix.events(address=probe.address)
+    assert ix.events(address=probe.address, from_block=-(2**70), to_block=2**70) == everything
+    assert ix.events(address=probe.address, from_block=2**70) == []
+    assert len(ix.events(address=probe.address, limit=2**70)) == len(everything)
+
+
 def test_cursor_persists_and_replay_is_idempotent(chain, db_url: str) -> None:
     backend, client, probe = chain
     engine = make_engine(db_url)

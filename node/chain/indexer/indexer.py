@@ -339,7 +339,8 @@ class EventIndexer:
         to_block: int | None,
         limit: int | None,
     ) -> tuple[str, list[Any]]:
-        """The SQL and parameters of an :meth:`events` read, in the driver's paramstyle."""
+        """The SQL and parameters of an :meth:`events` read (``$n`` placeholders on
+        PostgreSQL, ``?`` on SQLite)."""
         where: list[str] = []
         params: list[Any] = []
         if address is not None:
@@ -358,12 +359,14 @@ class EventIndexer:
                     raise InvalidInput(f"{event}.{name} is not an indexed argument")
                 where.append(f"arg{positions[name]} = ?")  # position is 0..2, never input
                 params.append(_text(value))
+        # Bounds beyond the column's 64 bits (a caller's to_block=2**70) mean "no bound"
+        # there; passed as they are they would fail to bind, on SQLite and PostgreSQL alike.
         if from_block is not None:
             where.append("block_number >= ?")
-            params.append(from_block)
+            params.append(_int64(from_block))
         if to_block is not None:
             where.append("block_number <= ?")
-            params.append(to_block)
+            params.append(_int64(to_block))
         sql = (
             "SELECT block_number, block_hash, tx_hash, log_index, address, contract, event, "
             + ("args::text" if self._pg else "args")
@@ -373,7 +376,7 @@ class EventIndexer:
         )
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
+            params.append(_int64(int(limit)))
         if self._pg:  # PostgreSQL numbers its parameters
             parts = sql.split("?")
             sql = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
@@ -387,6 +390,10 @@ class EventIndexer:
         if ev is None:
             raise InvalidInput(f"{entry[0]} has no event {event!r}")
         return {n: i for i, n in enumerate(ev.indexed_names)}
+
+
+def _int64(value: int) -> int:
+    return max(-(2**63), min(value, 2**63 - 1))
 
 
 def _to_row(decoded: DecodedEvent, artifact: str, abi: ContractABI) -> dict[str, Any]:
