@@ -61,7 +61,10 @@ class _ReadConnection:
         values = [None if v is None else str(v).encode() for v in params]
         result = self._checked(self.pgconn.exec_prepared(name, values), pq.ExecStatus.TUPLES_OK)
         self.loader.set_pgresult(result)
-        return self.loader.load_rows(0, result.ntuples, tuple)
+        try:
+            return self.loader.load_rows(0, result.ntuples, tuple)
+        finally:
+            self.loader.set_pgresult(None)  # an idle connection keeps no answer alive
 
     def close(self) -> None:
         self.conn.close()
