@@ -5,14 +5,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from analytics.errors import InvalidData
+from analytics.errors import ComputationError, InvalidData
 
 
 def read_text_table(path: Path, what: str) -> pd.DataFrame:
@@ -137,11 +140,43 @@ def write_csv_atomic(frame: pd.DataFrame, path: Path, float_format: str = "%.15g
     return path
 
 
+def json_safe(data: Any, where: str = "") -> Any:
+    """``data`` as values standard JSON can carry: a missing number (NaN, ``pd.NA``) becomes
+    ``null`` and numpy scalars Python numbers. An infinite number is a computation that
+    overflowed, not a value: it raises :class:`ComputationError` naming where it is."""
+    if isinstance(data, Mapping):
+        return {k: json_safe(v, f"{where}.{k}" if where else str(k)) for k, v in data.items()}
+    if isinstance(data, list | tuple | np.ndarray):
+        return [json_safe(v, f"{where}[{i}]") for i, v in enumerate(data)]
+    if isinstance(data, bool | np.bool_):
+        return bool(data)
+    if isinstance(data, int | np.integer):
+        return int(data)
+    if isinstance(data, float | np.floating):
+        value = float(data)
+        if math.isinf(value):
+            raise ComputationError(
+                f"{where or 'the result'} is infinite: the numbers overflow floating point "
+                "(give the input in a larger unit)"
+            )
+        return None if math.isnan(value) else value
+    if data is None or data is pd.NA or data is pd.NaT:
+        return None
+    return data
+
+
+def dumps_json(data: Any) -> str:
+    """Strict JSON text of ``data`` (see :func:`json_safe`): never NaN or Infinity."""
+    return json.dumps(json_safe(data), indent=2, ensure_ascii=False, allow_nan=False, default=str)
+
+
 def write_json_atomic(data: object, path: Path) -> Path:
-    """Write ``data`` as JSON so that a crash leaves the old file or the new one."""
+    """Write ``data`` as strict JSON (:func:`dumps_json`) so that a crash leaves the old file
+    or the new one; nothing is written when ``data`` holds an infinite number."""
+    text = dumps_json(data)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, ensure_ascii=False, default=float)
+        handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
     tmp.replace(path)

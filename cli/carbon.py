@@ -71,6 +71,11 @@ def inventory(
             f"{len(inv.rejected)} row(s) rejected (line {first['row']}: {first['reason']}); "
             f"all are listed in {out / 'rejected.csv'}; --allow-rejects computes the rest"
         )
+    if not inv.ok.any():  # nothing accepted is no inventory of 0 t
+        raise InvalidData(
+            f"{activity}: all {len(inv.rejected)} row(s) were rejected, none is left to "
+            f"compute; they are listed in {out / 'rejected.csv'}"
+        )
     _write(inv.rows, out / "emissions.csv")
     _write(inv.by_gpc(), out / "by_gpc_sector_scope.csv")
     _write(inv.by(["region", "sector", "period"]), out / "by_region_sector_month.csv")

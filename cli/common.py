@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from analytics.tables import json_safe
 from node.errors import TanlianError
 from node.registry.keystore import KEYSTORE_FILE, NodeKeys, resolve_password, unlock
 from node.settings import NodeSettings, load_settings
@@ -51,7 +52,8 @@ def node_context(home: Path, password_file: Path | None) -> tuple[NodeSettings, 
 
 def emit(data: Any, as_json: bool) -> None:
     if as_json:
-        typer.echo(json.dumps(data, indent=2, default=str))
+        # strict JSON: a missing number is null, an infinite one an error, never NaN/Infinity
+        typer.echo(json.dumps(json_safe(data), indent=2, default=str, allow_nan=False))
         return
     if isinstance(data, dict):
         width = max((len(k) for k in data), default=0)

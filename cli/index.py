@@ -50,9 +50,18 @@ def _top(results: pd.DataFrame, n: int = 10) -> list[dict]:
         else results[results["Time"] == results["Time"].max()].head(n)
     )
     return [
-        {"rank": r["rank"], "uCode": r["uCode"], "index": f"{r['index']:.4f}"}
+        {
+            "rank": _rank(r["rank"]),
+            "uCode": r["uCode"],
+            "index": "-" if pd.isna(r["index"]) else f"{r['index']:.4f}",
+        }
         for r in rows.to_dict("records")
     ]
+
+
+def _rank(value: float) -> int | str:
+    """A rank for a table cell; a unit without a score (NaN) has none."""
+    return "-" if pd.isna(value) else int(value)
 
 
 @app.command("compute")
@@ -169,9 +178,9 @@ def sensitivity(
         [
             {
                 "uCode": r["uCode"],
-                "nominal": int(r["nominal_rank"]),
-                "median": f"{r['median_rank']:g}",
-                "5-95 %": f"{r['rank_q05']:g}-{r['rank_q95']:g}",
+                "nominal": _rank(r["nominal_rank"]),
+                "median": "-" if pd.isna(r["median_rank"]) else f"{r['median_rank']:g}",
+                "5-95 %": "-" if pd.isna(r["rank_q05"]) else f"{r['rank_q05']:g}-{r['rank_q95']:g}",
             }
             for r in mc.summary.to_dict("records")
         ],
@@ -204,5 +213,6 @@ def analyse_cmd(
         typer.echo(f"{name:<18} {len(frame):>6} rows  {out / (name + '.csv')}")
     if unit is not None:
         prof = tables["profile"]
-        shown = prof.head(40).round(3).astype(str)
+        head = prof.head(40).round(3)
+        shown = head.astype(object).where(head.notna(), "-").astype(str)  # no score: '-'
         table(shown.to_dict("records"), list(prof.columns), title=unit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
+import pandas as pd
 import typer
 
 from analytics.park import evaluate as run_evaluation
@@ -63,7 +64,11 @@ def evaluate(
     cols = [c for c in ("park_id", "name", "type", "total", "rank_in_type") if c in final.columns]
     table(
         [
-            {c: (f"{r[c]:.1f}" if isinstance(r[c], float) else r[c]) for c in cols}
+            {
+                # a park without values has no total and no rank: '-', not nan or None
+                c: "-" if pd.isna(r[c]) else f"{r[c]:.1f}" if isinstance(r[c], float) else r[c]
+                for c in cols
+            }
             for r in final.to_dict("records")
         ],
         cols,

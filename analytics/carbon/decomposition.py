@@ -185,15 +185,17 @@ def _decompose(
         # Here every Q_i, E_i, C_i is positive in both periods (checked by _check_chain).
         w = log_mean(ct[both], c0[both])
         big_q0, big_qt = q0.sum(), qt.sum()
-        logs = np.column_stack(
-            [
-                np.full(both.sum(), np.log(big_qt / big_q0)),
-                np.log((qt[both] / big_qt) / (q0[both] / big_q0)),
-                np.log((et[both] / qt[both]) / (e0[both] / q0[both])),
-                np.log((ct[both] / et[both]) / (c0[both] / e0[both])),
-            ]
-        )
-        contrib[both] = w[:, None] * logs
+        # Ratios beyond float64 (values 1e-300 and 1e300 apart) are refused below by name.
+        with np.errstate(divide="ignore", over="ignore", under="ignore", invalid="ignore"):
+            logs = np.column_stack(
+                [
+                    np.full(both.sum(), np.log(big_qt / big_q0)),
+                    np.log((qt[both] / big_qt) / (q0[both] / big_q0)),
+                    np.log((et[both] / qt[both]) / (e0[both] / q0[both])),
+                    np.log((ct[both] / et[both]) / (c0[both] / e0[both])),
+                ]
+            )
+            contrib[both] = w[:, None] * logs
     one = (c0 > 0) != (ct > 0)
     for i in np.flatnonzero(one):
         # Limit δ → 0: only the factor that the zero enters first (S, then I, then F) diverges
@@ -206,6 +208,13 @@ def _decompose(
     by_sector[TOTAL] = ct - c0
     effects = {name: float(contrib[:, k].sum()) for k, name in enumerate(EFFECTS)}
     total_change = float(ct.sum() - c0.sum())
+    finite = np.isfinite(contrib).all(axis=1)
+    if not finite.all() or not np.isfinite([*effects.values(), total_change]).all():
+        at = f" for {sector} {names[~finite][0]!r}" if not finite.all() else ""
+        raise ComputationError(
+            f"{where}: the effects overflow floating point{at} (the values are too large or "
+            "too far apart); give the data in other units"
+        )
     residual = total_change - float(sum(effects.values()))
     return LmdiResult(effects, total_change, by_sector, residual)
 
@@ -233,7 +242,7 @@ def lmdi(
     Raises :class:`InvalidData` for a missing column or period, a sector present in one
     period only, a duplicate row, or a missing, infinite or negative value, and
     :class:`ComputationError` when a factor is undefined (energy without activity,
-    emissions without energy, zero total activity).
+    emissions without energy, zero total activity) or an effect overflows float64.
     """
     columns = {
         "sector": sector,

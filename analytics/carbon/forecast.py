@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from analytics.errors import InvalidData, InvalidPipeline
+from analytics.errors import ComputationError, InvalidData, InvalidPipeline
 
 MIN_POINTS = 3
 # Search bounds of R's forecast::ets (Hyndman & Khandakar 2008): smoothing parameters in
@@ -109,6 +109,25 @@ def _unit_param(value: Any, name: str, low: float, *, where: str) -> float:
     return float(value)
 
 
+def _finite(forecast: Forecast, series: pd.Series, where: str) -> Forecast:
+    """``forecast`` if every number in it is finite, else a refusal: values near 1e154 have
+    squares beyond float64's 1.8e308, so the SSE, σ and the intervals overflow to infinity."""
+    numbers = {
+        **{name: np.array([value]) for name, value in forecast.params.items()},
+        "sigma": np.array([forecast.sigma]),
+        "mean": forecast.mean.to_numpy(),
+        "interval": np.concatenate([forecast.lower.to_numpy(), forecast.upper.to_numpy()]),
+    }
+    for name, values in numbers.items():
+        if not np.isfinite(values).all():
+            largest = float(np.abs(series.to_numpy(dtype=float)).max())
+            raise ComputationError(
+                f"{where}: the {name} overflows floating point with values up to "
+                f"{largest:.3g}; give the series in a larger unit (e.g. Mt instead of t)"
+            )
+    return forecast
+
+
 def _holt_filter(
     y: np.ndarray, alpha: float, beta: float, phi: float
 ) -> tuple[float, float, np.ndarray]:
@@ -176,11 +195,32 @@ def holt(
     the SSE.
 
     Raises :class:`InvalidData` for a series that is too short (fewer than 3 points, or too
-    few to estimate the free parameters and σ), has gaps, or missing values, and
-    :class:`InvalidPipeline` for bad parameters.
+    few to estimate the free parameters and σ), has gaps, or missing values,
+    :class:`InvalidPipeline` for bad parameters, and :class:`ComputationError` when the
+    values are so large (near 1e154) that the SSE or the intervals overflow.
     """
     where = "holt"
     _check_common(horizon, level, where=where)
+    # Overflows (values near 1e154) are found in the result by _finite, not warned about.
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite(
+            _holt(series, horizon, alpha=alpha, beta=beta, damped=damped, phi=phi, level=level),
+            series,
+            where,
+        )
+
+
+def _holt(
+    series: pd.Series,
+    horizon: int,
+    *,
+    alpha: float | None,
+    beta: float | None,
+    damped: bool,
+    phi: float | None,
+    level: float,
+) -> Forecast:
+    where = "holt"
     fixed_alpha = None if alpha is None else _unit_param(alpha, "alpha", 0.0, where=where)
     fixed_beta = None if beta is None else _unit_param(beta, "beta", 0.0, where=where)
     if not damped and phi is not None:
@@ -264,10 +304,17 @@ def linear_trend(series: pd.Series, horizon: int, level: float = 0.95) -> Foreca
     √(1 + 1/n + (t_0 − t̄)² / Σ (t − t̄)²), s² = SSE / (n − 2). Time is the year, or the
     period ordinal, so gaps in the history are allowed; the forecast covers the ``horizon``
     periods after the last one. ``params`` holds ``slope`` (per period), ``intercept`` (the
-    fitted value at the first period) and ``df``.
+    fitted value at the first period) and ``df``. Values so large that the intervals
+    overflow are refused with :class:`ComputationError`.
     """
     where = "linear_trend"
     _check_common(horizon, level, where=where)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _finite(_linear_trend(series, horizon, level), series, where)
+
+
+def _linear_trend(series: pd.Series, horizon: int, level: float) -> Forecast:
+    where = "linear_trend"
     y, ticks = _series(series, where=where, consecutive=False)
     t = (ticks - ticks[0]).astype(float)
     n = len(y)

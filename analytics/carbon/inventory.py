@@ -134,7 +134,7 @@ def read_activity(path: Path) -> pd.DataFrame:
                 )
         data = pd.DataFrame(rows, columns=header, dtype=object)
         data["line"] = lines
-        return data
+        return _not_empty(path, data)
     try:
         data = pd.read_csv(
             io.BytesIO(raw),
@@ -155,7 +155,14 @@ def read_activity(path: Path) -> pd.DataFrame:
     data = data[~blank.to_numpy()] if blank.any() else data
     for col in COLUMNS:
         data[col] = data[col].str.strip()
-    return data.reset_index(drop=True)
+    return _not_empty(path, data.reset_index(drop=True))
+
+
+def _not_empty(path: Path, data: pd.DataFrame) -> pd.DataFrame:
+    # A header alone is no inventory of 0 t: it is refused like any other empty input.
+    if data.empty:
+        raise InvalidData(f"{path}: the file has a header but no rows")
+    return data
 
 
 def _check_header(path: Path, header: Sequence[str]) -> None:

@@ -581,7 +581,8 @@ def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
             {
                 "uCode": r.uCode,
                 "index": None if math.isnan(r.index) else r.index,
-                "rank": int(r.rank),
+                # a unit without a score has no rank (rank_desc keeps it missing)
+                "rank": None if pd.isna(r.rank) else int(r.rank),
             }
             for r in top.itertuples()
         ]

@@ -9,6 +9,7 @@ the hierarchy is one array operation over (runs × units × children) through th
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -155,7 +156,11 @@ def monte_carlo(
 
 def summarise(ranks: np.ndarray, units: Sequence[str]) -> pd.DataFrame:
     """Per unit: nominal rank (run 0), median, 5 % and 95 % quantiles, mean |shift|."""
-    q05, q50, q95 = np.nanquantile(ranks, [0.05, 0.5, 0.95], axis=0)
+    # A unit without a score has no rank in any run: its summary is NaN, not a warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        q05, q50, q95 = np.nanquantile(ranks, [0.05, 0.5, 0.95], axis=0)
+        shift = np.nanmean(np.abs(ranks - ranks[0]), axis=0)
     out = pd.DataFrame(
         {
             "uCode": list(units),
@@ -163,7 +168,7 @@ def summarise(ranks: np.ndarray, units: Sequence[str]) -> pd.DataFrame:
             "median_rank": q50,
             "rank_q05": q05,
             "rank_q95": q95,
-            "mean_abs_shift": np.nanmean(np.abs(ranks - ranks[0]), axis=0),
+            "mean_abs_shift": shift,
         }
     )
     return out.sort_values(["median_rank", "nominal_rank", "uCode"], ignore_index=True)

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
+import re
+from collections.abc import Callable
+from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from tests.analytics.json_check import strict_json
 from tests.cli_run import ROOT, one_line_error, tanlian
 
 DEMO = ROOT / "analytics" / "carbon" / "demo"
@@ -159,16 +165,60 @@ def test_decompose_budget_forecast_assets_park(tmp_path) -> None:
     assert 0 < len(data["selected"]) <= 2 * len({r["type"] for r in data["final"]})
 
 
-def test_carbon_bad_input_one_line(tmp_path) -> None:
-    one_line_error(
-        tanlian("carbon", "inventory", "--activity", str(tmp_path / "no.csv"), "-o", str(tmp_path)),
+ACTIVITY_HEADER = "region,period,sector,gpc_ref,fuel,quantity,unit\n"
+# values near 1e154: their squared errors are beyond float64's 1.8e308
+HUGE_SERIES = "year,co2_t\n2015,1e154\n2016,5e154\n2017,2e154\n2018,9e154\n2019,3e154\n2020,8e154\n"
+
+
+def _file(tmp_path: Path, name: str, text: str) -> str:
+    (tmp_path / name).write_text(text)
+    return str(tmp_path / name)
+
+
+# (arguments after `tanlian`, given the test's folder) -> fragment of the one error line
+BAD_INPUT: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "inventory: no such file": (
+        lambda d: ["carbon", "inventory", "--activity", str(d / "no.csv")],
         "does not exist",
-    )
-    one_line_error(
-        tanlian("carbon", "budget", "--city-budget", "-5", "-o", str(tmp_path)), "[data_invalid]"
-    )
-    one_line_error(
-        tanlian(
+    ),
+    "inventory: header only": (
+        lambda d: ["carbon", "inventory", "--activity", _file(d, "a.csv", ACTIVITY_HEADER)],
+        "the file has a header but no rows",
+    ),
+    "inventory: header and blank lines": (
+        lambda d: [
+            "carbon",
+            "inventory",
+            "--activity",
+            _file(d, "a.csv", ACTIVITY_HEADER + "\n\n"),
+        ],
+        "the file has a header but no rows",
+    ),
+    "inventory: quoted header only": (
+        lambda d: [
+            "carbon",
+            "inventory",
+            "--activity",
+            _file(d, "a.csv", '"region",period,sector,gpc_ref,fuel,quantity,unit\n'),
+        ],
+        "the file has a header but no rows",
+    ),
+    "inventory: every row rejected, --allow-rejects": (
+        lambda d: [
+            "carbon",
+            "inventory",
+            "--allow-rejects",
+            "--activity",
+            _file(d, "a.csv", ACTIVITY_HEADER + "510104,2022,transport,II.1.1,diesel,-5,t\n"),
+        ],
+        "all 1 row(s) were rejected, none is left to compute",
+    ),
+    "budget: negative budget": (
+        lambda d: ["carbon", "budget", "--city-budget", "-5"],
+        "[data_invalid]",
+    ),
+    "budget: weight without a number": (
+        lambda d: [
             "carbon",
             "budget",
             "--city-budget",
@@ -177,16 +227,127 @@ def test_carbon_bad_input_one_line(tmp_path) -> None:
             "mix",
             "--weight",
             "grandfathering",
-            "-o",
-            str(tmp_path),
-        ),
+        ],
         "METHOD=NUMBER",
-    )
-    one_line_error(
-        tanlian("carbon", "decompose", "--base", "1999", "--target", "2024", "-o", str(tmp_path)),
+    ),
+    "budget: header-only districts": (
+        lambda d: [
+            "carbon",
+            "budget",
+            "--city-budget",
+            "5e8",
+            "--districts",
+            _file(d, "d.csv", "district,base_emissions,population,gdp\n"),
+        ],
+        "the file has a header but no rows",
+    ),
+    "decompose: period not in the data": (
+        lambda d: ["carbon", "decompose", "--base", "1999", "--target", "2024"],
         "1999",
+    ),
+    "decompose: effects overflow": (
+        lambda d: [
+            "carbon",
+            "decompose",
+            "--base",
+            "2015",
+            "--target",
+            "2024",
+            "--data",
+            _file(
+                d,
+                "l.csv",
+                "period,sector,activity,energy,emissions\n2015,a,1,1,1\n2024,a,1e300,1e300,1e300\n"
+                "2015,b,1,1,1\n2024,b,1e-300,1e-300,1e-300\n",
+            ),
+        ],
+        "[computation_failed]: lmdi: the effects overflow floating point for sector 'b'",
+    ),
+    "forecast holt: values near 1e154": (
+        lambda d: ["carbon", "forecast", "--series", _file(d, "s.csv", HUGE_SERIES)],
+        "[computation_failed]: holt: the sse overflows floating point with values up to 9e+154",
+    ),
+    "forecast trend: values near 1e154": (
+        lambda d: [
+            "carbon",
+            "forecast",
+            "--method",
+            "trend",
+            "--series",
+            _file(d, "s.csv", HUGE_SERIES),
+        ],
+        "[computation_failed]: linear_trend: the sigma overflows floating point",
+    ),
+    "forecast: header only": (
+        lambda d: ["carbon", "forecast", "--series", _file(d, "s.csv", "year,co2_t\n")],
+        "the file has a header but no rows",
+    ),
+    "assets: header-only projects": (
+        lambda d: ["carbon", "assets", "--projects", _file(d, "p.csv", "project_id,name\n")],
+        "has a header but no projects",
+    ),
+    "park: parks without indicator columns": (
+        lambda d: [
+            "park",
+            "evaluate",
+            "--self-only",
+            "--parks",
+            _file(d, "p.csv", "park_id,name,type\nP1,x,hydrogen_new_energy\n"),
+        ],
+        "[data_invalid]",
+    ),
+    "park: header-only parks": (
+        lambda d: [
+            "park",
+            "evaluate",
+            "--self-only",
+            "--parks",
+            _file(d, "p.csv", "park_id,name,type\n"),
+        ],
+        "has a header but no parks",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_carbon_bad_input_one_line(tmp_path, case: str) -> None:
+    """One readable line, exit 1, and no output files: every input is checked and every
+    result computed before anything is written."""
+    args, fragment = BAD_INPUT[case]
+    out = tmp_path / "out"
+    proc = tanlian(*args(tmp_path), "-o", str(out))
+    one_line_error(proc, fragment)
+    assert "Warning" not in proc.stderr
+    written = sorted(p.name for p in out.iterdir()) if out.exists() else []
+    assert written in ([], ["rejected.csv"]), written
+
+
+def test_forecast_near_the_float_limit_still_computes_where_it_can(tmp_path) -> None:
+    # 1e150: the squares (1e300) still fit in float64, so this is a forecast, not a refusal
+    series = HUGE_SERIES.replace("e154", "e150")
+    proc = tanlian(
+        "carbon", "forecast", "--series", _file(tmp_path, "s.csv", series), "-o", str(tmp_path)
     )
-    bad = tmp_path / "parks.csv"
-    bad.write_text("park_id,name,type\nP1,x,hydrogen_new_energy\n")
-    proc = tanlian("park", "evaluate", "--parks", str(bad), "--self-only", "-o", str(tmp_path))
-    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert "Warning" not in proc.stderr
+    payload = strict_json((tmp_path / "forecast.json").read_text())
+    assert math.isfinite(payload["params"]["sse"]) and payload["params"]["sse"] > 1e300
+    assert np.isfinite(pd.read_csv(tmp_path / "forecast.csv")[["lower", "upper"]]).all().all()
+
+
+def test_a_park_without_values_has_no_total_or_rank(tmp_path) -> None:
+    demo = pd.read_csv(ROOT / "analytics" / "park" / "data" / "demo_parks.csv", dtype=str)
+    demo = demo.head(4)
+    demo.iloc[0, 3:] = None  # P01 reports no indicator at all
+    parks = str(tmp_path / "p.csv")
+    demo.to_csv(parks, index=False)
+    shown = tanlian("park", "evaluate", "--self-only", "--parks", parks, "-o", str(tmp_path))
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"│ P01 .*│ -\s+│ -\s+│", shown.stdout), shown.stdout
+    proc = tanlian(
+        "park", "evaluate", "--self-only", "--parks", parks, "-o", str(tmp_path), "--json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    for data in (strict_json(proc.stdout), strict_json((tmp_path / "evaluation.json").read_text())):
+        (row,) = [r for r in data["final"] if r["park_id"] == "P01"]
+        assert row["total"] is None and row["rank_in_type"] is None

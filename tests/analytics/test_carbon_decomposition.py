@@ -9,6 +9,7 @@ tests/testthat/test_lmdi.R), an independent additive LMDI-I implementation.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -365,6 +366,23 @@ def test_zero_total_activity_is_refused() -> None:
     data = _table([(0, "a", 0.0, 0.0, 0.0), (1, "a", 1.0, 1.0, 1.0)])
     with pytest.raises(ComputationError, match="total activity is zero in period 0"):
         lmdi(data, 0, 1)
+
+
+def test_effects_beyond_float64_are_refused_by_sector() -> None:
+    # b's share falls by 1e-300 while a's rises by 1e300: the ratio underflows to 0, whose
+    # log is -inf; that is refused by name, not summed into an infinite effect.
+    data = _table(
+        [
+            (0, "a", 1.0, 1.0, 1.0),
+            (1, "a", 1e300, 1e300, 1e300),
+            (0, "b", 1.0, 1.0, 1.0),
+            (1, "b", 1e-300, 1e-300, 1e-300),
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(ComputationError, match="overflow floating point for sector 'b'"):
+            lmdi(data, 0, 1)
 
 
 @pytest.mark.parametrize(

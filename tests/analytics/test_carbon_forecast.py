@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from analytics.carbon.forecast import Forecast, holt, linear_trend, peak_year
-from analytics.errors import InvalidData, InvalidPipeline
+from analytics.errors import ComputationError, InvalidData, InvalidPipeline
 
 Z95 = 1.959963984540054  # Φ⁻¹(0.975)
 
@@ -25,6 +26,7 @@ def _months(values: np.ndarray) -> pd.Series:
 LINE = 40.0 + 2.5 * np.arange(12)
 # A trend with deterministic wiggles, so fits and intervals are reproducible.
 NOISY = 100.0 + 3.0 * np.arange(20) + 4.0 * np.sin(np.arange(20) * 2.1)
+HUGE = [1e154, 5e154, 2e154, 9e154, 3e154, 8e154]
 
 
 @pytest.mark.parametrize("make", [_years, _months], ids=["years", "months"])
@@ -250,8 +252,22 @@ def test_three_points_suffice_when_the_parameters_are_fixed() -> None:
             InvalidData,
             "not right after 2020",
         ),
+        # squares beyond float64: refused, not returned as infinite bounds and SSE
+        (lambda: holt(_years(HUGE), 3), ComputationError, "holt: the sse overflows"),
+        (
+            lambda: holt(_years(HUGE), 3, damped=True),
+            ComputationError,
+            "holt: the sse overflows",
+        ),
+        (
+            lambda: linear_trend(_years(HUGE), 3),
+            ComputationError,
+            "linear_trend: the sigma overflows",
+        ),
     ],
 )
 def test_bad_input(call, error: type, message: str) -> None:
-    with pytest.raises(error, match=message):
-        call()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no numpy overflow warning on the way
+        with pytest.raises(error, match=message):
+            call()

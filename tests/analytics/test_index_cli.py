@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+import pytest
 
+from tests.analytics.json_check import strict_json
 from tests.cli_run import one_line_error
 from tests.cli_run import tanlian as run_cli
 
@@ -81,29 +85,101 @@ def test_sensitivity_and_analyse(tmp_path) -> None:
     assert prof.loc[prof["code"] == "Index", "rank"].item() == 1
 
 
-def test_bad_input_gives_one_line(tmp_path) -> None:
-    one_line_error(
-        tanlian("compute", "-p", str(tmp_path / "none.yaml"), "-o", str(tmp_path)),
+def _file(folder: Path, name: str, text: str) -> str:
+    (folder / name).write_text(text)
+    return str(folder / name)
+
+
+def _pipeline(folder: Path, data: str) -> str:
+    """A two-indicator pipeline over ``data`` (CSV text with uCode, a, b)."""
+    _file(
+        folder,
+        "fw.yaml",
+        "name: t\nindex:\n  code: I\n  children:\n"
+        "    - {code: a, direction: 1}\n    - {code: b, direction: 1}\n",
+    )
+    _file(folder, "d.csv", data)
+    return _file(
+        folder,
+        "p.yaml",
+        "name: p\nframework: fw.yaml\ndata: d.csv\nsteps:\n  - normalise: {}\n  - aggregate: {}\n",
+    )
+
+
+# (arguments after `tanlian index`, given the test's folder) -> fragment of the error line
+BAD_INPUT: dict[str, tuple[Callable[[Path], list[str]], str]] = {
+    "compute: no pipeline file": (
+        lambda d: ["compute", "-p", str(d / "none.yaml")],
         "[pipeline_invalid]",
-    )
-    bad = tmp_path / "bad.csv"
-    bad.write_text(",a,b\na,1,3\nb,0.5,1\n")
-    one_line_error(tanlian("ahp", "--matrix", str(bad)), "[data_invalid]")
-    survey = tmp_path / "s.csv"
-    survey.write_text("a_b,a_c,b_c\n2,12,3\n")
-    one_line_error(tanlian("ahp", "--survey", str(survey)), "[data_invalid]")
-    one_line_error(
-        tanlian(
-            "analyse",
-            "-p",
-            "analytics/examples/asem_example.yaml",
-            "-o",
-            str(tmp_path),
-            "--unit",
-            "NOT-A-UNIT",
-        ),
+    ),
+    "compute: header-only data": (
+        lambda d: ["compute", "-p", _pipeline(d, "uCode,a,b\n")],
+        "[data_invalid]",
+    ),
+    "sensitivity: header-only data": (
+        lambda d: ["sensitivity", "--runs", "5", "-p", _pipeline(d, "uCode,a,b\n")],
+        "[data_invalid]",
+    ),
+    "ahp: inconsistent matrix": (
+        lambda d: ["ahp", "--matrix", _file(d, "bad.csv", ",a,b\na,1,3\nb,0.5,1\n")],
+        "[data_invalid]",
+    ),
+    "ahp: header-only matrix": (
+        lambda d: ["ahp", "--matrix", _file(d, "m.csv", ",a,b\n")],
+        "[data_invalid]",
+    ),
+    "ahp: survey answer off the scale": (
+        lambda d: ["ahp", "--survey", _file(d, "s.csv", "a_b,a_c,b_c\n2,12,3\n")],
+        "[data_invalid]",
+    ),
+    "ahp: header-only survey": (
+        lambda d: ["ahp", "--survey", _file(d, "s.csv", "a_b,a_c,b_c\n")],
+        "[data_invalid]",
+    ),
+    "analyse: unknown unit": (
+        lambda d: ["analyse", "-p", "analytics/examples/asem_example.yaml", "--unit", "NOT-A-UNIT"],
         "NOT-A-UNIT",
-    )
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD_INPUT))
+def test_bad_input_gives_one_line(tmp_path, case: str) -> None:
+    args, fragment = BAD_INPUT[case]
+    cli = args(tmp_path)
+    extra = [] if cli[0] == "ahp" else ["-o", str(tmp_path / "out")]
+    proc = tanlian(*cli, *extra)
+    one_line_error(proc, fragment)
+    assert "Warning" not in proc.stderr
+
+
+def test_a_unit_without_values_has_no_rank(tmp_path) -> None:
+    """u3 has no indicator value and only two units have an index: u3 is listed with no
+    score and no rank (null in JSON, '-' in tables), never a traceback or NaN."""
+    pipeline = _pipeline(tmp_path, "uCode,a,b\nu1,1,2\nu2,3,1\nu3,,\n")
+    out = tmp_path / "out"
+    shown = tanlian("compute", "-p", pipeline, "-o", str(out))
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"│ -\s+│ u3\s+│ -\s+│", shown.stdout), shown.stdout
+    proc = tanlian("compute", "-p", pipeline, "-o", str(out), "--json")
+    assert proc.returncode == 0, proc.stderr
+    for summary in (strict_json(proc.stdout), strict_json((out / "summary.json").read_text())):
+        assert summary["top"][-1] == {"uCode": "u3", "index": None, "rank": None}
+        assert [t["rank"] for t in summary["top"][:2]] == [1, 1]
+
+    shown = tanlian("sensitivity", "-p", pipeline, "-o", str(out), "--runs", "20")
+    assert shown.returncode == 0, shown.stderr
+    assert "Warning" not in shown.stderr
+    assert re.search(r"│ u3\s+│ -\s+│ -\s+│ -\s+│", shown.stdout), shown.stdout
+    proc = tanlian("sensitivity", "-p", pipeline, "-o", str(out), "--runs", "20", "--json")
+    assert proc.returncode == 0, proc.stderr
+    units = {u["uCode"]: u for u in strict_json(proc.stdout)["units"]}
+    assert units["u3"]["nominal_rank"] is None and units["u3"]["median_rank"] is None
+    assert units["u1"]["nominal_rank"] == 1
+
+    shown = tanlian("analyse", "-p", pipeline, "-o", str(out), "--unit", "u3")
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"│ I\s+│ 2\s+│ -\s+│ -\s+│", shown.stdout), shown.stdout
 
 
 def test_ahp_with_another_random_index_table(tmp_path) -> None:

@@ -28,6 +28,7 @@ from node.chain.indexer.models import (
     IndexCursor,
     WatchedContract,
 )
+from node.chain.indexer.pg_reader import PgReader, Statistics
 from node.db import create_schema
 from node.errors import InvalidInput
 
@@ -138,6 +139,9 @@ class EventIndexer:
         self._sync_lock = threading.Lock()
         self._genesis: str | None = None
         create_schema(engine)
+        self._pg = engine.dialect.name == "postgresql"
+        self._reader = PgReader(engine) if self._pg else None
+        self._stats = Statistics(engine, ChainEvent.__tablename__) if self._pg else None
         self._load_watches()
 
     # -- what to index -------------------------------------------------------------
@@ -150,6 +154,7 @@ class EventIndexer:
         """Index ``address``'s events, decoding them with ``artifact``'s ABI."""
         address = checksum(address)
         abi = load_artifact(artifact).abi
+        added = 0
         with Session(self.engine) as s, s.begin():
             existing = s.get(WatchedContract, address)
             if existing is None:
@@ -157,8 +162,12 @@ class EventIndexer:
                 cursor = s.get(IndexCursor, self.name)
                 if cursor is not None and cursor.block_number >= from_block:
                     # Contracts added later are backfilled from their first block.
-                    self._backfill(s, address, artifact, abi, from_block, cursor.block_number)
+                    added = self._backfill(
+                        s, address, artifact, abi, from_block, cursor.block_number
+                    )
         self._abis[address] = (artifact, abi)
+        if added and self._stats is not None:
+            self._stats.added(added)
 
     @property
     def watched(self) -> dict[str, str]:
@@ -237,11 +246,15 @@ class EventIndexer:
                 cursor.block_hash = "0x" + end_block.hash.hex()
         if rows:
             logger.debug("indexed %d events in blocks %d..%d", len(rows), start, end)
+            if self._stats is not None:
+                # Counted per committed range, so that the reads made while a long first
+                # sync is still running get plans made with statistics, too.
+                self._stats.added(len(rows))
         return len(rows)
 
     def _backfill(
         self, s: Session, address: str, artifact: str, abi: ContractABI, start: int, end: int
-    ) -> None:
+    ) -> int:
         logs = self.backend.get_logs(start, end, addresses=[address])
         rows = []
         for log in logs:
@@ -249,6 +262,7 @@ class EventIndexer:
             if decoded is not None:
                 rows.append(_to_row(decoded, artifact, abi))
         self._insert(s, rows)
+        return len(rows)
 
     def _row(self, log: Any) -> dict[str, Any] | None:
         entry = self._abis.get(log.address)
@@ -292,8 +306,41 @@ class EventIndexer:
         This is the read path of every catalog, request and trail query, so it runs one
         prepared statement on the driver's own cursor and parses the JSON with orjson: on
         1,000-row answers that is about twice as fast as going through SQLAlchemy's result
-        objects.
+        objects. On PostgreSQL the statement goes through :class:`PgReader` (one round trip).
         """
+        sql, params = self._read_sql(
+            address=address,
+            event=event,
+            args=args,
+            from_block=from_block,
+            to_block=to_block,
+            limit=limit,
+        )
+        if self._reader is not None:
+            rows = self._reader.fetchall(sql, params)
+        else:
+            with self.engine.connect() as conn:
+                cursor = conn.connection.driver_connection.cursor()
+                try:
+                    cursor.execute(sql, params)
+                    rows = cursor.fetchall()
+                finally:
+                    cursor.close()
+        loads = orjson.loads
+        return [IndexedEvent(*r[:7], loads(r[7])) for r in rows]
+
+    def _read_sql(
+        self,
+        *,
+        address: str | None,
+        event: str | None,
+        args: dict[str, Any] | None,
+        from_block: int | None,
+        to_block: int | None,
+        limit: int | None,
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters of an :meth:`events` read (``$n`` placeholders on
+        PostgreSQL, ``?`` on SQLite)."""
         where: list[str] = []
         params: list[Any] = []
         if address is not None:
@@ -312,37 +359,28 @@ class EventIndexer:
                     raise InvalidInput(f"{event}.{name} is not an indexed argument")
                 where.append(f"arg{positions[name]} = ?")  # position is 0..2, never input
                 params.append(_text(value))
+        # Bounds beyond the column's 64 bits (a caller's to_block=2**70) mean "no bound"
+        # there; passed as they are they would fail to bind, on SQLite and PostgreSQL alike.
         if from_block is not None:
             where.append("block_number >= ?")
-            params.append(from_block)
+            params.append(_int64(from_block))
         if to_block is not None:
             where.append("block_number <= ?")
-            params.append(to_block)
-        pg = self.engine.dialect.name == "postgresql"
+            params.append(_int64(to_block))
         sql = (
             "SELECT block_number, block_hash, tx_hash, log_index, address, contract, event, "
-            + ("args::text" if pg else "args")
+            + ("args::text" if self._pg else "args")
             + " FROM chain_event"
             + (" WHERE " + " AND ".join(where) if where else "")
             + " ORDER BY block_number, log_index"
         )
         if limit is not None:
             sql += " LIMIT ?"
-            params.append(int(limit))
-        if pg:
-            sql = sql.replace("?", "%s")
-        with self.engine.connect() as conn:
-            cursor = conn.connection.driver_connection.cursor()
-            try:
-                if pg:
-                    cursor.execute(sql, params, prepare=True)
-                else:
-                    cursor.execute(sql, params)
-                rows = cursor.fetchall()
-            finally:
-                cursor.close()
-        loads = orjson.loads
-        return [IndexedEvent(*r[:7], loads(r[7])) for r in rows]
+            params.append(_int64(int(limit)))
+        if self._pg:  # PostgreSQL numbers its parameters
+            parts = sql.split("?")
+            sql = parts[0] + "".join(f"${i}{part}" for i, part in enumerate(parts[1:], 1))
+        return sql, params
 
     def _indexed_positions(self, address: str, event: str) -> dict[str, int]:
         entry = self._abis.get(address)
@@ -352,6 +390,10 @@ class EventIndexer:
         if ev is None:
             raise InvalidInput(f"{entry[0]} has no event {event!r}")
         return {n: i for i, n in enumerate(ev.indexed_names)}
+
+
+def _int64(value: int) -> int:
+    return max(-(2**63), min(value, 2**63 - 1))
 
 
 def _to_row(decoded: DecodedEvent, artifact: str, abi: ContractABI) -> dict[str, Any]:
