@@ -77,7 +77,9 @@ async def caller(request: Request, rt: Runtime) -> MemberView:
     signed = verify_request(
         request.headers,
         request.method,
-        request.url.path,
+        # the percent-decoded path, as the client signed it: request.url.path re-escapes
+        # characters such as "\\", "?" and "#", so a signed request for such a path failed
+        request.scope["path"],
         request.url.query,
         body,
         audience=rt.address,
