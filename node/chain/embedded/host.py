@@ -59,9 +59,14 @@ def start_chain_host(
     *,
     chain_id: int | None = None,
     fsync: bool = False,
+    dev: bool = False,
+    options: dict[str, object] | None = None,
     timeout: float = 30.0,
 ) -> ChainHost:
-    """Run ``tanlian chain serve`` for ``home`` and wait until it answers."""
+    """Run ``tanlian chain serve`` for ``home`` and wait until it answers.
+
+    ``dev``: serve the dev methods (``--dev``); ``options``: more of the command's options
+    by name, e.g. ``{"max-clock-ahead": 3600, "writes-per-second": 1000}``."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -80,6 +85,10 @@ def start_chain_host(
         cmd += ["--chain-id", str(chain_id)]
     if fsync:
         cmd.append("--fsync")
+    if dev:
+        cmd.append("--dev")
+    for name, value in (options or {}).items():
+        cmd += [f"--{name}", str(value)]
     log_path = home / "chain-host.log"
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
     process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
