@@ -498,9 +498,14 @@ class EmbeddedChain:
         return self._chain.get_vm(at_header=self._pending_header_after(header)).state
 
     def _pending_header_after(self, header: BlockHeaderAPI) -> BlockHeaderAPI:
-        # py-evm executes against the state *after* a header by building its child.
+        # py-evm executes against the state *after* a header by building its child, at
+        # the time the next block would get (a --dev host's clock included).
         vm_cls = self._chain.get_vm_class_for_block_number(header.block_number + 1)
-        return vm_cls.create_header_from_parent(header, gas_limit=header.gas_limit)
+        return vm_cls.create_header_from_parent(
+            header,
+            gas_limit=header.gas_limit,
+            timestamp=max(header.timestamp + 1, self.now()),
+        )
 
     def fee_history(self, count: int, newest: int | str) -> dict:
         with self._lock:
