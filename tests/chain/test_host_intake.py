@@ -6,13 +6,20 @@ with a segfault (SIGSEGV, exit -11).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 
+import orjson
 import pytest
 import requests
 
 from node.chain.embedded.host import ChainHost, start_chain_host
-from node.chain.embedded.intake import MAX_BODY_BYTES, MAX_JSON_DEPTH, nesting_depth
+from node.chain.embedded.intake import (
+    MAX_BODY_BYTES,
+    MAX_JSON_DEPTH,
+    BoundedBody,
+    nesting_depth,
+)
 
 # ~200 KB: 100,000 levels of arrays, as in the security review
 DEEP = b"[" * 100_000 + b"]" * 100_000
@@ -146,3 +153,24 @@ def test_nesting_scan_ignores_brackets_in_strings() -> None:
     assert nesting_depth(b'"\\\\"[[]]') == 2  # an escaped backslash ends the string
     assert nesting_depth(DEEP) == 100_000
     assert nesting_depth(b"]]]]") == 0
+
+
+def test_a_body_that_never_arrives_times_out() -> None:
+    """A client that sends headers and then trickles (or nothing) is cut off: 408."""
+
+    async def app(scope: dict, receive: object, send: object) -> None:
+        raise AssertionError("the route must not run")
+
+    async def trickle() -> dict:
+        await asyncio.sleep(0.05)
+        return {"type": "http.request", "body": b" ", "more_body": True}
+
+    sent: list[dict] = []
+
+    async def send(message: dict) -> None:
+        sent.append(message)
+
+    intake = BoundedBody(app, read_seconds=0.3)
+    asyncio.run(intake({"type": "http", "path": "/", "headers": []}, trickle, send))
+    assert sent[0]["status"] == 408
+    assert orjson.loads(sent[1]["body"])["error"]["code"] == -32005
