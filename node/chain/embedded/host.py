@@ -70,7 +70,7 @@ def start_chain_host(
     fsync: bool = False,
     dev: bool = False,
     options: dict[str, object] | None = None,
-    timeout: float = 30.0,
+    timeout: float = 60.0,
 ) -> ChainHost:
     """Run ``tanlian chain serve`` for ``home`` and wait until it answers.
 
