@@ -41,8 +41,8 @@ from node.chain.embedded.limits import (
     UNLIMITED,
     CallTimedOut,
     ChainLimits,
+    DeadlinePassed,
     WriteAdmission,
-    _Deadline,
     timed_computation,
 )
 from node.chain.embedded.store import SCHEMA_VERSION, DurableKV
@@ -331,7 +331,7 @@ class EmbeddedChain:
             self._admission.mined()
             return Mined(tx_hash=tx.hash, tx=tx, receipt=receipt, header=block.header)
 
-    # -- development only (a --dev host) ---------------------------------------------
+    # -- the clock, and what only a --dev host asks for ------------------------------
     def now(self) -> int:
         """The time the next block gets (at least its parent's + 1)."""
         return int(time.time()) + self._time_offset
@@ -357,6 +357,7 @@ class EmbeddedChain:
                 self._reload()
                 raise
             self._head = block.header
+            self._admission.mined()
             return block.header
 
     # -- reads ---------------------------------------------------------------------
@@ -579,7 +580,7 @@ class EmbeddedChain:
                 computation = state.apply_transaction(spoof)
             except EVMValidationError as exc:
                 raise TransactionRejected(f"call rejected: {exc}") from exc
-            except _Deadline:
+            except DeadlinePassed:
                 raise self._timed_out() from None
             finally:
                 state.revert(snapshot)
@@ -605,7 +606,7 @@ class EmbeddedChain:
                     gas = self._chain.gas_estimator(state, self._spoof(tx, block))
             except EVMValidationError as exc:
                 raise TransactionRejected(f"estimate rejected: {exc}") from exc
-            except _Deadline:
+            except DeadlinePassed:
                 raise self._timed_out() from None
             return True, b"", gas
 

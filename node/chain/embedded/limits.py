@@ -62,7 +62,7 @@ class CallTimedOut(ChainError):
     http_status = 504
 
 
-class _Deadline(Exception):
+class DeadlinePassed(Exception):
     """Raised inside the EVM to unwind a call; not a VMError, so no frame swallows it."""
 
 
@@ -78,7 +78,7 @@ def timed_computation(base: type, deadline: float) -> type:
     def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(computation: Any) -> None:
             if time.monotonic() > deadline:
-                raise _Deadline
+                raise DeadlinePassed
             fn(computation=computation)
 
         return run
@@ -91,10 +91,8 @@ def timed_computation(base: type, deadline: float) -> type:
 
 
 class WriteAdmission:
-    """Per-account token buckets and the clock bound, checked before a write executes.
-
-    Not thread-safe on its own: the chain calls it under its lock.
-    """
+    """Per-account token buckets and the clock bound, checked before a write executes
+    (the chain calls it under its lock, with the block's timestamp it is about to use)."""
 
     #: Idle buckets are dropped past this many accounts (they are full again anyway).
     MAX_TRACKED = 10_000

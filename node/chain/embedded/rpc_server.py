@@ -198,7 +198,6 @@ class ChainRpc:
 
     def __init__(self, chain: EmbeddedChain, *, dev: bool = False) -> None:
         self.chain = chain
-        self.dev = dev
         self.methods: dict[str, Callable[[list], Any]] = {
             "web3_clientVersion": lambda p: CLIENT_VERSION,
             "net_version": lambda p: str(chain.chain_id),
