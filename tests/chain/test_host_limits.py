@@ -20,8 +20,10 @@ from eth_keys import keys
 from node.chain.artifacts import load_artifact
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient, new_account, sign_transaction
+from node.chain.embedded.chain import EmbeddedChain, GenesisSpec
 from node.chain.embedded.host import ChainHost, start_chain_host
-from node.chain.embedded.limits import CALL_SECONDS
+from node.chain.embedded.limits import CALL_SECONDS, ChainLimits
+from node.chain.errors import WriteRefused
 
 FREE = {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
 # runtime JUMPDEST PUSH1 0 JUMP (an endless loop), returned by this creation code:
@@ -198,3 +200,34 @@ def test_the_chain_clock_stays_within_the_bound(tmp_path: Path) -> None:
         assert all("result" in s.send() for s in senders[:2])
     finally:
         host.stop()
+
+
+def test_a_chain_already_ahead_takes_one_write_a_second_and_gains_nothing(
+    tmp_path: Path,
+) -> None:
+    """A chain whose clock ran ahead before the bound existed does not stop: it takes one
+    transaction a second, each moving its clock and the wall clock alike."""
+    sender = Sender("")
+
+    def raw() -> bytes:
+        tx = sign_transaction(sender.key, 20_260, sender.nonce, 21_000, FREE, sender.address, b"")
+        sender.nonce += 1
+        return tx
+
+    with EmbeddedChain(tmp_path / "chain", genesis=GenesisSpec()) as chain:  # no limits
+        for _ in range(30):
+            chain.submit(raw())
+        lead = chain.head().timestamp - time.time()
+    assert lead > 20
+    bounded = ChainLimits(max_clock_ahead_seconds=5, writes_per_second=None)
+    with EmbeddedChain(tmp_path / "chain", limits=bounded) as chain:
+        time.sleep(1.0)
+        chain.submit(raw())  # a second since the last block: admitted
+        with pytest.raises(WriteRefused) as refused:
+            chain.submit(raw())
+        assert refused.value.reason == "clock_ahead" and 0 < refused.value.retry_after <= 1
+        sender.nonce -= 1  # not mined
+        time.sleep(refused.value.retry_after + 0.05)
+        chain.submit(raw())
+        assert chain.head().timestamp - time.time() <= lead + 1  # the lead did not grow
+        assert chain.block_number() == 32
