@@ -43,6 +43,7 @@ from node.chain.embedded.limits import (
     ChainLimits,
     DeadlinePassed,
     WriteAdmission,
+    deadline_at,
     timed_computation,
 )
 from node.chain.embedded.store import SCHEMA_VERSION, DurableKV
@@ -556,7 +557,7 @@ class EmbeddedChain:
 
     def _timed(self, state: Any, deadline: float | None) -> None:
         if deadline is not None:
-            state.computation_class = timed_computation(state.computation_class, deadline)
+            state.computation_class = timed_computation(state.computation_class)
 
     def _timed_out(self) -> CallTimedOut:
         return CallTimedOut(
@@ -577,7 +578,8 @@ class EmbeddedChain:
             self._timed(state, deadline)
             snapshot = state.snapshot()
             try:
-                computation = state.apply_transaction(spoof)
+                with deadline_at(deadline):
+                    computation = state.apply_transaction(spoof)
             except EVMValidationError as exc:
                 raise TransactionRejected(f"call rejected: {exc}") from exc
             except DeadlinePassed:
@@ -601,7 +603,10 @@ class EmbeddedChain:
             header = self._pending_header_after(self._header(block))
             header = header.copy(gas_limit=self._call_gas(header.gas_limit))
             try:
-                with self._chain.get_vm(header).in_costless_state() as state:
+                with (
+                    self._chain.get_vm(header).in_costless_state() as state,
+                    deadline_at(deadline),
+                ):
                     self._timed(state, deadline)
                     gas = self._chain.gas_estimator(state, self._spoof(tx, block))
             except EVMValidationError as exc:

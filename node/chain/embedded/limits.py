@@ -9,9 +9,11 @@ own node writes to, runs without these limits.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -69,15 +71,29 @@ class DeadlinePassed(Exception):
 # Every long computation jumps back or calls on (code without jumps is at most 24 KiB):
 # checking the clock at these opcodes stops any of them.
 _CHECKED_OPCODES = (0x56, 0x57, 0xF0, 0xF1, 0xF2, 0xF4, 0xF5, 0xFA)
+_deadline = threading.local()
 
 
-def timed_computation(base: type, deadline: float) -> type:
-    """A subclass of the EVM computation class ``base`` that stops at ``deadline``
-    (time.monotonic); its child calls run as the same class."""
+@contextmanager
+def deadline_at(deadline: float | None) -> Iterator[None]:
+    """Computations of timed_computation classes run in this thread until ``deadline``
+    (time.monotonic; None: no limit) raise DeadlinePassed past it."""
+    _deadline.at = deadline
+    try:
+        yield
+    finally:
+        _deadline.at = None
+
+
+@functools.cache
+def timed_computation(base: type) -> type:
+    """A subclass of the EVM computation class ``base`` that stops at this thread's
+    deadline_at; its child calls run as the same class."""
 
     def checked(fn: Callable[..., Any]) -> Callable[..., Any]:
         def run(computation: Any) -> None:
-            if time.monotonic() > deadline:
+            at = getattr(_deadline, "at", None)
+            if at is not None and time.monotonic() > at:
                 raise DeadlinePassed
             fn(computation=computation)
 
