@@ -31,7 +31,7 @@ from node.chain.artifacts import load_artifact
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient, new_account
 from node.chain.embedded.chain import _chain_class
-from node.chain.embedded.host import free_port, start_chain_host
+from node.chain.embedded.host import UNTHROTTLED_WRITES, free_port, start_chain_host
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "0x" + "5a" * 32
@@ -112,7 +112,7 @@ def main() -> None:
         )
         backend.close()
 
-        host = start_chain_host(work / "served")
+        host = start_chain_host(work / "served", options=UNTHROTTLED_WRITES)
         backend = open_backend("rpc", url=host.url)
         results["served embedded (JSON-RPC)"] = through_client(
             ChainClient(backend, new_account()), n

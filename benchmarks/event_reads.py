@@ -31,7 +31,7 @@ import psycopg
 from node.chain.artifacts import load_artifact
 from node.chain.backend import ChainBackend, open_backend
 from node.chain.client import ChainClient, Contract, new_account
-from node.chain.embedded.host import free_port, start_chain_host
+from node.chain.embedded.host import UNTHROTTLED_WRITES, free_port, start_chain_host
 from node.chain.errors import ChainUnavailable
 from node.chain.indexer.indexer import EventIndexer
 from node.db import make_engine
@@ -103,7 +103,7 @@ def main() -> None:
     rows: list[tuple[str, str, float, int]] = []
     url = None
     try:
-        host = start_chain_host(work / "host")
+        host = start_chain_host(work / "host", options=UNTHROTTLED_WRITES)
         backend = open_backend("rpc", url=host.url, timeout=300)
         start = time.perf_counter()
         probe = emit(ChainClient(backend, new_account()), total)

@@ -8,6 +8,14 @@ from typing import Annotated
 import typer
 
 from cli.common import HomeOpt, JsonOpt, emit
+from node.chain.embedded.intake import MAX_BODY_BYTES
+from node.chain.embedded.limits import (
+    CALL_GAS_CAP,
+    CALL_SECONDS,
+    MAX_CLOCK_AHEAD_SECONDS,
+    WRITE_BURST,
+    WRITES_PER_SECOND,
+)
 from node.errors import TanlianError
 
 app = typer.Typer(help="Run and inspect the embedded chain.", no_args_is_help=True)
@@ -45,6 +53,29 @@ def chain_serve(
     host: Annotated[
         str, typer.Option(help="127.0.0.1 (default), or 0.0.0.0 inside a container only.")
     ] = "127.0.0.1",
+    dev: Annotated[
+        bool,
+        typer.Option(help="Also serve evm_mine and evm_increaseTime (tests only, never a pilot)."),
+    ] = False,
+    call_gas_cap: Annotated[
+        int, typer.Option(help="Most gas one eth_call/eth_estimateGas runs with.", min=21_000)
+    ] = CALL_GAS_CAP,
+    call_seconds: Annotated[
+        float, typer.Option(help="Most wall time one eth_call/eth_estimateGas runs.", min=0.01)
+    ] = CALL_SECONDS,
+    max_clock_ahead: Annotated[
+        int,
+        typer.Option(help="Most seconds the next block may be ahead of the wall clock.", min=1),
+    ] = MAX_CLOCK_AHEAD_SECONDS,
+    writes_per_second: Annotated[
+        float, typer.Option(help="Sustained transactions a second per sender account.", min=0.001)
+    ] = WRITES_PER_SECOND,
+    write_burst: Annotated[
+        int, typer.Option(help="Transactions a sender account may send at once.", min=1)
+    ] = WRITE_BURST,
+    max_body_bytes: Annotated[
+        int, typer.Option(help="Largest request body read (413 past it).", min=1024)
+    ] = MAX_BODY_BYTES,
 ) -> None:
     """Serve the embedded chain in HOME/chain as Ethereum JSON-RPC on 127.0.0.1:PORT.
 
@@ -56,11 +87,21 @@ def chain_serve(
     import uvicorn
 
     from node.chain.embedded.chain import EmbeddedChain, GenesisSpec
+    from node.chain.embedded.limits import ChainLimits
     from node.chain.embedded.rpc_server import create_app
 
     if not 0 < port < 65536:
         raise TanlianError(f"port {port} is out of range")
-    chain = EmbeddedChain(home / "chain", genesis=GenesisSpec(chain_id=chain_id), fsync=fsync)
+    limits = ChainLimits(
+        call_gas_cap=call_gas_cap,
+        call_seconds=call_seconds,
+        max_clock_ahead_seconds=max_clock_ahead,
+        writes_per_second=writes_per_second,
+        write_burst=write_burst,
+    )
+    chain = EmbeddedChain(
+        home / "chain", genesis=GenesisSpec(chain_id=chain_id), fsync=fsync, limits=limits
+    )
     logging.getLogger(__name__).info(
         "serving chain %s (head %s) on http://127.0.0.1:%s",
         chain.chain_id,
@@ -68,7 +109,14 @@ def chain_serve(
         port,
     )
     try:
-        uvicorn.run(create_app(chain), host=host, port=port, log_level="warning")
+        if dev:
+            logging.getLogger(__name__).warning("--dev: serving evm_mine and evm_increaseTime")
+        uvicorn.run(
+            create_app(chain, dev=dev, max_body_bytes=max_body_bytes),
+            host=host,
+            port=port,
+            log_level="warning",
+        )
     finally:
         chain.close()
 

@@ -37,6 +37,19 @@ class TransactionRejected(ChainError):
     http_status = 409
 
 
+class WriteRefused(TransactionRejected):
+    """A chain host turned a write away before executing it (rate or clock limit);
+    ``reason`` says which, ``retry_after`` when to try again (seconds)."""
+
+    code = "chain_write_limited"
+    http_status = 429
+
+    def __init__(self, message: str, *, reason: str, retry_after: float) -> None:
+        self.reason = reason
+        self.retry_after = retry_after
+        super().__init__(message, detail={"reason": reason, "retry_after": retry_after})
+
+
 class ContractReverted(ChainError):
     """A contract call or transaction reverted; ``error`` is the decoded custom error name."""
 

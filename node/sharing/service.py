@@ -331,8 +331,20 @@ def check_download(
     return check_grant(sharing, request_id, caller, me, Mode.RAW, (dataset_id, version))
 
 
+# Reverts of AccessManager.release that no later attempt can get past.
+_NEVER_RELEASABLE = frozenset(
+    {"Expired", "WrongState", "NotRaw", "InvalidWrappedKey", "UnknownRequest"}
+)
+
+
 class Releaser:
-    """Releases data keys for this owner's authorized RAW requests (run after each sync)."""
+    """Releases data keys for this owner's authorized RAW requests (run after each sync).
+
+    Each release is tried with eth_call first: one that would revert is not sent (it would
+    be mined anyway, reverted, and tried again after the next sync). What can never succeed
+    (an expired, revoked or unknown grant) is dropped; the rest is checked again, by call
+    only, on the next run.
+    """
 
     def __init__(
         self, sharing: Sharing, registry: Registry, versions: VersionStore, keys: NodeKeys
@@ -346,14 +358,26 @@ class Releaser:
 
     def run(self, candidate_ids: list[int]) -> list[int]:
         released = []
+        now: int | None = None
         for rid in candidate_ids:
             try:
                 req = self.sharing.request(rid)
             except TanlianError:
                 continue
-            if req.owner != self.keys.address or req.mode != Mode.RAW:
+            if (
+                req.owner != self.keys.address
+                or req.mode != Mode.RAW
+                or req.state not in (State.AUTHORIZED, State.RELEASED)
+            ):
+                self.retry.discard(rid)
                 continue
-            if req.state not in (State.AUTHORIZED, State.RELEASED):
+            if now is None:
+                now = self.sharing.client.backend.get_block("latest").timestamp
+            if req.expires_at <= now + 1:  # the next block is later still
+                logger.info(
+                    "request %s expired at %s: its key is not released", rid, req.expires_at
+                )
+                self.retry.discard(rid)
                 continue
             consumer_key = self.registry.client.call(
                 self.registry.contract, "encryptionKeyOf", req.consumer
@@ -367,8 +391,23 @@ class Releaser:
                 logger.warning("request %s: version not in this node's store", rid)
                 continue
             data_key = open_key(row.sealed_data_key, self.keys.encryption_key)
+            sealed = seal_key(data_key, consumer_key)
             try:
-                self.sharing.release(rid, seal_key(data_key, consumer_key), consumer_key)
+                self.sharing.client.call(self.sharing.access, "release", rid, sealed, consumer_key)
+            except ContractReverted as exc:
+                if exc.error in _NEVER_RELEASABLE:
+                    logger.info("request %s cannot be released (%s); dropped", rid, exc.error)
+                    self.retry.discard(rid)
+                else:
+                    logger.warning("release of request %s would revert (%s)", rid, exc.error)
+                    self.retry.add(rid)
+                continue
+            except TanlianError as exc:
+                logger.warning("release of request %s not checked (will retry): %s", rid, exc)
+                self.retry.add(rid)
+                continue
+            try:
+                self.sharing.release(rid, sealed, consumer_key)
             except TanlianError as exc:
                 logger.warning("release of request %s failed (will retry): %s", rid, exc)
                 self.retry.add(rid)

@@ -37,8 +37,17 @@ from eth_utils import ValidationError as EVMValidationError
 from eth_utils import to_canonical_address
 from eth_utils.toolz import assoc
 
+from node.chain.embedded.limits import (
+    UNLIMITED,
+    CallTimedOut,
+    ChainLimits,
+    DeadlinePassed,
+    WriteAdmission,
+    deadline_at,
+    timed_computation,
+)
 from node.chain.embedded.store import SCHEMA_VERSION, DurableKV
-from node.chain.errors import ChainStoreError, NotFoundOnChain, TransactionRejected
+from node.chain.errors import ChainStoreError, NotFoundOnChain, TransactionRejected, WriteRefused
 from node.chain.raw import RawBlock, flat_list, header_roots
 
 logger = logging.getLogger(__name__)
@@ -104,8 +113,19 @@ class _DurableBackend(PyEVMBackend):
 class EmbeddedChain:
     """A durable single-sequencer chain in ``home``; thread-safe."""
 
-    def __init__(self, home: Path, *, genesis: GenesisSpec | None = None, fsync: bool = False):
+    def __init__(
+        self,
+        home: Path,
+        *,
+        genesis: GenesisSpec | None = None,
+        fsync: bool = False,
+        limits: ChainLimits = UNLIMITED,
+    ):
         self.home = Path(home)
+        self.limits = limits
+        self._admission = WriteAdmission(limits)
+        #: seconds added to the wall clock for new blocks (a --dev host's evm_increaseTime)
+        self._time_offset = 0
         path = self.home / STORE_FILE
         existed = path.exists()
         if not existed and Path(str(path) + "-wal").exists():
@@ -282,8 +302,15 @@ class EmbeddedChain:
                 )
                 # The pending header was made when the previous block was mined; give the
                 # new block the current time (Ethereum requires it to grow by >= 1 s).
-                self._chain.set_header_timestamp(max(int(time.time()), self._head.timestamp + 1))
+                now = self.now()
+                timestamp = max(now, self._head.timestamp + 1)
+                self._admission.check_clock(timestamp, now)
+                if self.limits.writes_per_second is not None:
+                    self._admission.take(tx.sender)
+                self._chain.set_header_timestamp(timestamp)
                 _, receipt, _ = self._chain.apply_transaction(tx)
+            except WriteRefused:
+                raise  # turned away before anything was applied
             except ChainStoreError:
                 self._reload()
                 raise
@@ -302,7 +329,37 @@ class EmbeddedChain:
                 self._reload()
                 raise
             self._head = block.header
+            self._admission.mined()
             return Mined(tx_hash=tx.hash, tx=tx, receipt=receipt, header=block.header)
+
+    # -- the clock, and what only a --dev host asks for ------------------------------
+    def now(self) -> int:
+        """The time the next block gets (at least its parent's + 1)."""
+        return int(time.time()) + self._time_offset
+
+    def advance_time(self, seconds: int) -> int:
+        """Move the clock of new blocks forward by ``seconds``; returns the total offset."""
+        if seconds < 0:
+            raise TransactionRejected("the chain's clock only moves forward")
+        with self._lock:
+            self._time_offset += seconds
+            return self._time_offset
+
+    def mine_empty(self) -> BlockHeaderAPI:
+        """Mine and commit a block without transactions."""
+        with self._lock:
+            self._chain.set_header_timestamp(max(self.now(), self._head.timestamp + 1))
+            try:
+                block = self._chain.mine_block(mix_hash=os.urandom(32))
+                number = block.header.block_number
+                self._add_blocks(number, self._trie_blocks(number, number))
+                self._kv.commit(meta={"logs_to": str(number), "blocks_to": str(number)})
+            except BaseException:
+                self._reload()
+                raise
+            self._head = block.header
+            self._admission.mined()
+            return block.header
 
     # -- reads ---------------------------------------------------------------------
     @property
@@ -489,9 +546,14 @@ class EmbeddedChain:
         return self._chain.get_vm(at_header=self._pending_header_after(header)).state
 
     def _pending_header_after(self, header: BlockHeaderAPI) -> BlockHeaderAPI:
-        # py-evm executes against the state *after* a header by building its child.
+        # py-evm executes against the state *after* a header by building its child, at
+        # the time the next block would get (a --dev host's clock included).
         vm_cls = self._chain.get_vm_class_for_block_number(header.block_number + 1)
-        return vm_cls.create_header_from_parent(header, gas_limit=header.gas_limit)
+        return vm_cls.create_header_from_parent(
+            header,
+            gas_limit=header.gas_limit,
+            timestamp=max(header.timestamp + 1, self.now()),
+        )
 
     def fee_history(self, count: int, newest: int | str) -> dict:
         with self._lock:
@@ -518,7 +580,7 @@ class EmbeddedChain:
             "to": tx.get("to") or b"",
             "data": tx.get("data") or b"",
             "value": tx.get("value") or 0,
-            "gas": tx.get("gas") or header.gas_limit,
+            "gas": self._call_gas(tx.get("gas") or header.gas_limit),
             "nonce": tx.get("nonce", self._state_at(block).get_nonce(sender)),
             "chain_id": self.chain_id,
             "access_list": (),
@@ -530,18 +592,44 @@ class EmbeddedChain:
         unsigned = self._backend._create_type_aware_unsigned_transaction(normalized)
         return SpoofTransaction(unsigned, from_=sender)
 
-    def call(self, tx: dict, block: int | str = "latest") -> tuple[bool, bytes, int]:
-        """Execute ``tx`` against ``block``'s state; returns (success, output, gas used)."""
+    def _call_gas(self, gas: int) -> int:
+        # like geth's --rpc.gascap: a call asking for more runs with the cap
+        cap = self.limits.call_gas_cap
+        return gas if cap is None else min(gas, cap)
+
+    def _call_deadline(self) -> float | None:
+        seconds = self.limits.call_seconds
+        return None if seconds is None else time.monotonic() + seconds
+
+    def _timed(self, state: Any, deadline: float | None) -> None:
+        if deadline is not None:
+            state.computation_class = timed_computation(state.computation_class)
+
+    def _timed_out(self) -> CallTimedOut:
+        return CallTimedOut(
+            f"call stopped after {self.limits.call_seconds:g} s (the host's limit per call)"
+        )
+
+    def call(
+        self, tx: dict, block: int | str = "latest", *, deadline: float | None = None
+    ) -> tuple[bool, bytes, int]:
+        """Execute ``tx`` against ``block``'s state; returns (success, output, gas used).
+        Stopped at ``deadline`` (time.monotonic), by default the limits' time per call."""
+        deadline = deadline if deadline is not None else self._call_deadline()
         with self._lock:
             spoof = self._spoof(tx, block)
             state = self._chain.get_vm(
                 at_header=self._pending_header_after(self._header(block))
             ).state
+            self._timed(state, deadline)
             snapshot = state.snapshot()
             try:
-                computation = state.apply_transaction(spoof)
+                with deadline_at(deadline):
+                    computation = state.apply_transaction(spoof)
             except EVMValidationError as exc:
                 raise TransactionRejected(f"call rejected: {exc}") from exc
+            except DeadlinePassed:
+                raise self._timed_out() from None
             finally:
                 state.revert(snapshot)
             if computation.is_error:
@@ -551,16 +639,26 @@ class EmbeddedChain:
             return True, computation.output, computation.get_gas_used()
 
     def estimate_gas(self, tx: dict, block: int | str = "latest") -> tuple[bool, bytes, int]:
-        """Gas estimate by py-evm's binary search; (success, revert data, gas)."""
-        ok, data, _ = self.call(tx, block)
+        """Gas estimate by py-evm's binary search; (success, revert data, gas).
+        The whole search gets one call's time and searches up to the call gas cap."""
+        deadline = self._call_deadline()
+        ok, data, _ = self.call(tx, block, deadline=deadline)
         if not ok:
             return False, data, 0
         with self._lock:
             header = self._pending_header_after(self._header(block))
+            header = header.copy(gas_limit=self._call_gas(header.gas_limit))
             try:
-                gas = self._chain.estimate_gas(self._spoof(tx, block), header)
+                with (
+                    self._chain.get_vm(header).in_costless_state() as state,
+                    deadline_at(deadline),
+                ):
+                    self._timed(state, deadline)
+                    gas = self._chain.gas_estimator(state, self._spoof(tx, block))
             except EVMValidationError as exc:
                 raise TransactionRejected(f"estimate rejected: {exc}") from exc
+            except DeadlinePassed:
+                raise self._timed_out() from None
             return True, b"", gas
 
     # -- logs ----------------------------------------------------------------------

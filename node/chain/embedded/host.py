@@ -20,6 +20,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+#: ``options`` for a host whose writes a benchmark times: no rate limit per account and no
+#: clock bound, since a burst of thousands of transactions runs the chain's clock hours ahead.
+UNTHROTTLED_WRITES: dict[str, object] = {
+    "writes-per-second": 1_000_000,
+    "write-burst": 1_000_000,
+    "max-clock-ahead": 100_000_000,
+}
+
+
 @dataclass
 class ChainHost:
     home: Path
@@ -59,9 +68,14 @@ def start_chain_host(
     *,
     chain_id: int | None = None,
     fsync: bool = False,
-    timeout: float = 30.0,
+    dev: bool = False,
+    options: dict[str, object] | None = None,
+    timeout: float = 60.0,
 ) -> ChainHost:
-    """Run ``tanlian chain serve`` for ``home`` and wait until it answers."""
+    """Run ``tanlian chain serve`` for ``home`` and wait until it answers.
+
+    ``dev``: serve the dev methods (``--dev``); ``options``: more of the command's options
+    by name, e.g. ``{"max-clock-ahead": 3600, "writes-per-second": 1000}``."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
     port = port or free_port()
@@ -80,6 +94,10 @@ def start_chain_host(
         cmd += ["--chain-id", str(chain_id)]
     if fsync:
         cmd.append("--fsync")
+    if dev:
+        cmd.append("--dev")
+    for name, value in (options or {}).items():
+        cmd += [f"--{name}", str(value)]
     log_path = home / "chain-host.log"
     log = open(log_path, "ab")  # noqa: SIM115 - owned by the child
     process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

@@ -2,7 +2,10 @@
 
 The department nodes of a local network share one embedded chain through this server. It
 binds to loopback only. Requests run one at a time against the chain (its lock serializes
-them); a malformed request gets a JSON-RPC error and the server keeps serving.
+them); a malformed request gets a JSON-RPC error and the server keeps serving. Every body
+is bounded in size and nesting before it is parsed (``intake``); calls and writes are
+bounded by the chain's limits (``limits``). Methods that mine or move the clock on request
+are served only by a host started with ``--dev``; none signs (the host holds no keys).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import orjson
 from eth_utils import to_canonical_address, to_checksum_address
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -30,7 +34,9 @@ from node.chain.embedded.filters import (
     RangeTooLarge,
     TooManyFilters,
 )
-from node.chain.errors import NotFoundOnChain, TransactionRejected
+from node.chain.embedded.intake import LIMIT_EXCEEDED, MAX_BODY_BYTES, BoundedBody, parse_json
+from node.chain.embedded.limits import CallTimedOut
+from node.chain.errors import NotFoundOnChain, TransactionRejected, WriteRefused
 from node.chain.raw import pack_blocks
 from node.errors import TanlianError
 
@@ -51,8 +57,20 @@ TX_REJECTED = -32003
 # EIP-1474's server errors, and geth's code for an unknown filter id
 FILTER_NOT_FOUND = -32000
 RESOURCE_NOT_FOUND = -32001
-LIMIT_EXCEEDED = -32005
 EXECUTION_REVERTED = 3
+
+
+# Served only by a host started with --dev: they mine or set the clock on request.
+DEV_METHODS = frozenset({"evm_mine", "evm_increaseTime"})
+# Never served: the host holds no keys to sign with, and keeps no history to rewrite.
+_REFUSED = {
+    "eth_sign": "the chain host holds no keys; sign locally and use eth_sendRawTransaction",
+    "eth_signTransaction": "the chain host holds no keys; sign locally",
+    "eth_signTypedData_v4": "the chain host holds no keys; sign locally",
+    "eth_sendTransaction": "the chain host holds no keys; send a signed eth_sendRawTransaction",
+    "evm_snapshot": "the chain host never rewrites its history",
+    "evm_revert": "the chain host never rewrites its history",
+}
 
 
 class RpcError(Exception):
@@ -231,7 +249,7 @@ def _parse_call(tx: Any) -> dict:
 class ChainRpc:
     """Dispatches JSON-RPC methods to an :class:`EmbeddedChain`."""
 
-    def __init__(self, chain: EmbeddedChain) -> None:
+    def __init__(self, chain: EmbeddedChain, *, dev: bool = False) -> None:
         self.chain = chain
         self.filters = Filters(chain, max_log_range=MAX_LOG_RANGE)
         self.methods: dict[str, Callable[[list], Any]] = {
@@ -271,6 +289,8 @@ class ChainRpc:
             "eth_uninstallFilter": lambda p: self.filters.uninstall(_filter_id(p)),
             "tanlian_getRawHeaders": self._raw_headers,
         }
+        if dev:
+            self.methods.update({"evm_mine": self._mine, "evm_increaseTime": self._increase_time})
 
     # -- handlers ------------------------------------------------------------------
     def _fee_history(self, p: list) -> dict:
@@ -326,6 +346,12 @@ class ChainRpc:
         raw = _parse_bytes(_param(p, 0), "raw transaction")
         try:
             return _data(self.chain.send_raw_transaction(raw))
+        except WriteRefused as exc:
+            raise RpcError(
+                LIMIT_EXCEEDED,
+                exc.message,
+                {"reason": exc.reason, "retryAfter": exc.retry_after},
+            ) from None
         except TransactionRejected as exc:
             raise RpcError(TX_REJECTED, exc.message) from None
 
@@ -381,6 +407,8 @@ class ChainRpc:
             )
         except NotFoundOnChain as exc:
             raise RpcError(INVALID_PARAMS, exc.message) from None
+        except CallTimedOut as exc:
+            raise RpcError(LIMIT_EXCEEDED, exc.message, {"reason": "call_timeout"}) from None
         except TransactionRejected as exc:
             raise RpcError(TX_REJECTED, exc.message) from None
         if not ok:
@@ -392,11 +420,25 @@ class ChainRpc:
             ok, out, gas = self.chain.estimate_gas(
                 _parse_call(_param(p, 0)), _parse_block(_param(p, 1, "latest"))
             )
+        except CallTimedOut as exc:
+            raise RpcError(LIMIT_EXCEEDED, exc.message, {"reason": "call_timeout"}) from None
         except TransactionRejected as exc:
             raise RpcError(TX_REJECTED, exc.message) from None
         if not ok:
             raise RpcError(EXECUTION_REVERTED, "execution reverted", _data(out))
         return hex(gas)
+
+    # -- --dev only ----------------------------------------------------------------
+    def _mine(self, p: list) -> str:
+        self.chain.mine_empty()
+        return "0x0"
+
+    def _increase_time(self, p: list) -> str:
+        seconds = _parse_quantity(_param(p, 0), "seconds")
+        try:
+            return hex(self.chain.advance_time(seconds))
+        except TransactionRejected as exc:
+            raise RpcError(INVALID_PARAMS, exc.message) from None
 
     def _logs(self, p: list) -> list[dict]:
         return self._matching(_parse_filter(_param(p, 0)))
@@ -442,7 +484,7 @@ class ChainRpc:
                 raise RpcError(INVALID_REQUEST, "invalid request")
             method = self.methods.get(request["method"])
             if method is None:
-                raise RpcError(METHOD_NOT_FOUND, f"method {request['method']} not supported")
+                raise RpcError(METHOD_NOT_FOUND, _not_served(request["method"]))
             params = request.get("params", [])
             if not isinstance(params, list):
                 raise RpcError(INVALID_PARAMS, "params must be an array")
@@ -519,6 +561,14 @@ def _logs_rpc(logs: list[dict]) -> list[dict]:
     ]
 
 
+def _not_served(method: str) -> str:
+    if method in _REFUSED:
+        return f"method {method} not supported: {_REFUSED[method]}"
+    if method in DEV_METHODS:
+        return f"method {method} is served only by a chain host started with --dev"
+    return f"method {method} not supported"
+
+
 def _state_block(p: list) -> int | str | bytes:
     return _parse_block(_param(p, 1, "latest"))
 
@@ -527,13 +577,17 @@ def _json(body: Any) -> Response:
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def create_app(chain: EmbeddedChain) -> Starlette:
-    rpc = ChainRpc(chain)
+def create_app(
+    chain: EmbeddedChain, *, dev: bool = False, max_body_bytes: int = MAX_BODY_BYTES
+) -> Starlette:
+    """The host's app. ``dev``: also serve DEV_METHODS. Bodies past ``max_body_bytes``
+    get 413, nested past intake.MAX_JSON_DEPTH 400, before any route parses them."""
+    rpc = ChainRpc(chain, dev=dev)
 
     async def endpoint(request: Request) -> Response:
         body = await request.body()
         try:
-            payload = json.loads(body)
+            payload = parse_json(body)
         except (json.JSONDecodeError, UnicodeDecodeError):
             return JSONResponse(
                 {
@@ -561,7 +615,7 @@ def create_app(chain: EmbeddedChain) -> Starlette:
         # Blocks as stored, as bytes (node.chain.raw): an audit reads every block, and hex
         # in JSON would double what is sent and cost both ends a conversion.
         try:
-            asked = json.loads(await request.body())
+            asked = parse_json(await request.body())
             start, end = int(asked["from"]), int(asked["to"])
         except (ValueError, KeyError, TypeError, UnicodeDecodeError):
             return JSONResponse(
@@ -587,5 +641,6 @@ def create_app(chain: EmbeddedChain) -> Starlette:
             Route("/", endpoint, methods=["POST"]),
             Route("/raw-blocks", raw_blocks, methods=["POST"]),
             Route("/healthz", health, methods=["GET"]),
-        ]
+        ],
+        middleware=[Middleware(BoundedBody, max_body_bytes=max_body_bytes)],
     )
