@@ -61,6 +61,7 @@ class NodeRuntime:
             self.anchors = AuditAnchors(self.client, contracts.audit)
         self._last_anchor = time.monotonic()
         self._release_cursor = -1
+        self._request_owner: dict[int, bool] = {}  # request id -> a grant on our dataset
         self._adopt: dict[int, int] = {}  # stored row -> chain versions compared with it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -125,10 +126,16 @@ class NodeRuntime:
                 ]
         ids += list(self.releaser.retry)
         if ids:
-            for rid in self.releaser.run(sorted(set(ids))):
-                self.access_log.append(
-                    "key_release", request_id=rid, block=cursor, ref=f"release:{rid}:{cursor}"
-                )
+            for rid, tx in self.releaser.run(sorted(set(ids))):
+                self._log_release(rid, tx.tx_hash, tx.receipt.block_number)
+        # Every release of this node's grants on chain has its entry, also one whose
+        # transaction was mined just before a kill -9 took the node down (the restarted
+        # node reads all releases again): one entry per KeyReleased event, by its tx.
+        for e in self.indexer.events(
+            address=access, event="KeyReleased", from_block=start, to_block=cursor
+        ):
+            if self._owns_request(e.args["requestId"]):
+                self._log_release(e.args["requestId"], e.tx_hash, e.block_number)
         # this department's decisions, wherever they were taken (node, CLI, scripts)
         for e in self.indexer.events(
             address=access, event="AccessApproved", from_block=start, to_block=cursor
@@ -144,6 +151,20 @@ class NodeRuntime:
                     as_owner=e.args["isOwner"],
                 )
         self._release_cursor = cursor
+
+    def _log_release(self, request_id: int, tx: str, block: int) -> None:
+        self.access_log.append(
+            "key_release", request_id=request_id, block=block, ref=f"release:{tx}", tx=tx
+        )
+
+    def _owns_request(self, request_id: int) -> bool:
+        """Whether a request is for a dataset of this node (an owner never changes)."""
+        assert self.sharing is not None
+        mine = self._request_owner.get(request_id)
+        if mine is None:
+            mine = self.sharing.request(request_id).owner == self.address
+            self._request_owner[request_id] = mine
+        return mine
 
     def _block_time(self, number: int) -> float:
         return float(self.backend.get_block(number).timestamp)

@@ -31,6 +31,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
 
+from node.chain.client import TxResult
 from node.chain.errors import ContractReverted
 from node.errors import InvalidInput, NotFound, TanlianError, describe_validation
 from node.peer.client import NodeClient
@@ -345,8 +346,9 @@ class Releaser:
         #: Requests whose release failed; tried again on the next run.
         self.retry: set[int] = set()
 
-    def run(self, candidate_ids: list[int]) -> list[int]:
-        released = []
+    def run(self, candidate_ids: list[int]) -> list[tuple[int, TxResult]]:
+        """Release what is due among ``candidate_ids``: (request id, release transaction)."""
+        released: list[tuple[int, TxResult]] = []
         for rid in candidate_ids:
             try:
                 req = self.sharing.request(rid)
@@ -369,13 +371,13 @@ class Releaser:
                 continue
             data_key = open_key(row.sealed_data_key, self.keys.encryption_key)
             try:
-                self.sharing.release(rid, seal_key(data_key, consumer_key), consumer_key)
+                tx = self.sharing.release(rid, seal_key(data_key, consumer_key), consumer_key)
             except TanlianError as exc:
                 logger.warning("release of request %s failed (will retry): %s", rid, exc)
                 self.retry.add(rid)
                 continue
             self.retry.discard(rid)
-            released.append(rid)
+            released.append((rid, tx))
         return released
 
 
