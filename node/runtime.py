@@ -22,6 +22,7 @@ from node.registry.registry import Registry
 from node.settings import NodeSettings
 from node.sharing.contracts import ACCESS, CATALOG, Sharing
 from node.sharing.service import Releaser, adopt_anchored, recover
+from node.sharing.spends import SpendJournal
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +56,8 @@ class NodeRuntime:
             if self.registry is not None:
                 self.releaser = Releaser(self.sharing, self.registry, self.versions, keys)
         self.access_log = AccessLog(self.engine)
+        #: DP answers recorded before their spend (the gate's); reconciled at every sync
+        self.spends = SpendJournal(self.engine, self.access_log)
         self.anchors: AuditAnchors | None = None
         if contracts.audit:
             self.indexer.watch(contracts.audit, AUDIT)
@@ -77,6 +80,9 @@ class NodeRuntime:
             self.directory.refresh()
         if self.sharing is not None and adopt_anchored(self.versions, self.sharing, self._adopt):
             logger.info("adopted versions a killed publish anchored on chain")
+        if self.sharing is not None:
+            # answers whose spend a killed node sent: archived and logged, or abandoned
+            self.spends.reconcile(self.indexer, self.sharing.access.address)
         if self.releaser is not None and self.sharing is not None:
             self._release_new()
         interval = self.settings.audit.anchor_interval_seconds
