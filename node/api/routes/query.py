@@ -51,6 +51,6 @@ def dp_archive(request: ArchiveGrant, gate: Gate, sharing: SharingDep) -> QueryA
     ceiling, spent = sharing.budget(request)
     return QueryArchive(
         request=request,
-        budget={"ceiling": ceiling, "spent": spent},
+        budget={"ceiling": ceiling.as_json(), "spent": spent.as_json()},
         answers=gate.archive(request),
     )
