@@ -16,7 +16,7 @@ import hashlib
 import logging
 import math
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -897,25 +897,34 @@ class Auditor:
         return len(dp)
 
     def _check_releases(self, logs: dict[str, list[dict[str, Any]]]) -> int:
-        """Each key released on chain is in its owner's log (by its transaction)."""
-        logged = {
-            (node, e["request_id"], e["detail"].get("tx"))
-            for node, entries in logs.items()
-            for e in entries
-            if e["kind"] == "key_release"
-        }
+        """Each key released on chain is in its owner's log: by its transaction, or by its
+        request for an entry written before entries named the transaction."""
+        by_tx: set[tuple[str, str]] = set()
+        untagged: Counter[tuple[str, int]] = Counter()
+        for node, entries in logs.items():
+            for e in entries:
+                if e["kind"] != "key_release":
+                    continue
+                if e["detail"].get("tx"):
+                    by_tx.add((node, e["detail"]["tx"]))
+                else:
+                    untagged[(node, e["request_id"])] += 1
         for rid, tx, block in self.facts.releases:
             owner = self.facts.grants[rid].owner
-            if owner in logs and (owner, rid, tx) not in logged:
-                self.find(
-                    "unlogged_key_release",
-                    "medium",
-                    owner,
-                    f"the key of request {rid} was released on chain (block {block}), "
-                    "not in the owner's log",
-                    request=rid,
-                    tx=tx,
-                )
+            if owner not in logs or (owner, tx) in by_tx:
+                continue
+            if untagged[(owner, rid)] > 0:
+                untagged[(owner, rid)] -= 1
+                continue
+            self.find(
+                "unlogged_key_release",
+                "medium",
+                owner,
+                f"the key of request {rid} was released on chain (block {block}), "
+                "not in the owner's log",
+                request=rid,
+                tx=tx,
+            )
         return len(self.facts.releases)
 
     def _check_approvals(self, logs: dict[str, list[dict[str, Any]]]) -> int:
