@@ -71,7 +71,7 @@ OPERATIONS = ("publish", "pull", "key_release", "dp_spend", "log_anchor")
 #: from the request that starts them.
 DEFAULT_WINDOWS = {
     "publish": 1.5,
-    "pull": 1.0,
+    "pull": 0.4,
     "key_release": 0.3,
     "dp_spend": 0.15,
     "log_anchor": 0.1,
