@@ -22,6 +22,7 @@ from node.registry.registry import Registry
 from node.settings import NodeSettings
 from node.sharing.contracts import ACCESS, CATALOG, Sharing
 from node.sharing.service import Releaser, adopt_anchored, recover
+from node.sharing.spends import SpendJournal
 
 logger = logging.getLogger(__name__)
 
@@ -55,12 +56,15 @@ class NodeRuntime:
             if self.registry is not None:
                 self.releaser = Releaser(self.sharing, self.registry, self.versions, keys)
         self.access_log = AccessLog(self.engine)
+        #: DP answers recorded before their spend (the gate's); reconciled at every sync
+        self.spends = SpendJournal(self.engine, self.access_log)
         self.anchors: AuditAnchors | None = None
         if contracts.audit:
             self.indexer.watch(contracts.audit, AUDIT)
             self.anchors = AuditAnchors(self.client, contracts.audit)
         self._last_anchor = time.monotonic()
         self._release_cursor = -1
+        self._request_owner: dict[int, bool] = {}  # request id -> a grant on our dataset
         self._adopt: dict[int, int] = {}  # stored row -> chain versions compared with it
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,6 +80,9 @@ class NodeRuntime:
             self.directory.refresh()
         if self.sharing is not None and adopt_anchored(self.versions, self.sharing, self._adopt):
             logger.info("adopted versions a killed publish anchored on chain")
+        if self.sharing is not None:
+            # answers whose spend a killed node sent: archived and logged, or abandoned
+            self.spends.reconcile(self.indexer, self.sharing.access.address)
         if self.releaser is not None and self.sharing is not None:
             self._release_new()
         interval = self.settings.audit.anchor_interval_seconds
@@ -125,10 +132,16 @@ class NodeRuntime:
                 ]
         ids += list(self.releaser.retry)
         if ids:
-            for rid in self.releaser.run(sorted(set(ids))):
-                self.access_log.append(
-                    "key_release", request_id=rid, block=cursor, ref=f"release:{rid}:{cursor}"
-                )
+            for rid, tx in self.releaser.run(sorted(set(ids))):
+                self._log_release(rid, tx.tx_hash, tx.receipt.block_number)
+        # Every release of this node's grants on chain has its entry, also one whose
+        # transaction was mined just before a kill -9 took the node down (the restarted
+        # node reads all releases again): one entry per KeyReleased event, by its tx.
+        for e in self.indexer.events(
+            address=access, event="KeyReleased", from_block=start, to_block=cursor
+        ):
+            if self._owns_request(e.args["requestId"]):
+                self._log_release(e.args["requestId"], e.tx_hash, e.block_number)
         # this department's decisions, wherever they were taken (node, CLI, scripts)
         for e in self.indexer.events(
             address=access, event="AccessApproved", from_block=start, to_block=cursor
@@ -144,6 +157,20 @@ class NodeRuntime:
                     as_owner=e.args["isOwner"],
                 )
         self._release_cursor = cursor
+
+    def _log_release(self, request_id: int, tx: str, block: int) -> None:
+        self.access_log.append(
+            "key_release", request_id=request_id, block=block, ref=f"release:{tx}", tx=tx
+        )
+
+    def _owns_request(self, request_id: int) -> bool:
+        """Whether a request is for a dataset of this node (an owner never changes)."""
+        assert self.sharing is not None
+        mine = self._request_owner.get(request_id)
+        if mine is None:
+            mine = self.sharing.request(request_id).owner == self.address
+            self._request_owner[request_id] = mine
+        return mine
 
     def _block_time(self, number: int) -> float:
         return float(self.backend.get_block(number).timestamp)

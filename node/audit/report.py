@@ -35,6 +35,7 @@ EXPLAIN = {
     "budget_overrun_attempt": "A query asked for more privacy budget than was left (refused).",
     "answer_without_spend": "Private answers were given without paying their budget.",
     "unlogged_answer": "Budget was paid for answers the owner's log does not show.",
+    "unlogged_key_release": "A data key was released on chain without the owner logging it.",
     "non_reviewer_approval": "An approval came from someone who was not a reviewer.",
 }
 COLOURS = {

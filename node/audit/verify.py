@@ -22,7 +22,7 @@ import hashlib
 import logging
 import math
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -295,6 +295,8 @@ class ChainFacts:
     versions: list[dict[str, Any]] = field(default_factory=list)
     grants: dict[int, Grant] = field(default_factory=dict)
     approvals: list[IndexedEvent] = field(default_factory=list)
+    #: KeyReleased events: (request id, tx, block)
+    releases: list[tuple[int, str, int]] = field(default_factory=list)
     batches: dict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
     events: list[IndexedEvent] = field(default_factory=list)
 
@@ -478,6 +480,8 @@ class Auditor:
             info["items"] = self._check_budgets(logs)
         with self.check("approvals") as info:
             info["items"] = self._check_approvals(logs)
+        with self.check("key_releases") as info:
+            info["items"] = self._check_releases(logs)
         order = {s: i for i, s in enumerate(SEVERITIES)}
         self.findings.sort(key=lambda f: (order[f.severity], f.kind))
         counts = {
@@ -695,6 +699,8 @@ class Auditor:
                     g.revoked_block = e.block_number
                 elif e.event == "AccessApproved":
                     facts.approvals.append(e)
+                elif e.event == "KeyReleased":
+                    facts.releases.append((rid, e.tx_hash, e.block_number))
                 elif e.event == "BudgetSpent":
                     g.spent_milli = int(a["spentMilli"])
                     g.spends.append((t, int(a["epsilonMilli"]), e.tx_hash))
@@ -1071,6 +1077,37 @@ class Auditor:
                     spend_txs=[tx for *_, tx in g.spends],
                 )
         return len(dp)
+
+    def _check_releases(self, logs: dict[str, list[dict[str, Any]]]) -> int:
+        """Each key released on chain is in its owner's log: by its transaction, or by its
+        request for an entry written before entries named the transaction."""
+        by_tx: set[tuple[str, str]] = set()
+        untagged: Counter[tuple[str, int]] = Counter()
+        for node, entries in logs.items():
+            for e in entries:
+                if e["kind"] != "key_release":
+                    continue
+                if e["detail"].get("tx"):
+                    by_tx.add((node, e["detail"]["tx"]))
+                else:
+                    untagged[(node, e["request_id"])] += 1
+        for rid, tx, block in self.facts.releases:
+            owner = self.facts.grants[rid].owner
+            if owner not in logs or (owner, tx) in by_tx:
+                continue
+            if untagged[(owner, rid)] > 0:
+                untagged[(owner, rid)] -= 1
+                continue
+            self.find(
+                "unlogged_key_release",
+                "medium",
+                owner,
+                f"the key of request {rid} was released on chain (block {block}), "
+                "not in the owner's log",
+                request=rid,
+                tx=tx,
+            )
+        return len(self.facts.releases)
 
     def _check_approvals(self, logs: dict[str, list[dict[str, Any]]]) -> int:
         on_chain = set()

@@ -71,3 +71,33 @@ class QueryArchive(Base):
     result_hash: Mapped[str] = mapped_column(String(66))
     spend_tx: Mapped[str] = mapped_column(String(66))
     answered_at: Mapped[float] = mapped_column(Float)
+
+
+class PendingAnswer(Base):
+    """A DP answer computed and about to be paid for (node.sharing.spends).
+
+    Written durably before the spend is sent, with the query and result hashes the spend
+    carries, so that a node killed between the spend being mined and the answer being
+    archived finds the spend on chain again when it restarts: 'pending' until then,
+    'done' once archived and logged, 'abandoned' when its spend can no longer land.
+    """
+
+    __tablename__ = "dp_pending_answer"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: a random key, known to the process that is sending the spend before the row exists
+    key: Mapped[str] = mapped_column(String(32), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    request_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    consumer: Mapped[str] = mapped_column(String(42))
+    dataset_id: Mapped[str] = mapped_column(String(66))
+    version: Mapped[int] = mapped_column(Integer)
+    spec: Mapped[dict] = mapped_column(JSON)
+    #: as in QueryArchive: milli/1000 reads back as the same decimal, exactly
+    epsilon: Mapped[float] = mapped_column(Float)
+    result: Mapped[str] = mapped_column(Text)
+    query_hash: Mapped[str] = mapped_column(String(66))
+    result_hash: Mapped[str] = mapped_column(String(66))
+    created_at: Mapped[float] = mapped_column(Float)
+    spend_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    settled_at: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -1,5 +1,5 @@
-"""The DP query gate on the owner's node: lock → cost → budget check → compute → spend on
-chain → answer → archive.
+"""The DP query gate on the owner's node: lock → cost → budget check → compute → record the
+answer as pending → spend on chain → archive and log → answer.
 
 Only the consumer of a usable DP grant on a dataset this node owns may query it. Queries of
 one (consumer, dataset) pair run one at a time, so concurrent queries cannot overspend; the
@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -39,6 +38,7 @@ from node.privacy.models import QueryArchive, StoredVersion
 from node.privacy.store import BlobStore, VersionStore, read_plaintext
 from node.sharing.contracts import Mode, RequestInfo, Sharing
 from node.sharing.service import GrantNotUsable, check_grant
+from node.sharing.spends import SpendJournal
 
 
 class CatalogNotConfigured(TanlianError):
@@ -87,6 +87,7 @@ class GateContext:
 class DpGate:
     def __init__(self, context: GateContext) -> None:
         self.ctx = context
+        self.spends = SpendJournal(context.engine, context.access_log)
         self._locks: dict[tuple[str, str], threading.Lock] = {}
         self._guard = threading.Lock()
 
@@ -192,19 +193,34 @@ class DpGate:
             # a full one, in the same shape), and no answer leaves before the spend is mined.
             result = answer(spec, meta, self._load(row, meta))
             result_hash = hashlib.sha256(_canonical(result)).digest()
-            try:
-                paid = self.sharing.spend(
-                    request_id, charge.epsilon, charge.delta, spec.digest(), result_hash
-                )
-            except ContractReverted as exc:
-                # No spend on chain, no answer.
-                if exc.error == "BudgetExceeded":
-                    self._log_refusal(req, row, spec, charge, None)
-                    raise BudgetExhausted(f"budget exhausted on chain: {exc.message}") from None
-                raise
-            self._archive(
-                req, row, spec, charge, result, result_hash, paid.tx_hash, paid.receipt.block_number
+            # Recorded before the spend is sent: a kill after it is mined leaves the answer
+            # for the restarted node to archive and log (node.sharing.spends).
+            pending = self.spends.record(
+                request_id=req.id,
+                consumer=req.consumer,
+                dataset_id=row.dataset_id,
+                version=row.version,
+                spec=spec.model_dump(),
+                epsilon=charge.epsilon.as_json(),
+                result=_canonical(result).decode(),
+                query_hash="0x" + spec.digest().hex(),
+                result_hash="0x" + result_hash.hex(),
             )
+            try:
+                try:
+                    paid = self.sharing.spend(
+                        request_id, charge.epsilon, charge.delta, spec.digest(), result_hash
+                    )
+                except ContractReverted as exc:
+                    # No spend on chain, no answer.
+                    self.spends.abandon(pending)
+                    if exc.error == "BudgetExceeded":
+                        self._log_refusal(req, row, spec, charge, None)
+                        raise BudgetExhausted(f"budget exhausted on chain: {exc.message}") from None
+                    raise
+                self.spends.settle(pending, paid.tx_hash, paid.receipt.block_number)
+            finally:
+                self.spends.finish(pending)
         return {
             "answer": result,
             "epsilon_spent": charge.epsilon.as_json(),
@@ -251,48 +267,6 @@ class DpGate:
             epsilon=charge.epsilon.as_json(),
             remaining=None if left is None else left.as_json(),
             query_sha256="0x" + spec.digest().hex(),
-        )
-
-    def _archive(
-        self,
-        req: RequestInfo,
-        row: StoredVersion,
-        spec: QuerySpec,
-        charge: Charge,
-        result: Any,
-        result_hash: bytes,
-        tx: str,
-        block: int,
-    ) -> None:
-        with Session(self.ctx.engine) as s, s.begin():
-            s.add(
-                QueryArchive(
-                    request_id=req.id,
-                    consumer=req.consumer,
-                    dataset_id=row.dataset_id,
-                    version=row.version,
-                    spec=spec.model_dump(),
-                    # a float column; milli/1000 reads back as the same decimal, exactly
-                    epsilon=charge.epsilon.as_json(),
-                    result=_canonical(result).decode(),
-                    query_hash="0x" + spec.digest().hex(),
-                    result_hash="0x" + result_hash.hex(),
-                    spend_tx=tx,
-                    answered_at=time.time(),
-                )
-            )
-        self.ctx.access_log.append(
-            "dp_answer",
-            block=block,
-            request_id=req.id,
-            consumer=req.consumer,
-            dataset_id=row.dataset_id,
-            version=row.version,
-            # exact decimal text in the log; the audit reads it back as an Epsilon
-            epsilon=charge.epsilon.as_json(),
-            query_sha256="0x" + spec.digest().hex(),
-            result_sha256="0x" + result_hash.hex(),
-            spend_tx=tx,
         )
 
     def archive(self, request_id: int) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ and only then moves the file into place.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import logging
@@ -30,6 +31,7 @@ from typing import Any
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
 
+from node.chain.client import TxResult
 from node.chain.errors import ContractReverted
 from node.errors import InvalidInput, NotFound, TanlianError, describe_validation
 from node.peer.client import NodeClient
@@ -356,8 +358,9 @@ class Releaser:
         #: Requests whose release failed; tried again on the next run.
         self.retry: set[int] = set()
 
-    def run(self, candidate_ids: list[int]) -> list[int]:
-        released = []
+    def run(self, candidate_ids: list[int]) -> list[tuple[int, TxResult]]:
+        """Release what is due among ``candidate_ids``: (request id, release transaction)."""
+        released: list[tuple[int, TxResult]] = []
         now: int | None = None
         for rid in candidate_ids:
             try:
@@ -407,13 +410,13 @@ class Releaser:
                 self.retry.add(rid)
                 continue
             try:
-                self.sharing.release(rid, sealed, consumer_key)
+                tx = self.sharing.release(rid, sealed, consumer_key)
             except TanlianError as exc:
                 logger.warning("release of request %s failed (will retry): %s", rid, exc)
                 self.retry.add(rid)
                 continue
             self.retry.discard(rid)
-            released.append(rid)
+            released.append((rid, tx))
         return released
 
 
@@ -477,7 +480,6 @@ def pull(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     path = f"/v1/datasets/0x{req.dataset_id.hex()}/versions/{req.version}/blob"
-    fd, tmp_plain = tempfile.mkstemp(prefix=".tanlian-", dir=out.parent)
     cipher_h = hashlib.sha256()
     received = 0
 
@@ -490,20 +492,16 @@ def pull(
                 progress(received, anchored["size"])
             yield block
 
-    try:
-        # One pass: download, hash and decrypt into a temporary file; it becomes OUT only
-        # after both hashes match what the owner anchored on chain.
-        with os.fdopen(fd, "wb") as dst, NodeClient(owner.endpoint, keys.account.key) as node:
-            plain_hash = decrypt_stream(download(node), data_key, dst.write)
-            dst.flush()
-            os.fsync(dst.fileno())
+    # One pass: download, hash and decrypt into a file with no name; it gets one (and becomes
+    # OUT) only after both hashes match what the owner anchored on chain, so a kill at any
+    # point before leaves no unverified plaintext in OUT's folder.
+    with _PlainFile(out) as dst, NodeClient(owner.endpoint, keys.account.key) as node:
+        plain_hash = decrypt_stream(download(node), data_key, dst.write)
         if cipher_h.digest() != anchored["ciphertext_hash"]:
             raise IntegrityError("downloaded ciphertext does not match the anchored hash")
         if plain_hash != anchored["plaintext_hash"]:
             raise IntegrityError("decrypted data does not match the anchored plaintext hash")
-        os.replace(tmp_plain, out)
-    finally:
-        Path(tmp_plain).unlink(missing_ok=True)
+        dst.commit()
     return {
         "request": request_id,
         "dataset_id": "0x" + req.dataset_id.hex(),
@@ -514,3 +512,88 @@ def pull(
         "plaintext_sha256": "0x" + plain_hash.hex(),
         "verified": True,
     }
+
+
+#: Prefix of the named temporary files a pull writes where O_TMPFILE is not supported.
+PULL_TMP_PREFIX = ".tanlian-"
+
+
+class _PlainFile:
+    """Where a pull decrypts to: an anonymous O_TMPFILE in OUT's folder (Linux, on file
+    systems that support it), linked into place by :meth:`commit` only; a kill before
+    leaves nothing behind, since the kernel frees a file that has no name.
+
+    Elsewhere (the fallback) a named ``.tanlian-*`` file, which a SIGKILL leaves: every
+    pull into that folder first removes such files that no running pull holds (each holds
+    an exclusive lock on its own)."""
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self.dir = out.parent
+        self.name: str | None = None
+        self.fd = -1
+        self._committed = False
+
+    def __enter__(self) -> _PlainFile:
+        removed = clean_stale_pulls(self.dir)
+        if removed:
+            logger.warning(
+                "removed %d temporary file(s) killed pulls left in %s", removed, self.dir
+            )
+        try:
+            self.fd = os.open(self.dir, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        except (AttributeError, OSError):  # no O_TMPFILE here: a named file
+            logger.info("O_TMPFILE unsupported in %s: pulling through a named file", self.dir)
+            self.fd, self.name = tempfile.mkstemp(prefix=PULL_TMP_PREFIX, dir=self.dir)
+        # held until closed: the next pull's clean-up leaves this file alone
+        fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return self
+
+    def write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(self.fd, view) :]
+
+    def commit(self) -> None:
+        """Make the verified file OUT (durably)."""
+        os.fsync(self.fd)
+        if self.name is None:
+            dir_fd = os.open(self.dir, os.O_RDONLY | os.O_DIRECTORY)
+            try:
+                # a name for the anonymous file, then the rename over OUT; a kill between
+                # the two leaves a verified .tanlian-* copy, removed by the next pull
+                name = f"{PULL_TMP_PREFIX}{os.urandom(6).hex()}"
+                os.link(f"/proc/self/fd/{self.fd}", name, dst_dir_fd=dir_fd, follow_symlinks=True)
+                self.name = str(self.dir / name)
+                os.replace(self.name, self.out)
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+        else:
+            os.replace(self.name, self.out)
+        self._committed = True
+
+    def __exit__(self, *exc: object) -> None:
+        os.close(self.fd)
+        if self.name is not None and not self._committed:
+            Path(self.name).unlink(missing_ok=True)
+
+
+def clean_stale_pulls(folder: Path) -> int:
+    """Remove the ``.tanlian-*`` files killed pulls left in ``folder`` (not those a running
+    pull holds locked); how many."""
+    removed = 0
+    for p in Path(folder).glob(PULL_TMP_PREFIX + "*"):
+        try:
+            fd = os.open(p, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # a running pull's
+        finally:
+            os.close(fd)
+        p.unlink(missing_ok=True)
+        removed += 1
+    return removed

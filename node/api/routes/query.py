@@ -48,9 +48,9 @@ def dp_query(
 @router.get("/archive", response_model=QueryArchive, openapi_extra=no_body())
 def dp_archive(request: ArchiveGrant, gate: Gate, sharing: SharingDep) -> QueryArchive:
     """Answers given on a grant: for its consumer, this node and regulators."""
-    budget = sharing.budget(request)
+    ceiling, spent = sharing.budget(request)
     return QueryArchive(
         request=request,
-        budget={"ceiling": budget.ceiling.as_json(), "spent": budget.spent.as_json()},
+        budget={"ceiling": ceiling.as_json(), "spent": spent.as_json()},
         answers=gate.archive(request),
     )

@@ -1,0 +1,312 @@
+"""kill -9 at the exact points the crash trials found defects at, deterministically.
+
+Each test runs the operation in a child process that SIGKILLs itself right after the
+critical step (a monkeypatch in the child: no hook in the product), on the real local
+network of :class:`tests.crash.trials.CrashLab`, and checks what the restarted node and
+the regulator's audit make of it:
+
+* a pull killed during the download leaves no plaintext in the output folder;
+* a DP spend mined just before the kill is archived and logged by the restarted node;
+* a key release mined just before the kill is logged by the restarted node, and the audit
+  finds a release its owner did not log.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from node.audit.log import AccessLog
+from node.audit.verify import Auditor
+from node.chain.indexer.indexer import EventIndexer
+from node.db import make_engine
+from node.peer.client import NodeClient
+from node.privacy.budget import Delta, Epsilon
+from node.settings import load_settings
+from node.sharing.contracts import State
+from node.sharing.service import PULL_TMP_PREFIX, pull
+from node.sharing.spends import LAND_SECONDS, SpendJournal
+from tests.crash.trials import DP_SPEC, ROOT, CrashLab
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashLab]:
+    lab = CrashLab(tmp_path_factory.mktemp("points"))
+    try:
+        lab.start()
+        yield lab
+    finally:
+        lab.stop()
+
+
+def _child(lab: CrashLab, dept: str, script: str, *args: str) -> subprocess.CompletedProcess:
+    """Run ``script`` as department ``dept`` (its home and unlocked keys)."""
+    d = lab.dept(dept)
+    prelude = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from node.registry.keystore import KEYSTORE_FILE, unlock\n"
+        "from node.settings import load_settings\n"
+        "home, secret = sys.argv[1:3]\n"
+        "keys = unlock(Path(home) / KEYSTORE_FILE, Path(secret).read_text())\n"
+        "settings = load_settings(home)\n"
+        "def die(*_a, **_k):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            prelude + script,
+            str(lab.net.home(d)),
+            str(lab.net.secret(d)),
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        timeout=180,
+    )
+
+
+# -- pull ------------------------------------------------------------------------------------
+
+_PULL_KILLED = """
+import node.sharing.service as service
+from node.runtime import NodeSession
+if sys.argv[5] == "no_tmpfile":  # a file system without O_TMPFILE: the named fallback
+    del os.O_TMPFILE
+real = service.decrypt_stream
+def decrypt_then_die(blocks, key, write):
+    frames = []
+    def write_some(data):
+        write(data)
+        frames.append(len(data))
+        if len(frames) == 2:  # two decrypted frames written, the download in flight
+            die()
+    return real(blocks, key, write_some)
+service.decrypt_stream = decrypt_then_die
+with NodeSession(settings, keys) as s:
+    service.pull(s.require_sharing(), s.registry, keys, int(sys.argv[3]), Path(sys.argv[4]))
+"""
+
+
+def test_a_pull_killed_during_the_download_leaves_no_plaintext(
+    lab: CrashLab, tmp_path: Path
+) -> None:
+    out = tmp_path / "pulled" / "base.zip"
+    out.parent.mkdir()
+    child = _child(lab, "analyst", _PULL_KILLED, str(lab.pull_request), str(out), "tmpfile")
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    # nothing in the folder: neither OUT nor a partly decrypted, unverified temporary file
+    assert sorted(p.name for p in out.parent.iterdir()) == []
+    with lab.net.session("analyst") as a:
+        got = pull(a.require_sharing(), a.registry, a.keys, lab.pull_request, out)
+    assert got["plaintext_sha256"] == "0x" + lab.base.plaintext_hash.hex()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["base.zip"]
+
+
+def test_without_o_tmpfile_the_next_pull_removes_what_a_killed_one_left(
+    lab: CrashLab, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    out = tmp_path / "base.zip"
+    child = _child(lab, "analyst", _PULL_KILLED, str(lab.pull_request), str(out), "no_tmpfile")
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    (left,) = tmp_path.iterdir()  # the named fallback file is what a kill leaves
+    assert left.name.startswith(PULL_TMP_PREFIX)
+    assert left.stat().st_size > 0
+    with lab.net.session("analyst") as a, caplog.at_level(logging.WARNING):
+        pull(a.require_sharing(), a.registry, a.keys, lab.pull_request, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.zip"]
+    said = [r.getMessage() for r in caplog.records if "killed pulls left" in r.getMessage()]
+    assert said == [f"removed 1 temporary file(s) killed pulls left in {tmp_path}"]
+
+
+# -- DP spend --------------------------------------------------------------------------------
+
+_QUERY_KILLED = """
+import json
+from node.api.main import create_app
+from node.privacy.dp_queries import parse_spec
+from node.runtime import NodeRuntime
+from node.sharing.contracts import Sharing
+real = Sharing.spend
+def spend_then_die(self, *args, **kwargs):
+    real(self, *args, **kwargs)
+    die()  # the spend is mined; nothing after it ran
+if sys.argv[5] == "after_spend":
+    Sharing.spend = spend_then_die
+else:  # before the spend was sent
+    Sharing.spend = die
+runtime = NodeRuntime(settings, keys)
+runtime.indexer.sync()
+gate = create_app(runtime).state.gate
+gate.query(int(sys.argv[3]), parse_spec(json.loads(sys.argv[4])), sys.argv[6])
+"""
+
+
+def _log(lab: CrashLab) -> list[dict[str, Any]]:
+    with lab.client("drc", "stats") as c:
+        return c.get("/v1/audit/log")["entries"]
+
+
+def _findings_on(lab: CrashLab, rid: int) -> set[str]:
+    """Kinds of the audit's findings above info about request ``rid``."""
+    about = re.compile(rf"\brequest {rid}\b")
+    return {kind for kind, _dept, message in lab.audit() if about.search(message)}
+
+
+def _archive(lab: CrashLab, rid: int) -> list[dict[str, Any]]:
+    with lab.client("analyst", "stats") as c:
+        return c.get("/v1/query/archive", {"request": rid})["answers"]
+
+
+def _kill_query(lab: CrashLab, rid: int, when: str) -> None:
+    """The owner's node answers ``rid`` in a child process killed ``when``, while the
+    owner's real node is down (as after a kill -9 of the node)."""
+    lab.kill_node("stats")
+    child = _child(
+        lab,
+        "stats",
+        _QUERY_KILLED,
+        str(rid),
+        json.dumps(DP_SPEC),
+        when,
+        lab.keys["analyst"].address,
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+
+
+def test_a_spend_mined_before_the_kill_is_archived_and_logged_after_restart(
+    lab: CrashLab,
+) -> None:
+    rid = lab._dp_grant(10.0)
+    _kill_query(lab, rid, "after_spend")
+    assert lab.reader().budget(rid).spent.milli == 1000  # ε 1 paid on chain
+    lab.restart()
+    (answer,) = _archive(lab, rid)  # the consumer fetches the answer it never received
+    assert answer["epsilon"] == 1.0
+    assert answer["consumer"] == lab.keys["analyst"].address
+    logged = [e for e in _log(lab) if e["kind"] == "dp_answer" and e["request_id"] == rid]
+    assert [e["detail"]["spend_tx"] for e in logged] == [answer["spend_tx"]]
+    assert logged[0]["detail"]["result_sha256"] == answer["result_sha256"]
+    assert _findings_on(lab, rid) == set()
+
+
+def test_a_spend_never_sent_is_abandoned_and_paid_for_by_no_one(lab: CrashLab) -> None:
+    rid = lab._dp_grant(10.0)
+    _kill_query(lab, rid, "before_spend")
+    lab.restart()
+    settings = load_settings(lab.net.home(lab.dept("stats")))
+    engine = make_engine(settings.db_url)
+    try:
+        journal = SpendJournal(engine, AccessLog(engine))
+        (row,) = [r for r in journal.pending() if r.request_id == rid]  # not yet given up
+        assert row.state == "pending" and row.spend_tx is None
+        index = EventIndexer(lab.backend, engine)  # the node's own index
+        later = time.time() + LAND_SECONDS + 1
+        assert journal.reconcile(index, lab.reader().access.address, now=later)["abandoned"] >= 1
+        assert [r for r in journal.pending() if r.request_id == rid] == []
+    finally:
+        engine.dispose()
+    assert lab.reader().budget(rid).spent.milli == 0
+    assert _archive(lab, rid) == []
+    assert not [e for e in _log(lab) if e["kind"] == "dp_answer" and e["request_id"] == rid]
+    assert _findings_on(lab, rid) == set()
+
+
+def test_the_audit_still_finds_a_spend_with_no_logged_answer(lab: CrashLab) -> None:
+    """A spend the owner's node did not make through its gate (so no answer is archived or
+    logged, and none is pending) stays an unlogged answer."""
+    rid = lab._dp_grant(10.0)
+    with lab.net.session("stats") as s:
+        s.require_sharing().spend(rid, Epsilon(1000), Delta(0), b"\1" * 32, b"\2" * 32)
+    time.sleep(1.0)  # a few index syncs of the running node: nothing to reconcile
+    assert _findings_on(lab, rid) == {"unlogged_answer"}
+
+
+# -- key release -----------------------------------------------------------------------------
+
+_RELEASE_KILLED = """
+from node.audit.log import AccessLog
+from node.runtime import NodeRuntime
+real = AccessLog.append
+def append_or_die(self, kind, **fields):
+    if kind == "key_release":
+        die()  # the release is mined; its log entry is next
+    return real(self, kind, **fields)
+AccessLog.append = append_or_die
+runtime = NodeRuntime(settings, keys)
+runtime.sync()
+print("no release happened", flush=True)
+"""
+
+
+class _WithoutReleaseEntries(NodeClient):
+    """The owner's log as a node that lost its key_release entries would serve it."""
+
+    def get(self, path: str, params: Any = None) -> Any:
+        got = super().get(path, params=params)
+        if path == "/v1/audit/log":
+            got["entries"] = [e for e in got["entries"] if e["kind"] != "key_release"]
+        return got
+
+
+def test_a_release_mined_before_the_kill_is_logged_after_restart(lab: CrashLab) -> None:
+    lab.kill_node("stats")
+    rid = lab._raw_grant(wait=False)  # authorized by policy: the owner releases it
+    child = _child(lab, "stats", _RELEASE_KILLED)
+    assert child.returncode == -signal.SIGKILL, (child.stdout + child.stderr).decode()[-2000:]
+    assert lab.consumer.request(rid).state == State.RELEASED
+    access = lab.reader().access
+    decoded = [
+        access.abi.decode_log(e)
+        for e in lab.backend.get_logs(0, lab.backend.block_number(), [access.address])
+    ]
+    (release,) = [
+        e
+        for e in decoded
+        if e is not None and e.event == "KeyReleased" and e.args["requestId"] == rid
+    ]
+    tx = "0x" + release.tx_hash.hex()
+    lab.restart()
+
+    def entries() -> list[dict[str, Any]]:
+        return [e for e in _log(lab) if e["kind"] == "key_release" and e["request_id"] == rid]
+
+    assert lab.wait_for(lambda: bool(entries())), "the restarted node never logged the release"
+    time.sleep(1.0)  # more syncs add no second entry
+    assert [e["detail"]["tx"] for e in entries()] == [tx]
+    assert [e["detail"]["block"] for e in entries()] == [release.block_number]
+    assert _findings_on(lab, rid) == set()
+
+
+def test_the_audit_finds_a_release_its_owner_did_not_log(lab: CrashLab) -> None:
+    rid = lab._raw_grant()
+    assert lab.wait_for(
+        lambda: any(e["kind"] == "key_release" and e["request_id"] == rid for e in _log(lab))
+    )
+    state = lab.net.load_state()
+    contracts = {k: state[k] for k in ("registry", "catalog", "access", "audit")}
+    assert lab.backend is not None
+    honest = Auditor(lab.backend, contracts, lab.keys["drc"].account.key).run()
+    assert not [f for f in honest.findings if f.kind == "unlogged_key_release"]
+    lossy = Auditor(
+        lab.backend, contracts, lab.keys["drc"].account.key, client_factory=_WithoutReleaseEntries
+    ).run()
+    missing = [f for f in lossy.findings if f.kind == "unlogged_key_release"]
+    # every release on chain is one of stats' datasets: each one is found, this one too
+    assert {f.evidence["request"] for f in missing} >= {rid}
+    assert {f.department for f in missing} == {"stats"}
+    assert all(f.severity == "medium" for f in missing)
+    released = {r for r in lab.raw_requests if lab.reader().request(r).state == State.RELEASED}
+    assert {f.evidence["request"] for f in missing} == released
