@@ -176,6 +176,7 @@ def _network(root: Path):
 
 
 def _setup(net, root: Path, pull_kib: int) -> dict[str, Any]:
+    from node.privacy.budget import Epsilon
     from node.registry.keystore import KEYSTORE_FILE, unlock
     from node.sharing.contracts import Mode, Policy, State
     from node.sharing.service import publish_as
@@ -210,7 +211,9 @@ def _setup(net, root: Path, pull_kib: int) -> dict[str, Any]:
             kwh,
             name="kwh",
             policy=Policy(
-                auto_approve_roles=("consumer",), raw_allowed=False, epsilon_ceiling=100_000.0
+                auto_approve_roles=("consumer",),
+                raw_allowed=False,
+                epsilon_ceiling=Epsilon.parse("1000"),
             ),
             dp_metadata=meta,
         )
@@ -220,7 +223,14 @@ def _setup(net, root: Path, pull_kib: int) -> dict[str, Any]:
         with net.session(who) as s:
             sh = s.require_sharing()
             plan["dp"][who] = (
-                sh.apply(dp.dataset_id, 1, "load", Mode.DP, epsilon=50_000.0, duration=30 * 86400)
+                sh.apply(
+                    dp.dataset_id,
+                    1,
+                    "load",
+                    Mode.DP,
+                    epsilon=Epsilon.parse("1000"),
+                    duration=30 * 86400,
+                )
                 .event("AccessRequested")
                 .args["requestId"]
             )
