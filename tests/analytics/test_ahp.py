@@ -34,10 +34,9 @@ from analytics.indicators.ahp import (
     weights,
 )
 
-DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "indicators"
+DATA = Path(__file__).resolve().parents[1] / "golden" / "ahpsurvey"
 CITY200 = DATA / "city200.csv"
 CITY1 = DATA / "city1.csv"
-needs_data = pytest.mark.skipif(not CITY200.exists(), reason=f"{DATA} is not beside the checkout")
 
 METHODS = ("eigen", "geometric", "colnorm")
 
@@ -145,7 +144,6 @@ def _fraction(value: float) -> str:
 CITY_PRIORITIES = ["0.1522", "0.4335", "0.0716", "0.3050", "0.0378"]
 
 
-@needs_data
 def test_saaty_city_criteria_from_city1() -> None:
     """Saaty (2004) "Decision making - the AHP and ANP", J. Syst. Sci. Syst. Eng. 13(1), 1-35.
 
@@ -320,7 +318,6 @@ def city200() -> list[PairwiseMatrix]:
     return read_survey(CITY200)
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("respondent", "printed"),
     [
@@ -341,7 +338,6 @@ def test_city200_matrices_match_ahp_mat_with_negconvert(
         assert _close_to_printed(matrix.values[i, j], str(printed[i][j])), (i, j)
 
 
-@needs_data
 @pytest.mark.parametrize(
     ("respondent", "cr", "priorities"),
     [
@@ -360,7 +356,6 @@ def test_city200_individual_cr_and_priorities(
         assert _close_to_printed(value, printed)
 
 
-@needs_data
 def test_city200_aip_arithmetic_matches_ahp_aggpref(city200: list[PairwiseMatrix]) -> None:
     # ahp.aggpref(cityahp, atts, method = "arithmetic"): 0.1620 0.4367 0.0761 0.2827 0.0424
     result = group(city200, aggregate="aip", method="colnorm", aip_mean="arithmetic")
@@ -370,7 +365,6 @@ def test_city200_aip_arithmetic_matches_ahp_aggpref(city200: list[PairwiseMatrix
     assert result.experts == 200 and result.dropped == ()
 
 
-@needs_data
 def test_city200_censored_aip_matches_the_canned_routine(city200: list[PairwiseMatrix]) -> None:
     # ahp(..., method = "arithmetic", aggmethod = "arithmetic", censorcr = 0.1): 70 censored,
     # AggPref 0.1581 0.4430 0.0757 0.2820 0.0412.
@@ -390,7 +384,6 @@ def test_city200_censored_aip_matches_the_canned_routine(city200: list[PairwiseM
         assert _close_to_printed(value, printed)
 
 
-@needs_data
 def test_city200_aip_geometric_is_ahpsurvey_eigen_renormalised(
     city200: list[PairwiseMatrix],
 ) -> None:
@@ -403,7 +396,6 @@ def test_city200_aip_geometric_is_ahpsurvey_eigen_renormalised(
     np.testing.assert_allclose(ours.to_numpy(), printed / printed.sum(), atol=2e-4)
 
 
-@needs_data
 def test_city200_aij_matches_ahp_aggjudge(city200: list[PairwiseMatrix]) -> None:
     # ahp.aggjudge(atts, aggmethod = "geometric")
     printed = [

@@ -15,7 +15,7 @@ from tests.cli_run import one_line_error
 from tests.cli_run import tanlian as run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "data" / "indicators"
+SURVEYS = ROOT / "tests" / "golden" / "ahpsurvey"
 
 
 def tanlian(*args: str):
@@ -44,7 +44,7 @@ def test_ahp_json_on_matrix_and_survey(tmp_path) -> None:
     assert abs(out["cr"]) < 1e-9 and abs(out["lambda_max"] - 3) < 1e-9
     group = json.loads(
         tanlian(
-            "ahp", "--survey", str(SHARED / "city200.csv"), "--aggregate", "aip", "--json"
+            "ahp", "--survey", str(SURVEYS / "city200.csv"), "--aggregate", "aip", "--json"
         ).stdout
     )
     assert set(group["weights"]) == {"cult", "fam", "house", "jobs", "trans"}

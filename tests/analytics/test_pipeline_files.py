@@ -168,7 +168,7 @@ def test_panel_runs_every_period_and_carries_values_forward(tmp_path) -> None:
 def test_ahp_weights_from_a_stakeholder_survey(tmp_path) -> None:
     from analytics.indicators import ahp
 
-    survey = Path(__file__).resolve().parents[3] / "shared" / "data" / "indicators" / "city200.csv"
+    survey = Path(__file__).resolve().parents[1] / "golden" / "ahpsurvey" / "city200.csv"
     criteria = ["cult", "fam", "house", "jobs", "trans"]
     fw = {
         "name": "survey",
