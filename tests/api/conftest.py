@@ -11,7 +11,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from eth_keys import keys
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
@@ -20,12 +19,13 @@ from node.audit.contracts import deploy_audit
 from node.chain.client import ChainClient
 from node.peer.signing import sign_request
 from node.registry.identity import init_node
-from node.registry.keystore import KEYSTORE_FILE, NodeKeys, generate_keys, unlock
+from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.registry.registry import GenesisMember, deploy_registry
 from node.runtime import NodeRuntime
 from node.settings import load_settings
 from node.sharing.contracts import Mode, Policy, Sharing, deploy_sharing
 from node.sharing.service import publish
+from tests.api.actors import Actor
 
 PASSWORD = "correct horse battery staple"
 CSV = "enterprise,district,kwh\nE1,锦江区,100\nE2,青羊区,250\n"
@@ -36,19 +36,6 @@ DP_META = {
         "kwh": {"lower": 0, "upper": 10_000},
     }
 }
-
-
-@dataclass
-class Actor:
-    keys: NodeKeys
-
-    @property
-    def address(self) -> str:
-        return self.keys.address
-
-    @property
-    def pk(self) -> keys.PrivateKey:
-        return keys.PrivateKey(self.keys.account.key)
 
 
 @dataclass

@@ -8,32 +8,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from eth_keys import keys
 from fastapi.testclient import TestClient
 
 from node.api.main import create_app
 from node.chain.client import ChainClient
 from node.peer.signing import sign_request
 from node.registry.identity import init_node
-from node.registry.keystore import KEYSTORE_FILE, NodeKeys, generate_keys, unlock
+from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.registry.registry import GenesisMember, Registry, deploy_registry
 from node.runtime import NodeRuntime
 from node.settings import load_settings
+from tests.api.actors import Actor
 
 PASSWORD = "correct horse battery staple"
-
-
-@dataclass
-class Actor:
-    keys: NodeKeys
-
-    @property
-    def address(self) -> str:
-        return self.keys.address
-
-    @property
-    def pk(self) -> keys.PrivateKey:
-        return keys.PrivateKey(self.keys.account.key)
 
 
 @dataclass

@@ -4,6 +4,7 @@ during a download (how much still flows after the revoke is mined, and the logge
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -144,11 +145,9 @@ def _send_until_refused(port: int, head: bytes, total: int, chunked: bool) -> tu
     done = threading.Event()
 
     def read() -> None:
-        try:
+        with contextlib.suppress(OSError):  # the connection closed: the answer is complete
             while chunk := s.recv(65536):
                 answer.extend(chunk)
-        except OSError:
-            pass
         done.set()
 
     reader = threading.Thread(target=read, daemon=True)
@@ -156,13 +155,11 @@ def _send_until_refused(port: int, head: bytes, total: int, chunked: bool) -> tu
     reader.start()
     sent = 0
     piece = b" " * (1 << 16)
-    try:
+    with contextlib.suppress(OSError):  # the node closed the connection after answering
         while sent < total and not done.is_set():
             frame = b"%x\r\n%s\r\n" % (len(piece), piece) if chunked else piece
             s.sendall(frame)
             sent += len(piece)
-    except OSError:  # the node closed the connection after answering
-        pass
     done.wait(30)
     s.close()
     return sent, bytes(answer)

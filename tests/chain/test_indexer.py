@@ -156,7 +156,7 @@ def _plan(engine, sql: str, params: list, mode: str) -> str:
     generic one a prepared statement switches to after five executions."""
     raw = engine.raw_connection()
     try:
-        cur = psycopg.RawCursor(raw.driver_connection)  # the reader's $n placeholders
+        cur = psycopg.RawCursor(raw.driver_connection)  # the reader's $n parameter markers
         cur.execute(f"SET plan_cache_mode = force_{mode}_plan")
         cur.execute("EXPLAIN (ANALYZE, COSTS OFF) " + sql, params)
         plan = "\n".join(r[0] for r in cur.fetchall())

@@ -283,11 +283,10 @@ class CrashLab:
         """Whether ``predicate()`` came true within ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
-            try:
+            # a restarting node or a busy chain raises: ask again until the deadline
+            with contextlib.suppress(Exception):
                 if predicate():
                     return True
-            except Exception:  # a restarting node or a busy chain: ask again
-                pass
             if time.monotonic() > deadline:
                 return False
             time.sleep(0.05)

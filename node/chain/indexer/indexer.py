@@ -339,7 +339,7 @@ class EventIndexer:
         to_block: int | None,
         limit: int | None,
     ) -> tuple[str, list[Any]]:
-        """The SQL and parameters of an :meth:`events` read (``$n`` placeholders on
+        """The SQL and parameters of an :meth:`events` read (``$n`` parameter markers on
         PostgreSQL, ``?`` on SQLite)."""
         where: list[str] = []
         params: list[Any] = []

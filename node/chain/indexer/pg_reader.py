@@ -81,7 +81,7 @@ class PgReader:
         event.listen(engine, "engine_disposed", lambda _engine: self.close())
 
     def fetchall(self, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
-        """The rows of one read (``$1``… placeholders; str and int parameters)."""
+        """The rows of one read (``$1``… parameter markers; str and int parameters)."""
         for attempt in range(2):
             try:
                 conn = self._idle.get_nowait()
