@@ -7,7 +7,10 @@ import io
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,16 +20,54 @@ from pydantic import ValidationError
 
 from analytics.errors import ComputationError, InvalidData
 
+#: What to tell a person whose file is in none of the encodings we read.
+CONVERT_HINT = (
+    "save it from Excel as 'CSV UTF-8 (逗号分隔)', or convert it with "
+    "`iconv -f {source} -t UTF-8 FILE > FILE.utf8.csv`"
+)
+
+
+def decode_text(data: bytes, path: Path | str) -> tuple[str, str]:
+    """The text of a file people saved, and the encoding it was saved in.
+
+    Excel on Chinese Windows saves CSV as GBK (or as UTF-8 with a byte-order mark): UTF-8
+    (BOM or not) is tried first, then GB18030, the superset of GBK and GB2312. The encoding
+    is reported as ``utf-8``, ``utf-8-sig`` (with a BOM), ``gbk`` or ``gb18030`` (only when
+    the text needs characters GBK lacks). Anything else is one :class:`InvalidData` line that
+    says how to convert it.
+    """
+    if data.startswith(b"\xef\xbb\xbf"):
+        candidates = ("utf-8-sig",)
+    elif data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        hint = CONVERT_HINT.format(source="UTF-16")
+        raise InvalidData(f"{path}: not UTF-8 or GBK but UTF-16 text; {hint}")
+    else:
+        candidates = ("utf-8", "gbk", "gb18030")
+    for encoding in candidates:
+        try:
+            return data.decode(encoding), encoding
+        except UnicodeDecodeError:
+            continue
+    try:
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        reason = f"{exc.reason} at byte {exc.start}"
+    hint = CONVERT_HINT.format(source="YOUR-ENCODING")
+    raise InvalidData(f"{path}: not UTF-8 or GBK/GB18030 text ({reason}); {hint}")
+
+
+def read_text(path: Path, what: str) -> tuple[str, str]:
+    """The decoded text of a file a person named (see :func:`decode_text`) and its encoding."""
+    return decode_text(read_bytes(path, what), path)
+
 
 def read_text_table(path: Path, what: str) -> pd.DataFrame:
-    """A CSV as a frame of stripped text cells; blank lines skipped, ragged rows refused."""
+    """A CSV as a frame of stripped text cells; blank lines skipped, ragged rows refused.
+
+    The file may be UTF-8 (with or without a BOM) or GBK/GB18030; the frame's
+    ``attrs["encoding"]`` records which."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise InvalidData(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+    text, encoding = read_text(path, what)
     try:
         rows = [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text))]
     except csv.Error as exc:
@@ -47,7 +88,9 @@ def read_text_table(path: Path, what: str) -> pd.DataFrame:
             raise InvalidData(
                 f"{path}: data row {number} has {len(row)} values, expected {len(header)}"
             )
-    return pd.DataFrame(body, columns=header, dtype=object)
+    frame = pd.DataFrame(body, columns=header, dtype=object)
+    frame.attrs["encoding"] = encoding
+    return frame
 
 
 def describe_errors(exc: ValidationError, what: str) -> str:
@@ -82,15 +125,12 @@ def read_csv_frame(
     *,
     text_columns: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """A CSV people made: a file (not a folder), UTF-8, parseable, with data rows and the
-    ``required`` columns; every failure is one readable :class:`InvalidData` line."""
-    path = _readable(path, what)
+    """A CSV people made: a file (not a folder), UTF-8 or GBK (:func:`decode_text`),
+    parseable, with data rows and the ``required`` columns; every failure is one readable
+    :class:`InvalidData` line. ``attrs["encoding"]`` records the file's encoding."""
+    text, encoding = read_text(path, what)
     try:
-        frame = pd.read_csv(
-            path, encoding="utf-8-sig", dtype={c: str for c in text_columns} or None
-        )
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        frame = pd.read_csv(io.StringIO(text), dtype={c: str for c in text_columns} or None)
     except pd.errors.EmptyDataError:
         raise InvalidData(f"{path}: the file is empty") from None
     except (pd.errors.ParserError, ValueError) as exc:
@@ -100,6 +140,7 @@ def read_csv_frame(
         raise InvalidData(f"{path}: missing column(s) {', '.join(missing)}")
     if frame.empty:
         raise InvalidData(f"{path}: the file has a header but no rows")
+    frame.attrs["encoding"] = encoding
     return frame
 
 
@@ -109,10 +150,10 @@ def read_csv_lines(path: Path, what: str) -> tuple[list[str], list[list[str]], l
     Blank lines are skipped but counted, and a quoted cell may span lines, so the line
     numbers are what a person sees in an editor.
     """
-    path = _readable(path, what)
+    text, _ = read_text(path, what)
     rows, lines = [], []
     try:
-        with path.open(newline="", encoding="utf-8-sig") as handle:
+        with io.StringIO(text, newline="") as handle:
             reader = csv.reader(handle)
             header = [c.strip() for c in next(reader, [])]
             last = reader.line_num
@@ -121,8 +162,6 @@ def read_csv_lines(path: Path, what: str) -> tuple[list[str], list[list[str]], l
                     rows.append([cell.strip() for cell in record])
                     lines.append(last + 1)
                 last = reader.line_num
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except csv.Error as exc:
         raise InvalidData(f"{path}: not a readable CSV file ({exc})") from None
     if not header:
@@ -130,14 +169,49 @@ def read_csv_lines(path: Path, what: str) -> tuple[list[str], list[list[str]], l
     return header, rows, lines
 
 
-def write_csv_atomic(frame: pd.DataFrame, path: Path, float_format: str = "%.15g") -> Path:
-    """Write ``frame`` to ``path`` so that a crash leaves the old file or the new one."""
+#: CSVs written for people: UTF-8 with a byte-order mark, so that Excel (which reads a CSV
+#: without one in the system's code page, GBK on Chinese Windows) shows 锦江区, not mojibake.
+EXCEL_CSV = "utf-8-sig"
+
+
+def write_csv_atomic(
+    frame: pd.DataFrame, path: Path, float_format: str = "%.15g", *, index: bool = False
+) -> Path:
+    """Write ``frame`` to ``path`` (UTF-8 with a BOM, see :data:`EXCEL_CSV`) so that a crash
+    leaves the old file or the new one."""
     tmp = path.with_name(path.name + ".tmp")
-    frame.to_csv(tmp, index=False, float_format=float_format)
+    frame.to_csv(tmp, index=index, float_format=float_format, encoding=EXCEL_CSV)
     with open(tmp, "rb+") as handle:
         os.fsync(handle.fileno())
     tmp.replace(path)
     return path
+
+
+@contextmanager
+def staged_dir(out: Path) -> Iterator[Path]:
+    """A scratch folder next to ``out`` whose files move into ``out`` only when the block
+    ends without an error: a command that fails writes nothing (a half-written set of
+    outputs would pass for a result). A new ``out`` is the scratch folder renamed."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise InvalidData(f"output folder {out} is a file")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+    except OSError as exc:
+        raise InvalidData(f"cannot write to {out}: {exc.strerror or exc}") from None
+    try:
+        yield tmp
+        if not out.exists():
+            tmp.replace(out)
+            return
+        for item in sorted(tmp.iterdir()):
+            if (out / item.name).is_dir():
+                raise InvalidData(f"{out / item.name} is a folder; cannot write a file there")
+        for item in sorted(tmp.iterdir()):
+            item.replace(out / item.name)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def json_safe(data: Any, where: str = "") -> Any:

@@ -1,16 +1,18 @@
-"""Crash trials: kill -9 at random points of publish, pull, key release, DP spend and log
-anchoring on a real local network (chain host + three node processes, loopback only).
+"""Crash trials: kill -9 at random points of publish, pull, key release, DP spend, log
+anchoring, downloads and publishes with a node restart beside them, on a real local network
+(chain host + three node processes, loopback only).
 
 Each operation is first run once without a kill to time it. Each trial then kills a
-process (the CLI for publish and pull, the owner's node for key release, DP spend and log
-anchoring) after a delay drawn uniformly up to 1.2 x that time, counted from the
-operation's start (for the CLI: its first file write, after imports and keystore unlock),
-restarts what died (`tanlian network up`) and checks: no acknowledged write lost, no
-half-state, no new finding of `tanlian audit verify`.
+process (the CLI for publish and pull, the owner's node for key release, DP spend, log
+anchoring and downloads, and for publish_restart the node while a CLI publish carries on)
+after a delay drawn uniformly up to 1.2 x that time, counted from the operation's start
+(for the CLI: its first file write, after imports and keystore unlock), restarts what
+died (`tanlian network up`) and checks: no acknowledged write lost, no half-state, no new
+finding of `tanlian audit verify`.
 The trial machinery is tests/crash/trials.py (`make test` runs one trial per operation).
 
 Targets: 0 lost writes, 0 half-states, 0 audit findings. Exit 1 otherwise.
-Usage: python benchmarks/crash_trials.py [--trials 50] [--seed N] [--ops publish,pull,...]
+Usage: python benchmarks/crash_trials.py [--trials 50] [--seed N] [--ops publish,download,...]
        [--max-minutes 60]
 """
 

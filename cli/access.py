@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -46,7 +47,13 @@ def _resolve_dataset(s, ref: str) -> bytes:
 def request(
     dataset: Annotated[str, typer.Argument(help="0x<dataset id> or DEPARTMENT/NAME.")],
     home: HomeOpt,
-    purpose: Annotated[str, typer.Option(help="Why you need the data (its hash goes on chain).")],
+    purpose: Annotated[
+        str,
+        typer.Option(
+            help="Why you need the data (not empty): your node keeps the text and serves it "
+            "to the owner and reviewers; its hash goes on chain."
+        ),
+    ],
     mode: Annotated[str, typer.Option(help="raw (a decrypted copy) or dp (queries only).")] = "raw",
     epsilon: Annotated[
         str,
@@ -55,15 +62,23 @@ def request(
     days: Annotated[float, typer.Option(help="How long the grant lasts once authorized.")] = 30,
     version: Annotated[int, typer.Option(help="Version (default: the latest).")] = 0,
     password_file: PasswordFileOpt = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the request id (for scripts).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Apply for a dataset; the owner's preset policy may authorize it at once."""
+    """Apply for a dataset; the owner's preset policy may authorize it at once, else it
+    waits for the owner and the reviewers the policy asks for."""
     from node.privacy.budget import Epsilon
+    from node.sharing import purposes
     from node.sharing.contracts import Mode
 
     if mode not in ("raw", "dp"):
         raise InvalidInput("--mode is raw or dp")
     eps = Epsilon.parse(epsilon, allow_zero=mode == "raw")
+    if not 0 < days < float("inf"):
+        raise InvalidInput(f"--days must be a positive number of days, not {days}")
+    purposes.checked_purpose(purpose)
     with open_session(home, password_file) as s:
         sharing = s.require_sharing()
         dataset_id = _resolve_dataset(s, dataset)
@@ -71,6 +86,8 @@ def request(
         if info is None:
             raise InvalidInput(f"no dataset {dataset}")
         version = version or info["versions"]
+        # kept before applying: an application on chain always has its text here
+        purposes.record(s.engine, purpose)
         result = sharing.apply(
             dataset_id, version, purpose, Mode[mode.upper()], eps, round(days * 86400)
         )
@@ -78,6 +95,9 @@ def request(
         state = (
             "authorized" if any(e.event == "AccessAuthorized" for e in result.events) else "pending"
         )
+        if quiet:
+            typer.echo(rid)
+            return
         emit_tx(
             result,
             as_json,
@@ -96,12 +116,19 @@ def list_requests(
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Access requests as this department's node sees them."""
+    """Access requests as this department's node sees them, with the dataset's and the
+    applicant's names, dates and the applicant's purpose (asked of the applicant's node and
+    checked against its hash on chain; the owner, reviewers and regulators may read it)."""
     from node.peer.client import NodeClient
 
     settings, keys = node_context(home, password_file)
     with NodeClient(f"http://127.0.0.1:{settings.api.port}", keys.account.key) as c:
         data = c.get("/v1/access", params={"mine": mine, "incoming": incoming})
+        members = {m["address"]: m for m in c.get("/v1/nodes")["members"]}
+        datasets = {d["dataset_id"]: d for d in c.get("/v1/datasets")["datasets"]}
+    unreachable: set[str] = set()
+    for r in data["requests"]:
+        _describe(r, members, datasets, keys.account.key, unreachable)
     if as_json:
         emit(data, True)
         return
@@ -110,15 +137,54 @@ def list_requests(
         [
             "request_id",
             "state",
+            "dataset",
+            "applicant",
             "mode",
-            "dataset_id",
-            "version",
-            "consumer",
             "epsilon",
-            "expires_at",
+            "purpose",
+            "requested",
+            "expires",
         ],
         title=f"access requests as of block {data['as_of_block']}",
     )
+
+
+def _describe(r: dict, members: dict, datasets: dict, key: bytes, unreachable: set[str]) -> None:
+    """Names, dates and the verified purpose beside a request's ids and unix times."""
+    from node.errors import TanlianError
+    from node.peer.client import NodeUnreachable
+    from node.sharing import purposes
+
+    d = datasets.get(r["dataset_id"])
+    owner = members.get(d["owner"], {}).get("name", d["owner"]) if d else None
+    r["dataset"] = f"{owner}/{d['name']} v{r['version']}" if d else r["dataset_id"]
+    applicant = members.get(r["consumer"])
+    r["applicant"] = applicant["name"] if applicant else r["consumer"]
+    r["requested"] = _when(r.get("requested_at"))
+    r["expires"] = _when(r.get("expires_at"))
+    try:
+        if applicant is None or not r.get("purpose_hash"):
+            raise TanlianError("the applicant is not in the registry")
+        if r["consumer"] in unreachable:
+            raise TanlianError(f"{applicant['name']}'s node did not answer")
+        r["purpose"] = purposes.fetch(key, applicant, r["request_id"], r["purpose_hash"])
+    except NodeUnreachable as exc:
+        unreachable.add(r["consumer"])
+        r["purpose"] = None
+        r["purpose_unavailable"] = exc.message
+    except TanlianError as exc:
+        r["purpose"] = None
+        r["purpose_unavailable"] = exc.message
+
+
+def _when(ts: int | None) -> str | None:
+    """A unix time as an ISO 8601 date and time in Beijing time."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if ts is None:
+        return None
+    return dt.datetime.fromtimestamp(ts, ZoneInfo("Asia/Shanghai")).isoformat(timespec="minutes")
 
 
 @app.command("approve")
@@ -128,7 +194,11 @@ def approve(
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Approve a pending request, as its owner or as a reviewer."""
+    """Approve a pending request, as the dataset's owner or as a reviewer.
+
+    Reviewers are the active members holding the provider role other than the dataset's
+    owner and the applicant; the dataset's policy says how many reviewer approvals a request
+    needs beside the owner's. Regulators do not review requests (they may revoke any grant)."""
     with open_session(home, password_file) as s:
         emit_tx(s.require_sharing().approve(request_id), as_json, request=request_id)
 
@@ -141,7 +211,7 @@ def reject(
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Reject a pending request on your dataset."""
+    """Reject a pending request on your dataset (the dataset's owner only)."""
     with open_session(home, password_file) as s:
         emit_tx(s.require_sharing().reject(request_id, reason), as_json, request=request_id)
 
@@ -164,15 +234,46 @@ def pull(
     request_id: RequestArg,
     home: HomeOpt,
     out: Annotated[Path, typer.Option("-o", "--out", help="Where to write the dataset.")],
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel",
+            help="After verifying, start the CSV with a UTF-8 byte-order mark so that Excel "
+            "shows Chinese text (锦江区) instead of mojibake; the bytes are otherwise the "
+            "provider's.",
+        ),
+    ] = False,
+    wait: Annotated[
+        float,
+        typer.Option(help="Seconds to wait for the owner's node to release an authorized key."),
+    ] = 30,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Download a released dataset, verify both hashes and decrypt it into OUT."""
+    """Download a released dataset, verify both hashes and decrypt it into OUT (UTF-8, as
+    the provider published it)."""
     from node.sharing.service import pull as do_pull
 
     with (
         open_session(home, password_file) as s,
         bar(f"pulling request {request_id}", not as_json) as tick,
     ):
-        info = do_pull(s.require_sharing(), s.registry, s.keys, request_id, out, progress=tick)
+        info = do_pull(
+            s.require_sharing(), s.registry, s.keys, request_id, out, progress=tick, wait=wait
+        )
+    if excel:
+        _mark_utf8(out)
+        info["excel"] = True
     emit(info, as_json)
+
+
+def _mark_utf8(path: Path) -> None:
+    """Put a UTF-8 byte-order mark before ``path``'s text, replacing the file atomically."""
+    tmp = path.with_name(f".{path.name}.excel.tmp")
+    with open(path, "rb") as src, open(tmp, "wb") as dst:
+        dst.write(b"\xef\xbb\xbf")
+        while block := src.read(1 << 20):
+            dst.write(block)
+        dst.flush()
+        os.fsync(dst.fileno())
+    tmp.replace(path)

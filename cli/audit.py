@@ -118,10 +118,25 @@ def verify(
 def trail_cmd(
     home: HomeOpt,
     dataset: Annotated[str | None, typer.Option(help="0x<dataset id> or DEPARTMENT/NAME.")] = None,
-    consumer: Annotated[str | None, typer.Option(help="Consumer address (0x…).")] = None,
+    consumer: Annotated[
+        str | None, typer.Option(help="Consumer: department name or address (0x…).")
+    ] = None,
     department: Annotated[str | None, typer.Option(help="Department name.")] = None,
-    start: Annotated[str | None, typer.Option("--from", help="From (ISO date or unix).")] = None,
-    end: Annotated[str | None, typer.Option("--to", help="To (ISO date or unix).")] = None,
+    start: Annotated[
+        str | None, typer.Option("--from", help="From (ISO date or date-time, or unix).")
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--to", help="To, inclusive: --to 2026-11-25 includes all of that day."),
+    ] = None,
+    tz: Annotated[
+        str | None,
+        typer.Option(
+            "--tz",
+            help="Zone of dates without an offset and of the times shown "
+            "[default: TANLIAN_DISPLAY_TZ, else Asia/Shanghai].",
+        ),
+    ] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
@@ -129,10 +144,12 @@ def trail_cmd(
     """The whole story in time order: registrations, publications, applications, decisions,
     releases, downloads and DP queries with their ε."""
     from node.audit.trail import parse_time, trail
+    from node.display import display_zone
 
     if sum(x is not None for x in (dataset, consumer, department)) != 1:
         raise InvalidInput("give exactly one of --dataset, --consumer, --department")
-    lo, hi = parse_time(start), parse_time(end)
+    zone = display_zone(tz)
+    lo, hi = parse_time(start, zone=zone), parse_time(end, end=True, zone=zone)
     if dataset is not None and not dataset.startswith("0x"):
         from cli.access import _resolve_dataset
 
@@ -142,7 +159,13 @@ def trail_cmd(
     if department is not None and department not in result.facts.names.values():
         raise InvalidInput(f"no department named {department!r}")
     rows = trail(
-        result, dataset=dataset, consumer=consumer, department=department, start=lo, end=hi
+        result,
+        dataset=dataset,
+        consumer=consumer,
+        department=department,
+        start=lo,
+        end=hi,
+        zone=zone,
     )
     columns = ["when", "what", "department", "request", "consumer", "owner", "detail", "evidence"]
     if as_json:
@@ -153,7 +176,7 @@ def trail_cmd(
         w.writerows(rows)
     else:
         shown = [{k: ("" if v is None else v) for k, v in r.items()} for r in rows]
-        table(shown, columns, title=f"{len(rows)} events (in chain order)")
+        table(shown, columns, title=f"{len(rows)} events (in chain order, times in {zone.key})")
 
 
 @app.command("report")

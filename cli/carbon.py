@@ -11,7 +11,8 @@ import typer
 from analytics.carbon import factors
 from analytics.carbon.inventory import compute, intensities, read_activity, read_panel
 from analytics.errors import InvalidData
-from analytics.tables import read_csv_frame, write_csv_atomic, write_json_atomic
+from analytics.indicators.chengdu import with_names
+from analytics.tables import read_csv_frame, staged_dir, write_csv_atomic, write_json_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -22,7 +23,9 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV ou
 
 
 def _write(frame: pd.DataFrame, path: Path) -> None:
-    write_csv_atomic(frame, path, float_format="%.6f")
+    # ten significant digits, not six decimals: a city total keeps its kilograms and a small
+    # intensity (4.2e-07 t/yuan) is not printed as 0.000000
+    write_csv_atomic(frame, path, float_format="%.10g")
 
 
 @app.command("inventory")
@@ -63,27 +66,32 @@ def inventory(
     inv = compute(
         read_activity(activity), fuel_factors, [factors.parse_grid(g) for g in grid or ()]
     )
-    out.mkdir(parents=True, exist_ok=True)
-    _write(inv.rejected, out / "rejected.csv")
-    if len(inv.rejected) and not allow_rejects:
+    if (len(inv.rejected) and not allow_rejects) or not inv.ok.any():
+        # the rejected rows are the error's detail: they alone are written
+        with staged_dir(out) as tmp:
+            _write(inv.rejected, tmp / "rejected.csv")
         first = inv.rejected.iloc[0]
-        raise InvalidData(
-            f"{len(inv.rejected)} row(s) rejected (line {first['row']}: {first['reason']}); "
-            f"all are listed in {out / 'rejected.csv'}; --allow-rejects computes the rest"
-        )
-    if not inv.ok.any():  # nothing accepted is no inventory of 0 t
+        if inv.ok.any():
+            raise InvalidData(
+                f"{len(inv.rejected)} row(s) rejected (line {first['row']}: {first['reason']}); "
+                f"all are listed in {out / 'rejected.csv'}; --allow-rejects computes the rest"
+            )
+        # nothing accepted is no inventory of 0 t
         raise InvalidData(
             f"{activity}: all {len(inv.rejected)} row(s) were rejected, none is left to "
             f"compute; they are listed in {out / 'rejected.csv'}"
         )
-    _write(inv.rows, out / "emissions.csv")
-    _write(inv.by_gpc(), out / "by_gpc_sector_scope.csv")
-    _write(inv.by(["region", "sector", "period"]), out / "by_region_sector_month.csv")
-    _write(inv.by(["region", "year"]), out / "by_region_year.csv")
     summary = inv.summary()
-    if gdp_panel is not None or pop_panel is not None:
-        _write(intensities(inv, gdp_panel, pop_panel), out / "intensities.csv")
-    write_json_atomic(summary, out / "summary.json")
+    with staged_dir(out) as tmp:
+        _write(inv.rejected, tmp / "rejected.csv")
+        _write(inv.rows, tmp / "emissions.csv")
+        _write(inv.by_gpc(), tmp / "by_gpc_sector_scope.csv")
+        by_month = inv.by(["region", "sector", "period"])
+        _write(with_names(by_month, "region"), tmp / "by_region_sector_month.csv")
+        _write(with_names(inv.by(["region", "year"]), "region"), tmp / "by_region_year.csv")
+        if gdp_panel is not None or pop_panel is not None:
+            _write(intensities(inv, gdp_panel, pop_panel), tmp / "intensities.csv")
+        write_json_atomic(summary, tmp / "summary.json")
     if as_json:
         emit(summary, True)
         return
@@ -124,9 +132,9 @@ def assets(
 
     pool = classify(read_projects(projects) if projects else demo_projects())
     summary = pool_summary(pool, by=tuple(k.strip() for k in by.split(",") if k.strip()))
-    out.mkdir(parents=True, exist_ok=True)
-    _write(pool, out / "projects_graded.csv")
-    _write(summary, out / "pool_summary.csv")
+    with staged_dir(out) as tmp:
+        _write(pool, tmp / "projects_graded.csv")
+        _write(summary, tmp / "pool_summary.csv")
     if as_json:
         emit({"projects": len(pool), "summary": summary.to_dict("records")}, True)
         return
@@ -163,8 +171,6 @@ def decompose(
     # min_count=1: a missing value stays missing (and is refused) instead of summing to 0
     city = frame.groupby(["period", "sector"])[values].sum(min_count=1).reset_index()
     result = lmdi(city, b, t)
-    out.mkdir(parents=True, exist_ok=True)
-    _write(result.by_sector.reset_index(), out / "lmdi_by_sector.csv")
     payload = {
         "base": b,
         "target": t,
@@ -172,12 +178,15 @@ def decompose(
         "effects_t": result.effects,
         "residual_t": result.residual,
     }
-    if by is not None:
-        groups = lmdi_by(frame, b, t, by=by)
-        _write(
-            groups.reset_index() if by not in groups.columns else groups, out / f"lmdi_by_{by}.csv"
-        )
-        payload["groups"] = len(groups)
+    with staged_dir(out) as tmp:
+        _write(result.by_sector.reset_index(), tmp / "lmdi_by_sector.csv")
+        if by is not None:
+            groups = lmdi_by(frame, b, t, by=by)
+            _write(
+                groups.reset_index() if by not in groups.columns else groups,
+                tmp / f"lmdi_by_{by}.csv",
+            )
+            payload["groups"] = len(groups)
     if as_json:
         emit(payload, True)
         return
@@ -220,7 +229,11 @@ def budget(
         ),
     ] = None,
     peak_year: Annotated[
-        int | None, typer.Option(help="Peak year: the path rises to it, then falls to zero.")
+        int | None,
+        typer.Option(
+            help="Peak year: the path rises to it, then falls to zero; a peak in or before "
+            "--start-year (already reached) gives a path that falls from the start."
+        ),
     ] = None,
     actual: Annotated[
         Path | None, typer.Option(help="CSV year, co2_t: annual emissions to track.")
@@ -258,26 +271,31 @@ def budget(
         first = float(frame["base_emissions"].sum())
     if first is None:
         raise InvalidData("give --start-emissions (the districts file has no base_emissions)")
+    # a peak already reached leaves nothing to rise to: the path falls from the start
+    rising = peak_year is not None and peak_year > start_year
     path = budget_path(
         city_budget,
         start_year,
         end_year,
         first,
-        peak_year=peak_year,
-        shape="peak_then_linear" if peak_year else "linear",
+        peak_year=peak_year if rising else None,
+        shape="peak_then_linear" if rising else "linear",
     )
-    out.mkdir(parents=True, exist_ok=True)
-    _write(shares.reset_index(), out / "district_budgets.csv")
-    _write(path.rename("budget_t").rename_axis("year").reset_index(), out / "budget_path.csv")
     payload: dict = {"method": method, "weights": weights, "city_budget_t": city_budget}
+    status = None
     if history is not None:
         # years before the path are history, not budget use
         series = history[history.index >= start_year]
         if series.empty:
             raise InvalidData(f"{actual}: no emissions from {start_year} on to track")
         status = track(series, path)
-        _write(status.reset_index(), out / "tracking.csv")
         payload["latest_status"] = str(status["status"].iloc[-1])
+    # everything is computed and checked: only now is anything written
+    with staged_dir(out) as tmp:
+        _write(with_names(shares.reset_index(), "district"), tmp / "district_budgets.csv")
+        _write(path.rename("budget_t").rename_axis("year").reset_index(), tmp / "budget_path.csv")
+        if status is not None:
+            _write(status.reset_index(), tmp / "tracking.csv")
     if as_json:
         emit({**payload, "districts": shares.reset_index().to_dict("records")}, True)
         return
@@ -318,11 +336,11 @@ def forecast(
     else:
         raise InvalidData(f"unknown method {method!r} (use holt or trend)")
     peak = peak_year(history, fc)
-    out.mkdir(parents=True, exist_ok=True)
     result = pd.DataFrame({"mean": fc.mean, "lower": fc.lower, "upper": fc.upper})
-    _write(result.rename_axis("year").reset_index(), out / "forecast.csv")
     payload = {"method": fc.method, "params": fc.params, "level": level, "peak": peak}
-    write_json_atomic(payload, out / "forecast.json")
+    with staged_dir(out) as tmp:
+        _write(result.rename_axis("year").reset_index(), tmp / "forecast.csv")
+        write_json_atomic(payload, tmp / "forecast.json")
     if as_json:
         emit(payload, True)
         return

@@ -17,6 +17,7 @@ from node.chain.embedded.limits import (
     WRITES_PER_SECOND,
 )
 from node.errors import TanlianError
+from node.home import make_private
 
 app = typer.Typer(help="Run and inspect the embedded chain.", no_args_is_help=True)
 
@@ -31,6 +32,7 @@ def chain_init(
     from node.chain.embedded.chain import STORE_FILE, EmbeddedChain, GenesisSpec
 
     store = home / "chain"
+    make_private(home)
     if (store / STORE_FILE).exists():
         raise TanlianError(f"a chain already exists in {store}")
     with EmbeddedChain(store, genesis=GenesisSpec(chain_id=chain_id)) as chain:
@@ -76,11 +78,19 @@ def chain_serve(
     max_body_bytes: Annotated[
         int, typer.Option(help="Largest request body read (413 past it).", min=1024)
     ] = MAX_BODY_BYTES,
+    open_writes: Annotated[
+        bool,
+        typer.Option(
+            "--open",
+            help="Admit writes from any account (tests and tools only, never a pilot).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the embedded chain in HOME/chain as Ethereum JSON-RPC on 127.0.0.1:PORT.
 
     Creates the chain on first use. Binds to loopback: the department nodes of a local
-    network share the chain through it.
+    network share the chain through it. Writes are admitted by membership in the network's
+    registry, as HOME/permissions.json says (tanlian chain permit); without it, none.
     """
     if host not in ("127.0.0.1", "0.0.0.0"):
         raise TanlianError("--host must be 127.0.0.1 or 0.0.0.0 (containers)")
@@ -88,6 +98,7 @@ def chain_serve(
 
     from node.chain.embedded.chain import EmbeddedChain, GenesisSpec
     from node.chain.embedded.limits import ChainLimits
+    from node.chain.embedded.permissioning import Permissioning, PermissionSettings
     from node.chain.embedded.rpc_server import create_app
 
     if not 0 < port < 65536:
@@ -99,9 +110,18 @@ def chain_serve(
         writes_per_second=writes_per_second,
         write_burst=write_burst,
     )
+    make_private(home)
     chain = EmbeddedChain(
         home / "chain", genesis=GenesisSpec(chain_id=chain_id), fsync=fsync, limits=limits
     )
+    permissioning = None if open_writes else Permissioning(chain, home)
+    if open_writes:
+        logging.getLogger(__name__).warning("--open: every account may write to this chain")
+    elif PermissionSettings.load(home) is None:
+        logging.getLogger(__name__).warning(
+            "no %s: this host admits no writes until `tanlian chain permit` sets them",
+            home / "permissions.json",
+        )
     logging.getLogger(__name__).info(
         "serving chain %s (head %s) on http://127.0.0.1:%s",
         chain.chain_id,
@@ -112,13 +132,55 @@ def chain_serve(
         if dev:
             logging.getLogger(__name__).warning("--dev: serving evm_mine and evm_increaseTime")
         uvicorn.run(
-            create_app(chain, dev=dev, max_body_bytes=max_body_bytes),
+            create_app(chain, dev=dev, max_body_bytes=max_body_bytes, permissioning=permissioning),
             host=host,
             port=port,
             log_level="warning",
         )
     finally:
         chain.close()
+
+
+@app.command("permit")
+def chain_permit(
+    home: HomeOpt,
+    admin: Annotated[
+        list[str] | None,
+        typer.Option(help="A genesis administrator (deploys the contracts); repeatable."),
+    ] = None,
+    registry: Annotated[
+        str | None, typer.Option(help="The network's NodeRegistry, once deployed.")
+    ] = None,
+    contract: Annotated[
+        list[str] | None,
+        typer.Option(help="Another network contract members may call; repeatable."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Add to the permissions of the chain host serving HOME (HOME/permissions.json).
+
+    A running host reads the file again when it changes. Members of the registry write
+    (active: to the network's contracts; pending: to the registry; others: only register);
+    contracts are deployed by the registry's regulators, or by the administrators before
+    the registry exists.
+    """
+    from node.chain.embedded.permissioning import PermissionSettings
+
+    try:
+        current = PermissionSettings.load(home) or PermissionSettings()
+        updated = current.merged(admin or (), registry, contract or ())
+    except ValueError as exc:
+        raise TanlianError(f"not an address: {exc}") from None
+    path = updated.save(home)
+    emit(
+        {
+            "file": str(path),
+            "admins": list(updated.admins),
+            "registry": updated.registry,
+            "contracts": list(updated.contracts),
+        },
+        as_json,
+    )
 
 
 @app.command("info")

@@ -53,7 +53,9 @@ def node_context(home: Path, password_file: Path | None) -> tuple[NodeSettings, 
 def emit(data: Any, as_json: bool) -> None:
     if as_json:
         # strict JSON: a missing number is null, an infinite one an error, never NaN/Infinity
-        typer.echo(json.dumps(json_safe(data), indent=2, default=str, allow_nan=False))
+        typer.echo(
+            json.dumps(json_safe(data), indent=2, default=str, allow_nan=False, ensure_ascii=False)
+        )
         return
     if isinstance(data, dict):
         width = max((len(k) for k in data), default=0)

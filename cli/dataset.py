@@ -8,45 +8,114 @@ from typing import Annotated
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, node_context, table
+from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, emit_tx, node_context, table
 from cli.progress import bar
 from node.errors import InvalidInput
 
 app = typer.Typer(help="Publish datasets and browse the catalog.", no_args_is_help=True)
 ClassificationOpt = Annotated[
-    str, typer.Option(help="public, internal, sensitive or restricted (for a new dataset).")
+    str | None,
+    typer.Option(
+        help="public, internal, sensitive or restricted (a new dataset; default internal)."
+    ),
 ]
 AutoApproveOpt = Annotated[
-    str, typer.Option(help="Roles authorized at once, comma-separated (e.g. analyst).")
+    str | None,
+    typer.Option(help="Roles authorized at once, comma-separated (e.g. analyst)."),
 ]
-ReviewersOpt = Annotated[int, typer.Option(help="Reviewer approvals needed otherwise.")]
+ReviewersOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="Reviewer approvals needed otherwise (reviewers: active providers other than "
+        "the owner and the applicant)."
+    ),
+]
+NewVersionOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Add FILE as the next version of this existing dataset even though its columns "
+        "differ (instead of --name; without it a different schema is refused).",
+    ),
+]
 
 
-def _policy(auto_approve: str, reviewers: int, raw: bool = True, epsilon_ceiling: str = "0"):
+def _target(name: str | None, new_version_of: str | None, option: str) -> tuple[str, bool]:
+    """The dataset to publish to, and whether a change of columns was asked for."""
+    if name and new_version_of and name != new_version_of:
+        raise InvalidInput(f"{option} {name!r} and --new-version-of {new_version_of!r} differ")
+    target = name or new_version_of
+    if not target:
+        raise InvalidInput(f"give {option} NAME (or --new-version-of NAME)")
+    return target, new_version_of is not None
+
+
+def _policy(
+    auto_approve: str | None,
+    reviewers: int | None,
+    raw: bool | None = None,
+    epsilon_ceiling: str | None = None,
+    lifetime_epsilon: str | None = None,
+    department_epsilon: str | None = None,
+):
+    """The access policy the options give, or None when none was given (a new dataset then
+    gets the default policy, an existing one keeps its own)."""
     from node.privacy.budget import Epsilon
     from node.sharing.contracts import Policy
 
-    return Policy(
-        auto_approve_roles=tuple(r.strip() for r in auto_approve.split(",") if r.strip()),
-        reviewer_approvals=reviewers,
-        raw_allowed=raw,
-        epsilon_ceiling=Epsilon.parse(epsilon_ceiling, allow_zero=True),
+    def budget(text: str | None) -> Epsilon | None:
+        # the lifetime budgets may exceed one grant's maximum (several grants' worth)
+        if text is None:
+            return None
+        return Epsilon.parse(text, allow_zero=True, maximum=Epsilon(Epsilon.USER_MAXIMUM * 100))
+
+    given = (auto_approve, reviewers, raw, epsilon_ceiling, lifetime_epsilon, department_epsilon)
+    if all(option is None for option in given):
+        return None
+    policy = Policy(
+        auto_approve_roles=tuple(r.strip() for r in (auto_approve or "").split(",") if r.strip()),
+        reviewer_approvals=reviewers or 0,
+        raw_allowed=True if raw is None else raw,
+        epsilon_ceiling=Epsilon.parse(epsilon_ceiling or "0", allow_zero=True),
+        lifetime_epsilon=budget(lifetime_epsilon),
+        department_epsilon=budget(department_epsilon),
     )
+    policy.lifetime()  # a ceiling below another is refused here, before anything is stored
+    return policy
 
 
 @app.command("publish")
 def publish(
     file: Annotated[Path, typer.Argument(help="CSV, JSON, GeoJSON, Parquet or zipped shapefile.")],
     home: HomeOpt,
-    name: Annotated[str, typer.Option(help="Dataset name (a new version if it exists).")],
-    classification: ClassificationOpt = "internal",
-    auto_approve: AutoApproveOpt = "",
-    reviewers: ReviewersOpt = 0,
-    raw: Annotated[bool, typer.Option("--raw/--dp-only", help="Allow decrypted copies.")] = True,
+    name: Annotated[
+        str | None,
+        typer.Option(help="Dataset name (the next version if it exists, same columns)."),
+    ] = None,
+    classification: ClassificationOpt = None,
+    auto_approve: AutoApproveOpt = None,
+    reviewers: ReviewersOpt = None,
+    raw: Annotated[
+        bool | None, typer.Option("--raw/--dp-only", help="Allow decrypted copies (default).")
+    ] = None,
     epsilon_ceiling: Annotated[
-        str,
+        str | None,
         typer.Option(help="Largest ε one DP grant may hold: decimal, whole milli-ε (0.001)."),
-    ] = "0",
+    ] = None,
+    lifetime_epsilon: Annotated[
+        str | None,
+        typer.Option(
+            help="ε one consumer may spend on the dataset over all its DP grants "
+            "(default: 3 × the grant ceiling)."
+        ),
+    ] = None,
+    department_epsilon: Annotated[
+        str | None,
+        typer.Option(
+            help="ε all the accounts of one department may spend together "
+            "(default: the lifetime ε)."
+        ),
+    ] = None,
+    new_version_of: NewVersionOpt = None,
     dp_metadata: Annotated[
         Path | None,
         typer.Option(help="JSON: bounds and public keys per column, for DP queries."),
@@ -54,12 +123,19 @@ def publish(
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Encrypt FILE into this node's store and anchor its hashes on chain."""
+    """Encrypt FILE into this node's store and anchor its hashes on chain.
+
+    A new dataset takes the policy options (default: no automatic approval, no reviewers,
+    raw copies allowed, no DP). For an existing dataset policy options must match its
+    policy: change it with `tanlian dataset policy`. Every check runs before encrypting."""
     from node.runtime import NodeSession
     from node.sharing.service import publish as do_publish
 
+    name, new_version = _target(name, new_version_of, "--name")
     settings, keys = node_context(home, password_file)
-    policy = _policy(auto_approve, reviewers, raw, epsilon_ceiling)
+    policy = _policy(
+        auto_approve, reviewers, raw, epsilon_ceiling, lifetime_epsilon, department_epsilon
+    )
     meta = None
     if dp_metadata is not None:
         try:
@@ -78,6 +154,7 @@ def publish(
             policy=policy,
             progress=tick,
             dp_metadata=meta,
+            new_version=new_version,
         )
     emit({"name": name, **result.as_dict()}, as_json)
 
@@ -87,11 +164,14 @@ def desensitize(
     source: Annotated[str, typer.Argument(help="Name of one of your CSV datasets.")],
     home: HomeOpt,
     profile: Annotated[Path, typer.Option(help="Desensitization profile (YAML or JSON).")],
-    name: Annotated[str, typer.Option("--as", help="Name of the desensitized dataset.")],
+    name: Annotated[
+        str | None, typer.Option("--as", help="Name of the desensitized dataset.")
+    ] = None,
     version: Annotated[int, typer.Option(help="Source version (default: the latest).")] = 0,
-    classification: ClassificationOpt = "internal",
-    auto_approve: AutoApproveOpt = "",
-    reviewers: ReviewersOpt = 0,
+    classification: ClassificationOpt = None,
+    auto_approve: AutoApproveOpt = None,
+    reviewers: ReviewersOpt = None,
+    new_version_of: NewVersionOpt = None,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -101,6 +181,7 @@ def desensitize(
     from node.runtime import NodeSession
     from node.sharing.service import derive_desensitized
 
+    name, new_version = _target(name, new_version_of, "--as")
     rules = load_profile(profile)
     settings, keys = node_context(home, password_file)
     policy = _policy(auto_approve, reviewers)
@@ -117,6 +198,7 @@ def desensitize(
             source_version=version or None,
             classification=classification,
             policy=policy,
+            new_version=new_version,
         )
     info = {"name": name, **published.as_dict(), **report}
     if not as_json:
@@ -125,6 +207,57 @@ def desensitize(
             **report["lineage"]
         )
     emit(info, as_json)
+
+
+@app.command("policy")
+def policy(
+    name: Annotated[str, typer.Argument(help="Name of one of your datasets.")],
+    home: HomeOpt,
+    auto_approve: AutoApproveOpt = None,
+    reviewers: ReviewersOpt = None,
+    raw: Annotated[
+        bool | None, typer.Option("--raw/--dp-only", help="Allow decrypted copies.")
+    ] = None,
+    epsilon_ceiling: Annotated[
+        str | None,
+        typer.Option(help="Largest ε one DP grant may hold: decimal, whole milli-ε (0.001)."),
+    ] = None,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Change the access policy of one of your datasets (options not given keep their
+    current value); applies to requests decided from now on."""
+    from node.privacy.budget import ZERO_DELTA, Delta, Epsilon
+    from node.registry.registry import mask_to_roles
+    from node.runtime import NodeSession
+    from node.sharing.contracts import Policy
+
+    settings, keys = node_context(home, password_file)
+    with NodeSession(settings, keys) as s:
+        sharing = s.require_sharing()
+        dataset_id = sharing.dataset_id(keys.address, name)
+        info = sharing.dataset(dataset_id)
+        if info is None:
+            raise InvalidInput(f"you have no dataset named {name!r}")
+        mask, current_reviewers, current_raw, ceiling, *lifetime = info["policy"]
+        new = Policy(
+            auto_approve_roles=tuple(mask_to_roles(mask))
+            if auto_approve is None
+            else tuple(r.strip() for r in auto_approve.split(",") if r.strip()),
+            reviewer_approvals=current_reviewers if reviewers is None else reviewers,
+            raw_allowed=current_raw if raw is None else raw,
+            epsilon_ceiling=Epsilon(int(ceiling))
+            if epsilon_ceiling is None
+            else Epsilon.parse(epsilon_ceiling, allow_zero=True),
+            # the lifetime ceilings stay as they are (a lower grant ceiling never frees them)
+            lifetime_epsilon=Epsilon(int(lifetime[0])) if lifetime else None,
+            lifetime_delta=Delta(int(lifetime[1])) if lifetime else ZERO_DELTA,
+            department_epsilon=Epsilon(int(lifetime[2])) if lifetime else None,
+            department_delta=Delta(int(lifetime[3])) if lifetime else None,
+        )
+        if not new.raw_allowed and new.epsilon_ceiling.milli == 0:
+            raise InvalidInput("--dp-only needs --epsilon-ceiling")
+        emit_tx(sharing.set_policy(dataset_id, new), as_json, dataset=name)
 
 
 def _client(home: Path, password_file: Path | None):
@@ -198,4 +331,5 @@ def _policy_text(p: dict) -> str:
     parts.append("raw" if p["raw_allowed"] else "DP only")
     if p["epsilon_ceiling"]:
         parts.append(f"ε≤{p['epsilon_ceiling']}")
+        parts.append(f"lifetime ε≤{p['lifetime_epsilon']} (department {p['department_epsilon']})")
     return ", ".join(parts)

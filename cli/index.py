@@ -11,8 +11,16 @@ import typer
 
 from analytics.indicators import ahp
 from analytics.indicators.analysis import analyse, profile
-from analytics.indicators.pipeline import Pipeline, load_pipeline, run, write_outputs
+from analytics.indicators.pipeline import (
+    Pipeline,
+    load_pipeline,
+    run,
+    synthetic_flags,
+    unit_names,
+    write_outputs,
+)
 from analytics.indicators.sensitivity import monte_carlo_of
+from analytics.tables import staged_dir, write_csv_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -33,17 +41,50 @@ PanelOpt = Annotated[
 ]
 
 
-def _load(pipeline: Path, panels: list[str] | None) -> Pipeline:
-    given: dict[str, Path] = {}
-    for item in panels or ():
-        name, sep, file = item.partition("=")
-        if not sep or not name or not file:
-            raise typer.BadParameter(f"--panel {item!r}: use NAME=FILE")
-        given[name] = Path(file)
-    return load_pipeline(pipeline, panels=given)
+ColumnOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--column",
+        help="THEIRS=OURS: read a panel column under the framework's name, e.g. "
+        "--column GDP=gdp_bn_yuan --column 人口=population_10k --column 年份=year (repeatable).",
+    ),
+]
+SyntheticOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-synthetic",
+        help="Fill the columns your panels lack with generated SYNTHETIC values (each output "
+        "row that uses one says synthetic=yes). Without it, a gap is an error.",
+    ),
+]
 
 
-def _top(results: pd.DataFrame, n: int = 10) -> list[dict]:
+def _pairs(items: list[str] | None, option: str, form: str) -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for item in items or ():
+        left, sep, right = item.partition("=")
+        if not sep or not left.strip() or not right.strip():
+            raise typer.BadParameter(f"{option} {item!r}: use {form}")
+        pairs[left.strip()] = right.strip()
+    return pairs
+
+
+def _load(
+    pipeline: Path,
+    panels: list[str] | None,
+    columns: list[str] | None = None,
+    allow_synthetic: bool = False,
+) -> Pipeline:
+    given = {k: Path(v) for k, v in _pairs(panels, "--panel", "NAME=FILE").items()}
+    return load_pipeline(
+        pipeline,
+        panels=given,
+        columns=_pairs(columns, "--column", "THEIRS=OURS"),
+        allow_synthetic=allow_synthetic,
+    )
+
+
+def _top(results: pd.DataFrame, flags: pd.Series | None, n: int = 10) -> list[dict]:
     rows = (
         results.head(n)
         if "Time" not in results.columns
@@ -53,9 +94,11 @@ def _top(results: pd.DataFrame, n: int = 10) -> list[dict]:
         {
             "rank": _rank(r["rank"]),
             "uCode": r["uCode"],
+            **({"name": f"{r['uName_zh']} {r['uName']}"} if "uName_zh" in r else {}),
             "index": "-" if pd.isna(r["index"]) else f"{r['index']:.4f}",
+            **({"synthetic": flags[i]} if flags is not None else {}),
         }
-        for r in rows.to_dict("records")
+        for i, r in zip(rows.index, rows.to_dict("records"), strict=True)
     ]
 
 
@@ -66,20 +109,32 @@ def _rank(value: float) -> int | str:
 
 @app.command("compute")
 def compute(
-    pipeline: PipelineOpt, out: OutOpt, panel: PanelOpt = None, as_json: JsonOpt = False
+    pipeline: PipelineOpt,
+    out: OutOpt,
+    panel: PanelOpt = None,
+    column: ColumnOpt = None,
+    allow_synthetic: SyntheticOpt = False,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Run a pipeline; write normalised.csv, aggregated.csv, results.csv (COINr's layout)."""
-    res = run(_load(pipeline, panel))
+    """Run a pipeline; write normalised.csv, aggregated.csv, results.csv (COINr's layout).
+
+    Without --panel a generated pipeline runs on its SYNTHETIC demo panel, and says so."""
+    res = run(_load(pipeline, panel, column, allow_synthetic))
     files = write_outputs(res, out)
-    summary = json.loads(files["summary.json"].read_text())
+    summary = json.loads(files["summary.json"].read_text(encoding="utf-8"))
     if as_json:
         emit(summary, True)
         return
     typer.echo(
         f"{summary['pipeline']}: {summary['units']} units, {summary['indicators']} indicators"
     )
+    flags = synthetic_flags(res, res.results) if res.results is not None else None
     if res.results is not None:
-        table(_top(res.results), ["rank", "uCode", "index"], title="Top units")
+        top = _top(unit_names(res, res.results), flags)
+        cols = ["rank", "uCode", *(["name"] if top and "name" in top[0] else []), "index"]
+        table(top, [*cols, *(["synthetic"] if flags is not None else [])], title="Top units")
+    if "data" in summary:
+        typer.echo(f"data: {summary['data']}; rows flagged: {summary['synthetic_rows']}")
     typer.echo(f"wrote {', '.join(sorted(files))} to {out}")
 
 
@@ -156,10 +211,12 @@ def sensitivity(
     ] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
     panel: PanelOpt = None,
+    column: ColumnOpt = None,
+    allow_synthetic: SyntheticOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo uncertainty of ranks: median rank and 5-95 % interval per unit."""
-    res = run(_load(pipeline, panel))
+    res = run(_load(pipeline, panel, column, allow_synthetic))
     mc = monte_carlo_of(
         res,
         alternatives=alternative or (),
@@ -168,8 +225,8 @@ def sensitivity(
         runs=runs,
         seed=seed,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    mc.summary.to_csv(out / "sensitivity.csv", index=False, float_format="%.6g")
+    with staged_dir(out) as tmp:
+        write_csv_atomic(mc.summary, tmp / "sensitivity.csv", "%.6g")
     data = {"runs": runs, "first_order": mc.first_order, "file": str(out / "sensitivity.csv")}
     if as_json:
         emit({**data, "units": mc.summary.to_dict("records")}, True)
@@ -196,16 +253,18 @@ def analyse_cmd(
     out: OutOpt,
     unit: Annotated[str | None, typer.Option(help="Also print this unit's profile.")] = None,
     panel: PanelOpt = None,
+    column: ColumnOpt = None,
+    allow_synthetic: SyntheticOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Trends (Theil-Sen, Mann-Kendall, YoY, CAGR), early warnings, anomalies, correlations."""
-    res = run(_load(pipeline, panel))
+    res = run(_load(pipeline, panel, column, allow_synthetic))
     tables = analyse(res)
     if unit is not None:
         tables["profile"] = profile(res, unit)
-    out.mkdir(parents=True, exist_ok=True)
-    for name, frame in tables.items():
-        frame.to_csv(out / f"{name}.csv", index=False, float_format="%.6g")
+    with staged_dir(out) as tmp:
+        for name, frame in tables.items():
+            write_csv_atomic(frame, tmp / f"{name}.csv", "%.6g")
     if as_json:
         emit({name: len(frame) for name, frame in tables.items()}, True)
         return

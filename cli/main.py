@@ -29,6 +29,7 @@ from cli import (
     registry,
 )
 from node.errors import TanlianError
+from node.home import private_process
 
 app = typer.Typer(
     name="tanlian",
@@ -63,6 +64,7 @@ def demo(
 
 
 def main() -> None:
+    private_process()  # homes, stores, logs and outputs: readable by their user only
     logging.basicConfig(
         level=logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

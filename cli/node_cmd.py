@@ -72,6 +72,8 @@ def status(home: HomeOpt, password_file: PasswordFileOpt = None, as_json: JsonOp
         "indexed_block": health["indexed_block"],
         "registry": health["registry"],
     }
+    if health.get("settings_error"):
+        info["settings_error"] = health["settings_error"]
     try:
         settings, keys = node_context(home, password_file)
     except TanlianError:

@@ -8,11 +8,12 @@ from typing import Annotated
 import pandas as pd
 import typer
 
+from analytics.errors import InvalidData
 from analytics.park import evaluate as run_evaluation
 from analytics.park import read_parks, read_reviews
 from analytics.park.evaluation import TABLES
 from analytics.park.framework import DATA
-from analytics.tables import write_json_atomic
+from analytics.tables import staged_dir, write_csv_atomic, write_json_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -24,12 +25,19 @@ app = typer.Typer(
 def evaluate(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV outputs.")],
     parks: Annotated[
-        Path, typer.Option(help="Park table: park_id, name, type, then indicator values.")
-    ] = DATA / "demo_parks.csv",
+        Path | None,
+        typer.Option(
+            help="Park table: park_id, name, type, then indicator values. Without it, the "
+            "SYNTHETIC demo parks and their demo reviews are evaluated, labelled as such."
+        ),
+    ] = None,
     reviews: Annotated[
         Path | None,
-        typer.Option(help="Expert reviews: park, expert, dimension (or indicator), score."),
-    ] = DATA / "demo_reviews.csv",
+        typer.Option(
+            help="Expert reviews of your parks: park, expert, dimension (or indicator), score. "
+            "Without it your self-evaluation stands (demo reviews never score your parks)."
+        ),
+    ] = None,
     no_reviews: Annotated[
         bool, typer.Option("--self-only", help="Score the self-evaluation alone.")
     ] = False,
@@ -43,20 +51,25 @@ def evaluate(
     """Score parks against goalposts (national zero-carbon thresholds included), weight the
     ten dimensions by AHP, aggregate the experts' re-assessment with disagreement flagged,
     and select the best parks per type. Defaults to the SYNTHETIC demo parks."""
+    demo = parks is None
+    if demo and reviews is not None:
+        raise InvalidData("--reviews scores your parks: give the park table with --parks too")
+    if demo:
+        reviews = DATA / "demo_reviews.csv"
     result = run_evaluation(
-        read_parks(parks),
+        read_parks(DATA / "demo_parks.csv" if demo else parks),
         None if no_reviews or reviews is None else read_reviews(reviews),
         ahp_path=ahp_matrix,
         per_type=per_type,
         min_score=min_score,
     )
-    out.mkdir(parents=True, exist_ok=True)
-    for name in TABLES:
-        frame = getattr(result, name)
-        if frame is not None:
-            frame.to_csv(out / f"{name}.csv", float_format="%.4f")
     data = result.to_json()
-    write_json_atomic(data, out / "evaluation.json")
+    with staged_dir(out) as tmp:
+        for name in TABLES:
+            frame = getattr(result, name)
+            if frame is not None:
+                write_csv_atomic(frame, tmp / f"{name}.csv", "%.4f", index=True)
+        write_json_atomic(data, tmp / "evaluation.json")
     if as_json:
         emit(data, True)
         return
@@ -74,6 +87,8 @@ def evaluate(
         cols,
         title=f"Parks (dimension weights by AHP, CR {result.ahp_cr:.3f})",
     )
+    if result.synthetic:
+        typer.echo("data: SYNTHETIC (demo parks or reviews); rows say synthetic=yes")
     picked = result.selected.reset_index()
     names = ", ".join(str(n) for n in picked.get("name", picked.iloc[:, 0]))
     typer.echo(f"selected: {names or 'none'}; wrote the tables to {out}")

@@ -106,16 +106,27 @@ def budget_show(
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Ceiling, spent and remaining ε of a DP grant, read from the chain (exact: whole
-    milli-ε, as the chain accounts them)."""
+    """Ceiling, spent and remaining ε of a DP grant and of the lifetime budgets it draws on
+    (the consumer's and its department's on the dataset, over all grants), read from the
+    chain (exact: whole milli-ε, as the chain accounts them). `remaining` is what the grant
+    may still spend: the least of the three."""
     from node.privacy.budget import Epsilon
 
     if per_query is not None and spec is not None:
         raise InvalidInput("--per-query and --spec exclude each other")
     cost = Epsilon.parse(per_query) if per_query is not None else None
     body = _read_spec(spec) if spec is not None else None
+    from node.sharing.contracts import Mode
+    from node.sharing.service import GrantMismatch, known_request
+
     with open_session(home, password_file) as s:
-        budget = s.require_sharing().budget(request_id)
+        sharing = s.require_sharing()
+        if known_request(sharing, request_id).mode != Mode.DP:
+            raise GrantMismatch(f"request {request_id} is a raw grant: it has no ε budget")
+        budget = sharing.budget(request_id)
+        req = sharing.request(request_id)
+        lifetime = sharing.lifetime_budget(req.consumer, req.dataset_id)
+        left, _delta = sharing.remaining(request_id)
         if body is not None:
             where, client = _owner_node(s, str(request_id))
             with client as node:
@@ -125,8 +136,16 @@ def budget_show(
         "request": request_id,
         "ceiling": budget.ceiling.as_json(),
         "spent": budget.spent.as_json(),
-        "remaining": budget.remaining.as_json(),
+        "grant_remaining": budget.remaining.as_json(),
+        # every grant of the consumer on the dataset draws on these
+        "lifetime_ceiling": lifetime.account.ceiling.as_json(),
+        "lifetime_spent": lifetime.account.spent.as_json(),
+        "lifetime_remaining": lifetime.account.remaining.as_json(),
+        "department_ceiling": lifetime.department_ledger.ceiling.as_json(),
+        "department_spent": lifetime.department_ledger.spent.as_json(),
+        "department_remaining": lifetime.department_ledger.remaining.as_json(),
+        "remaining": left.as_json(),
     }
     if cost is not None:
-        info["more_queries_of_that_cost"] = budget.remaining // cost
+        info["more_queries_of_that_cost"] = left // cost
     emit(info, as_json)

@@ -19,7 +19,9 @@ from cli.common import (
 
 app = typer.Typer(help="Register, approve, suspend and list departments.", no_args_is_help=True)
 
-Address = Annotated[str, typer.Argument(help="The member's account address (0x...).")]
+Address = Annotated[
+    str, typer.Argument(help="The member: its account address (0x…) or its department name.")
+]
 
 
 @app.command("register")
@@ -37,11 +39,15 @@ def register(
 
 @app.command("approve")
 def approve(
-    address: Address, home: HomeOpt, password_file: PasswordFileOpt = None, as_json: JsonOpt = False
+    address: Annotated[str, typer.Argument(help="The member's account (0x...) or name.")],
+    home: HomeOpt,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """(Regulator) approve a pending registration."""
+    """(Regulator) approve a pending registration, by account or department name."""
     with open_session(home, password_file) as s:
-        emit_tx(s.registry.approve(address), as_json, account=address)
+        account = s.registry.resolve(address)
+        emit_tx(s.registry.approve(account), as_json, account=account)
 
 
 @app.command("suspend")
@@ -54,7 +60,8 @@ def suspend(
 ) -> None:
     """(Regulator) suspend an active member: every node refuses it from then on."""
     with open_session(home, password_file) as s:
-        emit_tx(s.registry.suspend(address, reason), as_json, account=address)
+        account = s.registry.resolve(address)
+        emit_tx(s.registry.suspend(account, reason), as_json, account=account)
 
 
 @app.command("reinstate")
@@ -63,7 +70,8 @@ def reinstate(
 ) -> None:
     """(Regulator) reinstate a suspended member."""
     with open_session(home, password_file) as s:
-        emit_tx(s.registry.reinstate(address), as_json, account=address)
+        account = s.registry.resolve(address)
+        emit_tx(s.registry.reinstate(account), as_json, account=account)
 
 
 @app.command("list")

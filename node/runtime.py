@@ -13,14 +13,17 @@ from node.chain.client import ChainClient
 from node.chain.indexer.indexer import EventIndexer
 from node.db import create_schema, make_engine
 from node.errors import TanlianError
+from node.home import make_private
 from node.peer.nonces import JOURNAL_FILE, NonceStore
+from node.privacy.downloads import DownloadLogStore
 from node.privacy.store import BlobStore, VersionStore
 from node.registry.directory import MemberDirectory
 from node.registry.keystore import NodeKeys
 from node.registry.registry import ARTIFACT as REGISTRY_ARTIFACT
 from node.registry.registry import Registry
-from node.settings import NodeSettings
+from node.settings import CONFIG_FILE, ContractSettings, NodeSettings, load_settings
 from node.sharing.contracts import ACCESS, CATALOG, Sharing
+from node.sharing.download import close_interrupted
 from node.sharing.service import Releaser, adopt_anchored, recover
 from node.sharing.spends import SpendJournal
 
@@ -33,6 +36,7 @@ class NodeRuntime:
     def __init__(self, settings: NodeSettings, keys: NodeKeys) -> None:
         self.settings = settings
         self.keys = keys
+        make_private(settings.home)
         self.backend = backend_from_settings(settings)
         self.client = ChainClient(self.backend, keys.account)
         self.engine = make_engine(settings.db_url)
@@ -40,32 +44,24 @@ class NodeRuntime:
         self.nonces = NonceStore(settings.home / JOURNAL_FILE, settings.api.max_clock_skew_seconds)
         self.registry: Registry | None = None
         self.directory: MemberDirectory | None = None
-        if settings.contracts.registry:
-            self.indexer.watch(settings.contracts.registry, REGISTRY_ARTIFACT)
-            self.registry = Registry(self.client, settings.contracts.registry)
-            self.directory = MemberDirectory(self.indexer, self.registry.address)
         self.blobs = BlobStore(settings.home / "blobs", fsync=settings.store.fsync)
         self.versions = VersionStore(self.engine)
         self.sharing: Sharing | None = None
         self.releaser: Releaser | None = None
-        contracts = settings.contracts
-        if contracts.catalog and contracts.access:
-            self.indexer.watch(contracts.catalog, CATALOG)
-            self.indexer.watch(contracts.access, ACCESS)
-            self.sharing = Sharing(self.client, contracts.catalog, contracts.access)
-            if self.registry is not None:
-                self.releaser = Releaser(self.sharing, self.registry, self.versions, keys)
         self.access_log = AccessLog(self.engine)
+        self.downloads = DownloadLogStore(self.engine)
         #: DP answers recorded before their spend (the gate's); reconciled at every sync
         self.spends = SpendJournal(self.engine, self.access_log)
         self.anchors: AuditAnchors | None = None
-        if contracts.audit:
-            self.indexer.watch(contracts.audit, AUDIT)
-            self.anchors = AuditAnchors(self.client, contracts.audit)
+        self._wire_contracts(settings.contracts)
+        #: why node.toml as edited since the start is not in force (None: it is)
+        self.settings_error: str | None = None
+        self._settings_mtime = self._config_mtime()
         self._last_anchor = time.monotonic()
         self._release_cursor = -1
         self._request_owner: dict[int, bool] = {}  # request id -> a grant on our dataset
         self._adopt: dict[int, int] = {}  # stored row -> chain versions compared with it
+        self._block_times: dict[int, int] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_sync_error: str | None = None
@@ -74,7 +70,70 @@ class NodeRuntime:
     def address(self) -> str:
         return self.keys.address
 
+    def _wire_contracts(self, contracts: ContractSettings) -> None:
+        """Watch and use the network's contracts this node does not use yet."""
+        if contracts.registry and self.registry is None:
+            self.indexer.watch(contracts.registry, REGISTRY_ARTIFACT)
+            self.registry = Registry(self.client, contracts.registry)
+            self.directory = MemberDirectory(self.indexer, self.registry.address)
+        if contracts.catalog and contracts.access and self.sharing is None:
+            self.indexer.watch(contracts.catalog, CATALOG)
+            self.indexer.watch(contracts.access, ACCESS)
+            self.sharing = Sharing(self.client, contracts.catalog, contracts.access)
+        if self.releaser is None and self.sharing is not None and self.registry is not None:
+            self.releaser = Releaser(self.sharing, self.registry, self.versions, self.keys)
+        if contracts.audit and self.anchors is None:
+            self.indexer.watch(contracts.audit, AUDIT)
+            self.anchors = AuditAnchors(self.client, contracts.audit)
+
+    def _config_mtime(self) -> int | None:
+        try:
+            return (self.settings.home / CONFIG_FILE).stat().st_mtime_ns
+        except OSError:
+            return None
+
+    def reload_settings(self) -> None:
+        """Apply node.toml as edited while the node runs: contracts it did not name before
+        are taken up at once (a node configured by hand starts releasing keys); any other
+        change is not in force until a restart, which ``settings_error`` and /healthz say."""
+        mtime = self._config_mtime()
+        if mtime == self._settings_mtime:
+            return
+        self._settings_mtime = mtime
+        try:
+            fresh = load_settings(self.settings.home)
+        except TanlianError as exc:
+            self.settings_error = f"node.toml as edited is not in force: {exc}"
+            logger.error("%s", self.settings_error)
+            return
+        before = self.settings.contracts
+        added = {
+            field: value
+            for field, value in fresh.contracts.model_dump().items()
+            if value and getattr(before, field) is None
+        }
+        if added:
+            self._wire_contracts(fresh.contracts)
+            self.settings = self.settings.model_copy(
+                update={"contracts": before.model_copy(update=added)}
+            )
+            logger.info("node.toml: now using %s", ", ".join(sorted(added)))
+        changed = sorted(
+            key
+            for key, value in fresh.model_dump().items()
+            if value != self.settings.model_dump()[key]
+        )
+        self.settings_error = (
+            f"node.toml changed ({', '.join(changed)}) since the node started: "
+            "restart it (tanlian node serve) to apply the change"
+            if changed
+            else None
+        )
+        if changed:
+            logger.error("%s", self.settings_error)
+
     def sync(self) -> None:
+        self.reload_settings()
         self.indexer.sync()
         if self.directory is not None:
             self.directory.refresh()
@@ -97,8 +156,10 @@ class NodeRuntime:
         return self.access_log.anchor(self.anchors, self.address)
 
     def recover(self) -> dict[str, int]:
-        """Clean what a crash may have left in the blob store (run before serving)."""
-        return recover(self.blobs, self.versions, self.sharing)
+        """Clean what a crash may have left in the blob store, and log the outcome of the
+        downloads a stop cut off (run before serving)."""
+        done = recover(self.blobs, self.versions, self.sharing)
+        return {**done, "downloads_interrupted": close_interrupted(self.access_log, self.downloads)}
 
     def _release_new(self) -> None:
         """Release keys for requests authorized, or consumers re-keyed, since last time."""
@@ -174,6 +235,13 @@ class NodeRuntime:
 
     def _block_time(self, number: int) -> float:
         return float(self.backend.get_block(number).timestamp)
+
+    def block_time(self, number: int) -> int:
+        """Timestamp of block ``number`` (a mined block's time never changes: cached)."""
+        known = self._block_times.get(number)
+        if known is None:
+            known = self._block_times[number] = int(self.backend.get_block(number).timestamp)
+        return known
 
     def _consumer_in(self, event, accounts: set[str]) -> bool:
         assert self.sharing is not None

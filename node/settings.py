@@ -11,6 +11,7 @@ import contextvars
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlparse
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import (
@@ -23,6 +24,18 @@ from pydantic_settings import (
 from node.errors import ConfigError, describe_validation
 
 CONFIG_FILE = "node.toml"
+
+
+def check_rpc_url(url: str) -> str:
+    """A chain's JSON-RPC URL: http(s) with a host (anvil, Besu, ``tanlian chain serve``)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+        raise ConfigError(
+            f"chain RPC URL {url!r} must be an http(s) URL with a host, e.g. http://127.0.0.1:8545"
+        )
+    return url
+
+
 _toml_path: contextvars.ContextVar[Path | None] = contextvars.ContextVar("toml", default=None)
 
 
@@ -46,6 +59,11 @@ class ChainSettings(BaseModel):
     def _rpc_needs_url(self) -> ChainSettings:
         if self.backend == "rpc" and not self.rpc_url:
             raise ValueError("chain.backend = 'rpc' needs chain.rpc_url")
+        if self.rpc_url is not None:
+            try:
+                check_rpc_url(self.rpc_url)
+            except ConfigError as exc:
+                raise ValueError(exc.message) from None
         return self
 
 
@@ -138,6 +156,8 @@ class _TomlSource(InitSettingsSource):
 def load_settings(home: Path | str, **overrides: Any) -> NodeSettings:
     """Settings of the node whose home is ``home``; raises ConfigError when invalid."""
     home = Path(home).expanduser().resolve()
+    if home.exists() and not home.is_dir():
+        raise ConfigError(f"--home {home} is a file; give the node's home folder")
     token = _toml_path.set(home / CONFIG_FILE)
     try:
         return NodeSettings(home=home, **overrides)

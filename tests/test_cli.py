@@ -81,3 +81,22 @@ def test_info_reads_a_served_chain_and_fails_cleanly_when_down(tmp_path: Path) -
 def test_bad_port_is_a_usage_error(tmp_path: Path) -> None:
     proc = tanlian("chain", "serve", "--home", str(tmp_path), "--port", "99999")
     _one_line_error(proc, "out of range")
+
+
+def test_a_home_that_is_a_file_and_a_url_that_is_not_are_one_line(tmp_path: Path) -> None:
+    file = tmp_path / "node.toml"
+    file.write_text("")
+    secret = tmp_path / "pw"
+    secret.write_text("correct horse\n")
+    listed = tanlian("dataset", "list", "--home", str(file), "--password-file", str(secret))
+    _one_line_error(listed, "is a file; give the node's home folder")
+    init = (
+        "init", "--name", "stats", "--roles", "provider", "--endpoint", "http://127.0.0.1:9001",
+        "--password-file", str(secret),
+    )  # fmt: skip
+    _one_line_error(tanlian(*init, "--home", str(file)), "is a file")
+    home = tmp_path / "home"
+    bad_rpc = tanlian(*init, "--home", str(home), "--rpc", "notaurl")
+    _one_line_error(bad_rpc, "chain RPC URL 'notaurl' must be an http(s) URL")
+    assert not home.exists()  # refused before anything was written
+    _one_line_error(tanlian("chain", "info", "--rpc", "notaurl"), "must be an http(s) URL")

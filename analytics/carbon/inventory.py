@@ -28,7 +28,7 @@ from analytics.carbon import factors
 from analytics.carbon.factors import ELECTRICITY, ElectricityFactor
 from analytics.carbon.units import unit_table
 from analytics.errors import InvalidData
-from analytics.tables import read_bytes, read_csv_frame, read_csv_lines
+from analytics.tables import decode_text, read_bytes, read_csv_frame, read_csv_lines
 
 COLUMNS = ("region", "period", "sector", "gpc_ref", "fuel", "quantity", "unit")
 GRID_LIMIT = 200_000  # combinations decided over the full grid below this size
@@ -135,16 +135,14 @@ def read_activity(path: Path) -> pd.DataFrame:
         data = pd.DataFrame(rows, columns=header, dtype=object)
         data["line"] = lines
         return _not_empty(path, data)
+    text, _ = decode_text(raw, path)
     try:
         data = pd.read_csv(
-            io.BytesIO(raw),
+            io.StringIO(text),
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=False,
-            encoding="utf-8-sig",
         )
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     except pd.errors.EmptyDataError:
         raise InvalidData(f"{path}: the file is empty") from None
     except pd.errors.ParserError as exc:

@@ -23,6 +23,7 @@ raise :class:`~analytics.errors.InvalidData`, bad parameters
 from __future__ import annotations
 
 import csv
+import io
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from analytics.errors import ComputationError, InvalidData, InvalidPipeline
+from analytics.tables import read_text
 
 __all__ = [
     "SAATY_RANDOM_INDEX",
@@ -640,15 +642,10 @@ def group(
 
 # -- files ---------------------------------------------------------------------------------------
 def _read_rows(path: Path) -> list[list[str]]:
+    # UTF-8 (a spreadsheet's BOM removed, or it would stick to the first header cell) or GBK
+    text, _ = read_text(path, "matrix")
     try:
-        # utf-8-sig: spreadsheets often save a byte-order mark that would otherwise stick to the
-        # first header cell.
-        with path.open(newline="", encoding="utf-8-sig") as handle:
-            return [[cell.strip() for cell in row] for row in csv.reader(handle)]
-    except OSError as exc:
-        raise InvalidData(f"cannot read {path}: {exc.strerror or exc}") from exc
-    except UnicodeDecodeError as exc:
-        raise InvalidData(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
+        return [[cell.strip() for cell in row] for row in csv.reader(io.StringIO(text, newline=""))]
     except csv.Error as exc:
         raise InvalidData(f"{path}: not a readable CSV file ({exc})") from exc
 

@@ -248,6 +248,22 @@ def _admin(variant: str, path: Path = ADMIN_UNITS) -> pd.DataFrame:
     )
 
 
+def with_names(frame: pd.DataFrame, column: str, path: Path = ADMIN_UNITS) -> pd.DataFrame:
+    """``frame`` with ``name_zh`` and ``name_en`` (pinyin) after its adcode ``column``, from
+    the shared admin-unit table, so a table meant for people says 锦江区 Jinjiang Qu, not only
+    510104. Codes the table lacks get blank names; a frame without ``column`` is returned
+    unchanged."""
+    if column not in frame.columns or "name_zh" in frame.columns:
+        return frame
+    admin = _read_admin(path).set_index("adcode")
+    codes = frame[column].astype(str).str.strip()
+    at = list(frame.columns).index(column) + 1
+    out = frame.copy()
+    out.insert(at, "name_zh", codes.map(admin["name_zh"]).fillna("").to_numpy())
+    out.insert(at + 1, "name_en", codes.map(admin["name_pinyin"]).fillna("").to_numpy())
+    return out
+
+
 def units(variant: str, path: Path = ADMIN_UNITS) -> pd.DataFrame:
     """The units of a variant: uCode (adcode), uName (pinyin), uName_zh.
 

@@ -22,7 +22,7 @@ Normalised, Aggregated).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -44,6 +44,7 @@ from analytics.indicators.treat import treat, treatment_table
 from analytics.tables import (
     describe_errors,
     read_csv_frame,
+    staged_dir,
     write_csv_atomic,
     write_json_atomic,
 )
@@ -137,6 +138,11 @@ class Pipeline:
     base: Path = Path(".")
     description: str = ""
     provenance: dict[str, str] = field(default_factory=dict)
+    #: uCode, Time and per source column: True where the value is generated (None: no
+    #: generated panel in this pipeline)
+    synthetic: pd.DataFrame | None = None
+    #: whether a person gave panels (else a generated panel is the demo, labelled as such)
+    user_panels: bool = False
 
 
 @dataclass
@@ -232,10 +238,18 @@ def read_data(path: Path) -> pd.DataFrame:
     return data
 
 
-def load_pipeline(path: Path, panels: Mapping[str, Path] | None = None) -> Pipeline:
+def load_pipeline(
+    path: Path,
+    panels: Mapping[str, Path] | None = None,
+    *,
+    columns: Mapping[str, str] | None = None,
+    allow_synthetic: bool = False,
+) -> Pipeline:
     """Read and validate a pipeline file, its framework and its data.
 
-    ``panels`` (name → CSV) overlay a generated panel, as the pipeline's own ``panels`` do.
+    ``panels`` (name → CSV) overlay a generated panel, as the pipeline's own ``panels`` do;
+    ``columns`` renames their columns and ``allow_synthetic`` lets generated values fill what
+    they leave out (see :func:`generated_data`).
     """
     path = Path(path)
     if not path.is_file():
@@ -254,10 +268,19 @@ def load_pipeline(path: Path, panels: Mapping[str, Path] | None = None) -> Pipel
     steps = _parse_steps(spec.steps, str(path))
     fw = load_framework(base / spec.framework, variant=spec.variant)
     provenance: dict[str, str] = {}
+    synthetic = None
     if isinstance(spec.data, str):
         data = read_data(base / spec.data)
     else:
-        data, provenance = generated_data(fw, spec.variant, spec.data, base, panels or {})
+        data, provenance, synthetic = generated_data(
+            fw,
+            spec.variant,
+            spec.data,
+            base,
+            panels or {},
+            columns=columns,
+            allow_synthetic=allow_synthetic,
+        )
     return Pipeline(
         name=spec.name,
         framework=fw,
@@ -268,7 +291,30 @@ def load_pipeline(path: Path, panels: Mapping[str, Path] | None = None) -> Pipel
         base=base,
         description=spec.description,
         provenance=provenance,
+        synthetic=synthetic,
+        user_panels=bool(panels),
     )
+
+
+#: Panel columns that label a row rather than carry a value; a panel may hold any of them.
+PANEL_LABELS = frozenset(
+    {
+        "district",
+        "district_zh",
+        "district_en",
+        "name",
+        "name_zh",
+        "name_en",
+        "name_pinyin",
+        "uName",
+        "uName_zh",
+        "city",
+        "notes",
+        "synthetic",
+    }
+)
+#: A panel row saying it is generated (the pilot's demo panels say ``synthetic = yes``).
+_SYNTHETIC_MARKS = frozenset({"yes", "true", "1", "y", "是"})
 
 
 def generated_data(
@@ -277,11 +323,22 @@ def generated_data(
     spec: GeneratedData,
     base: Path,
     panels: Mapping[str, Path],
-) -> tuple[pd.DataFrame, dict[str, str]]:
-    """The generated panel with the real panels laid over it, and where each column came from.
+    *,
+    columns: Mapping[str, str] | None = None,
+    allow_synthetic: bool = False,
+) -> tuple[pd.DataFrame, dict[str, str], pd.DataFrame]:
+    """The generated panel with the real panels laid over it, where each column came from,
+    and which cells hold generated values.
 
     A panel named in the pipeline is used when its file exists (the pilot's downloads exist
-    only after ``make demo``); one given in ``panels`` (the CLI's ``--panel``) must exist.
+    only after ``make demo``); one given in ``panels`` (the CLI's ``--panel``) must exist, its
+    columns are renamed by ``columns`` (``{"GDP": "gdp_bn_yuan", "人口": "population_10k"}``)
+    and each of its value columns must be one the framework reads. When any panel is given, a
+    framework column left (in any unit and year) to the generated SYNTHETIC panel is an error
+    unless ``allow_synthetic``: generated numbers are never passed off as a department's own.
+
+    The third frame (uCode, Time, then one column per framework source column) is True where
+    the value is generated, or comes from a panel row that says ``synthetic = yes``.
     """
     from analytics.indicators import chengdu
 
@@ -290,23 +347,100 @@ def generated_data(
     generated = chengdu.generate_panel(
         fw, variant, years=range(spec.first_year, spec.last_year + 1), seed=spec.seed
     )
+    needed = chengdu.source_columns(fw)
     found: dict[str, pd.DataFrame] = {}
     for name, rel in spec.panels.items():
         path = base / rel
         if path.is_file() and name not in panels:
-            found[name] = _read_panel(path)
+            found[name] = _read_panel(path, name, needed, {})
     for name, path in panels.items():
-        if not Path(path).is_file():
-            raise InvalidData(f"panel {name}: file {path} does not exist")
-        found[name] = _read_panel(Path(path))
-    return chengdu.merge_panels(generated, found)
+        found[name] = _read_panel(Path(path), name, needed, columns or {})
+    merged, provenance = chengdu.merge_panels(generated, found)
+    synthetic = _synthetic_cells(generated, found, needed)
+    if panels and not allow_synthetic:
+        left = {c: int(synthetic[c].sum()) for c in needed if synthetic[c].any()}
+        if left:
+            cells = len(synthetic)
+            listed = ", ".join(
+                c if n == cells else f"{c} ({n} of {cells} unit-years)" for c, n in left.items()
+            )
+            raise InvalidData(
+                f"the panels give no real values for {len(left)} of the {len(needed)} columns "
+                f"the index reads: {listed}. Give them in a --panel, or pass --allow-synthetic "
+                "to fill them with generated SYNTHETIC values (every output row that uses one "
+                "is flagged)"
+            )
+    return merged, provenance, synthetic
 
 
-def _read_panel(path: Path) -> pd.DataFrame:
-    try:
-        return pd.read_csv(path, dtype={"adcode": str})
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
-        raise InvalidData(f"{path}: not a readable CSV ({exc})") from None
+def _synthetic_cells(
+    generated: pd.DataFrame, panels: Mapping[str, pd.DataFrame], needed: Sequence[str]
+) -> pd.DataFrame:
+    """True where the merged panel's value is generated or from a row marked synthetic.
+
+    The flags are merged exactly as the values are (:func:`chengdu.merge_panels`): 1.0 for a
+    generated cell, 0.0 for a panel's real value, 1.0 for a panel value of a synthetic row."""
+    from analytics.indicators import chengdu
+
+    flags = generated.copy()
+    for col in needed:
+        # a gap the generator leaves is missing, not synthetic: nothing is made up there
+        flags[col] = np.where(generated[col].isna(), 0.0, 1.0)
+    flag_panels = {}
+    for name, panel in panels.items():
+        marked = (
+            panel["synthetic"].astype(str).str.strip().str.lower().isin(_SYNTHETIC_MARKS)
+            if "synthetic" in panel.columns
+            else pd.Series(False, index=panel.index)
+        )
+        flag = panel[["adcode", "year"]].copy()
+        for col in (c for c in panel.columns if c in needed):
+            flag[col] = np.where(panel[col].isna(), np.nan, marked.astype(float))
+        flag_panels[name] = flag
+    merged, _ = chengdu.merge_panels(flags, flag_panels)
+    out = merged[["uCode", "Time"]].copy()
+    for col in needed:
+        out[col] = merged[col].astype(float) != 0.0
+    return out
+
+
+def _read_panel(
+    path: Path, name: str, expected: Sequence[str], columns: Mapping[str, str]
+) -> pd.DataFrame:
+    """A panel CSV (UTF-8 or GBK) with its columns renamed by ``columns``; a column that holds
+    numbers but is not one of ``expected`` is an error naming the expected columns."""
+    from analytics.indicators import chengdu
+
+    frame = read_csv_frame(path, f"panel {name}", text_columns=["adcode"])
+    frame.columns = [str(c).strip() for c in frame.columns]
+    frame = frame.rename(columns=dict(columns))
+    if frame.columns.has_duplicates:
+        dup = frame.columns[frame.columns.duplicated()][0]
+        raise InvalidData(f"panel {name} ({path}): two columns are named (or mapped to) {dup!r}")
+    keys = [k for k in ("adcode", "year") if k not in frame.columns]
+    if keys:
+        raise InvalidData(
+            f"panel {name} ({path}): no column {' or '.join(keys)}; a panel needs adcode and "
+            "year (map other names with --column, e.g. --column 行政区划代码=adcode "
+            "--column 年份=year)"
+        )
+    # the pilot's panels' own columns are known even where this framework reads none
+    known = {*expected, *chengdu.PILOT_COLUMNS}
+    unknown = [
+        c
+        for c in frame.columns
+        if c not in ("adcode", "year", *known, *PANEL_LABELS)
+        and pd.to_numeric(frame[c], errors="coerce").notna().any()
+    ]
+    if unknown:
+        own = chengdu.PILOT_DATASETS.get(name)
+        choices = list(own) if own is not None else list(expected)
+        raise InvalidData(
+            f"panel {name} ({path}): column(s) {', '.join(unknown)} match no column the index "
+            f"reads; expected {', '.join(choices)}. Map other names with --column THEIRS=OURS, "
+            "e.g. --column 'GDP=gdp_bn_yuan' --column '人口=population_10k'"
+        )
+    return frame
 
 
 def indicator_frame(framework: Framework, data: pd.DataFrame) -> pd.DataFrame:
@@ -537,20 +671,77 @@ def _by_source(provenance: Mapping[str, str]) -> dict[str, list[str]]:
     return grouped
 
 
+def synthetic_flags(res: PipelineResult, rows: pd.DataFrame) -> pd.Series | None:
+    """For each output row (uCode[, Time]), whether its score rests on generated values.
+
+    ``yes``: the unit's own values (in that period, or an earlier one imputation may carry
+    forward) include generated ones; ``others``: its own values are real, but generated values
+    of other units enter its normalised score; ``no``: nothing generated was used. None when
+    the pipeline had no generated panel."""
+    p = res.pipeline
+    if p.synthetic is None:
+        return None
+    cols = [c for c in p.synthetic.columns if c not in ("uCode", "Time")]
+    per_cell = p.synthetic.assign(any_=p.synthetic[cols].any(axis=1))
+    per_cell = per_cell[per_cell["uCode"].isin(set(rows["uCode"].astype(str)))]
+    if not per_cell["any_"].any():
+        return pd.Series("no", index=rows.index)
+    carried = "impute" in p.steps
+
+    def own(code: str, time: Any) -> bool:
+        mine = per_cell[per_cell["uCode"] == str(code)]
+        if time is not None:
+            mine = mine[mine["Time"] <= time] if carried else mine[mine["Time"] == time]
+        return bool(mine["any_"].any())
+
+    latest = p.data["Time"].max() if p.time == "latest" else p.time
+    period = None if p.time == "all" else latest
+    times = rows["Time"] if "Time" in rows.columns else pd.Series(period, index=rows.index)
+    return pd.Series(
+        ["yes" if own(c, t) else "others" for c, t in zip(rows["uCode"], times, strict=True)],
+        index=rows.index,
+    )
+
+
+def _flagged(res: PipelineResult, frame: pd.DataFrame) -> pd.DataFrame:
+    flags = synthetic_flags(res, frame)
+    return frame if flags is None else frame.assign(synthetic=flags)
+
+
+def unit_names(res: PipelineResult, frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the units' Chinese and English names after ``uCode``, when the data
+    has both (the Chengdu panels take them from the shared admin-unit table)."""
+    data = res.pipeline.data
+    if not {"uName_zh", "uName"} <= set(data.columns) or "uCode" not in frame.columns:
+        return frame
+    names = data.drop_duplicates("uCode").set_index("uCode")[["uName_zh", "uName"]]
+    at = list(frame.columns).index("uCode") + 1
+    out = frame.copy()
+    for offset, col in enumerate(("uName_zh", "uName")):
+        out.insert(at + offset, col, out["uCode"].astype(str).map(names[col]).to_numpy())
+    return out
+
+
 def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
-    """normalised.csv, aggregated.csv, results.csv (COINr's layout) and the run's details."""
-    out.mkdir(parents=True, exist_ok=True)
+    """normalised.csv, aggregated.csv, results.csv (COINr's layout) and the run's details,
+    written together or not at all (:func:`staged_dir`)."""
+    with staged_dir(out) as tmp:
+        written = _write_outputs(res, tmp)
+    return {name: out / name for name in written}
+
+
+def _write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
     files: dict[str, Path] = {}
 
     def put(name: str, frame: pd.DataFrame) -> None:
         files[name] = write_csv_atomic(frame, out / name)
 
     if "Normalised" in res.dsets:
-        put("normalised.csv", res.normalised.reset_index())
+        put("normalised.csv", _flagged(res, res.normalised.reset_index()))
     if "Aggregated" in res.dsets:
-        put("aggregated.csv", res.aggregated.reset_index())
+        put("aggregated.csv", _flagged(res, res.aggregated.reset_index()))
     if res.results is not None:
-        put("results.csv", res.results)
+        put("results.csv", unit_names(res, _flagged(res, res.results)))
     if res.treatment is not None:
         put("treatment.csv", res.treatment)
     if res.screening is not None:
@@ -566,6 +757,8 @@ def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
             }
         ),
     )
+    # the key to the code columns above: each indicator's and aggregate's names and unit
+    put("indicators.csv", res.pipeline.framework.meta())
     summary = {
         "pipeline": res.pipeline.name,
         "framework": res.pipeline.framework.name,
@@ -575,6 +768,16 @@ def write_outputs(res: PipelineResult, out: Path) -> dict[str, Path]:
         "sources": _by_source(res.pipeline.provenance),
         "files": sorted(files),
     }
+    if res.pipeline.synthetic is not None:
+        flags = synthetic_flags(res, res.results) if res.results is not None else None
+        counts = {k: int(v) for k, v in flags.value_counts().items()} if flags is not None else {}
+        if not res.pipeline.user_panels:
+            summary["data"] = "SYNTHETIC demo panel (no --panel given): not official statistics"
+        elif set(counts) - {"no"}:
+            summary["data"] = "the panels given; generated SYNTHETIC values fill their gaps"
+        else:
+            summary["data"] = "the panels given, no generated value used"
+        summary["synthetic_rows"] = counts
     if res.results is not None and "Time" not in res.results.columns:
         top = res.results.head(5)
         summary["top"] = [

@@ -116,6 +116,23 @@ def _check_review_keys(reviews: pd.DataFrame, parks: pd.Index, items: set[str], 
             )
 
 
+def _marked(frame: pd.DataFrame) -> pd.Series:
+    return frame["synthetic"].astype(str).str.strip().str.lower() == "yes"
+
+
+def _mark_synthetic(table: pd.DataFrame, reviews: pd.DataFrame | None) -> pd.DataFrame:
+    """The park table with ``synthetic`` = yes for every park whose own row or any of whose
+    expert reviews is marked synthetic (no: neither is). Unchanged when no input says."""
+    has_parks = "synthetic" in table.columns
+    has_reviews = reviews is not None and "synthetic" in reviews.columns
+    if not has_parks and not has_reviews:
+        return table
+    marked = set(table.loc[_marked(table), "park_id"]) if has_parks else set()
+    if has_reviews:
+        marked |= set(reviews.loc[_marked(reviews), "park"])
+    return table.assign(synthetic=["yes" if p in marked else "no" for p in table["park_id"]])
+
+
 def evaluate(
     parks: pd.DataFrame,
     reviews: pd.DataFrame | None,
@@ -133,7 +150,8 @@ def evaluate(
     (:func:`~analytics.park.readers.read_reviews`) or None, when the self-evaluation stands.
     ``framework_path`` / ``ahp_path`` default to the shipped framework and ILLUSTRATIVE AHP
     matrix. Every review must name a park of the table and a dimension (or indicator) of the
-    framework. ``synthetic`` is True when any park row is marked ``synthetic = "yes"``.
+    framework. A park is ``synthetic = "yes"`` in every output when its row or any of its
+    reviews is marked so; ``synthetic`` is True when any park is.
     """
     framework = load_park_framework(framework_path)
     result = dimension_ahp(ahp_path, framework)
@@ -144,6 +162,7 @@ def evaluate(
     dims = [d.code for d in framework.root.children]
 
     expert = None
+    checked = None
     if reviews is not None:
         checked = validate_reviews(reviews)
         item = review_item(checked)
@@ -153,6 +172,7 @@ def evaluate(
             own = dimension_scores(ind, framework) if item == "dimension" else ind
             expert = expert_review(checked, own)
 
+    table = _mark_synthetic(table, checked)
     self_dims, final_dims, flags, _ = _finalise(ind, expert, framework, weights)
     self_scores = table[list(PARK_KEYS)].join(
         self_dims.assign(
@@ -165,9 +185,7 @@ def evaluate(
     selected = select_best(final, per_type, min_score, max_disagreements)
     zero = zero_carbon_check(keyed).reset_index()
     zero.insert(1, "name", table["name"].to_numpy())
-    synthetic = "synthetic" in table.columns and bool(
-        (table["synthetic"].astype(str).str.strip().str.lower() == "yes").any()
-    )
+    synthetic = "synthetic" in table.columns and bool((table["synthetic"] == "yes").any())
     if expert is None:
         expert = pd.DataFrame(columns=list(EXPERT_COLUMNS))
     return ParkEvaluation(

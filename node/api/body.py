@@ -111,6 +111,14 @@ async def read_body(request: Request) -> bytes:
     return body
 
 
+def body_unread(request: Request) -> bool:
+    """Whether the request came with a body that :func:`read_body` has not read."""
+    sent = request.headers.get("content-length") not in (None, "0") or (
+        "transfer-encoding" in request.headers
+    )
+    return sent and getattr(request.state, "raw_body", None) is None
+
+
 # A JSON string (escapes included); brackets inside strings do not nest.
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")

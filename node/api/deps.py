@@ -1,7 +1,8 @@
 """Who may call what: the only place the node's API decides authorization.
 
 ``caller`` authenticates (signature over the bounded raw body, registry membership, replay);
-``regulator``, ``owner_or_regulator``, ``raw_grant`` and ``archive_reader`` authorize on top
+``regulator``, ``owner_or_regulator``, ``raw_grant``, ``archive_reader`` and
+``purpose_reader`` authorize on top
 of it. Routes take these as ``Annotated`` parameters, so a test can swap any of them with
 ``app.dependency_overrides``. JSON bodies are parsed by :func:`json_body`, which runs after
 ``caller``: nothing a caller sends is parsed before its signature is verified.
@@ -17,8 +18,15 @@ from fastapi import Depends, Path, Query, Request
 from pydantic import BaseModel
 
 from node.api.body import read_body, validated
+from node.chain.errors import ContractReverted
 from node.errors import NotFound, TanlianError
-from node.peer.signing import AuthForbidden, AuthNotActive, AuthUnknownAccount, verify_request
+from node.peer.signing import (
+    AuthForbidden,
+    AuthNotActive,
+    AuthUnknownAccount,
+    check_headers,
+    verify_signature,
+)
 from node.privacy.downloads import DownloadLogStore
 from node.registry.directory import MemberView
 from node.runtime import NodeRuntime
@@ -30,6 +38,7 @@ M = TypeVar("M", bound=BaseModel)
 
 #: request ids and log positions are 64-bit in the node's tables (chain ids are far below)
 RequestId = Annotated[int, Query(ge=0, le=2**63 - 1, description="access request id")]
+RequestPath = Annotated[int, Path(ge=0, le=2**63 - 1, description="access request id")]
 #: version numbers are 32-bit columns in the node's tables
 VersionNo = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -72,27 +81,33 @@ Downloads = Annotated[DownloadLogStore, Depends(get_downloads)]
 
 # -- authentication ---------------------------------------------------------------------
 async def caller(request: Request, rt: Runtime) -> MemberView:
-    """The registered, active member who signed this request."""
-    body = await read_body(request)
-    signed = verify_request(
+    """The registered, active member who signed this request.
+
+    Everything that needs no body is checked before any of it is read (headers, audience,
+    clock, the claimed account's membership): a stranger's body is refused unread."""
+    headers = check_headers(
         request.headers,
-        request.method,
-        # the percent-decoded path, as the client signed it: request.url.path re-escapes
-        # characters such as "\\", "?" and "#", so a signed request for such a path failed
-        request.scope["path"],
-        request.url.query,
-        body,
         audience=rt.address,
         now=time.time(),
         max_skew=rt.settings.api.max_clock_skew_seconds,
     )
     if rt.directory is None:
         raise RegistryNotConfigured("this node has no registry configured")
-    member = rt.directory.get(signed.account)
+    member = rt.directory.get(headers.account)
     if member is None:
-        raise AuthUnknownAccount(f"{signed.account} is not a registered member")
+        raise AuthUnknownAccount(f"{headers.account} is not a registered member")
     if member.status != "active":
-        raise AuthNotActive(f"{signed.account} is {member.status}, not active")
+        raise AuthNotActive(f"{headers.account} is {member.status}, not active")
+    body = await read_body(request)
+    signed = verify_signature(
+        headers,
+        request.method,
+        # the percent-decoded path, as the client signed it: request.url.path re-escapes
+        # characters such as "\\", "?" and "#", so a signed request for such a path failed
+        request.scope["path"],
+        request.url.query,
+        body,
+    )
     # Checked last so that refused requests do not fill the nonce table.
     rt.nonces.use(signed.account, signed.nonce, signed.timestamp)
     return member
@@ -159,3 +174,27 @@ def archive_reader(request: RequestId, who: Caller, rt: Runtime, sharing: Sharin
 
 
 ArchiveGrant = Annotated[int, Depends(archive_reader)]
+
+
+def purpose_reader(request_id: RequestPath, who: Caller, rt: Runtime, sharing: SharingDep):
+    """An application filed by this node's department, whose purpose the caller may read:
+    the applicant itself, the dataset's owner, a reviewer (an active provider other than
+    the applicant) or a regulator."""
+    try:
+        req = sharing.request(request_id)
+    except ContractReverted as exc:
+        if exc.error == "UnknownRequest":
+            raise NotFound(f"no access request {request_id}") from None
+        raise
+    if req.consumer != rt.address:
+        raise NotFound(f"request {request_id} was not filed by this node's department")
+    if who.address not in (req.consumer, req.owner) and not (
+        "regulator" in who.roles or "provider" in who.roles
+    ):
+        raise AuthForbidden(
+            "only the applicant, the dataset's owner, reviewers and regulators read a purpose"
+        )
+    return req
+
+
+PurposeRequest = Annotated[RequestInfo, Depends(purpose_reader)]

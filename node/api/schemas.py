@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from node.audit.blob_frames import MAX_VERSIONS
 
 Epsilon = int | float
+Delta = int | float
 
 
 class Open(BaseModel):
@@ -39,6 +40,8 @@ class Health(BaseModel):
     indexed_block: int
     registry: str | None
     sync_error: str | None
+    #: node.toml was edited in a way the running node has not applied (restart it)
+    settings_error: str | None = None
     version: str
 
 
@@ -67,6 +70,10 @@ class Policy(Open):
     reviewer_approvals: int
     raw_allowed: bool
     epsilon_ceiling: Epsilon
+    lifetime_epsilon: Epsilon
+    lifetime_delta: Delta
+    department_epsilon: Epsilon
+    department_delta: Delta
 
 
 class DerivedFrom(Open):
@@ -84,6 +91,8 @@ class DatasetVersion(Open):
     size: int
     block: int
     tx: str
+    #: digest of the DP metadata the owner's gate answers with (zero: no DP queries)
+    dp_metadata_hash: str
     derived_from: DerivedFrom | None
 
 
@@ -117,6 +126,16 @@ class AccessRequest(Open):
     #: (block, what happened, transaction)
     history: list[tuple[int, str, str]]
     automatic: bool | None = Field(default=None, description="set once authorized")
+    #: keccak-256 of the purpose text, which the applicant's node serves
+    purpose_hash: str | None = None
+    #: unix time of the block that holds the application
+    requested_at: int | None = None
+
+
+class PurposeAnswer(BaseModel):
+    request_id: int
+    purpose: str
+    purpose_hash: str
 
 
 class AccessList(BaseModel):
@@ -125,6 +144,8 @@ class AccessList(BaseModel):
 
 
 class Download(Open):
+    #: the download's number on this node: its access-log entries name it (``download``)
+    id: int
     request_id: int
     consumer: str
     dataset_id: str
@@ -253,6 +274,17 @@ class IndexDigest(BaseModel):
     cursor: int
     digest: str
     events: int
+
+
+class StoredDpMetadata(BaseModel):
+    dataset_id: str
+    version: int
+    #: the DP metadata exactly as this node stores it (the regulator hashes it itself)
+    dp_metadata: dict[str, Any]
+
+
+class DpMetadataList(BaseModel):
+    versions: list[StoredDpMetadata]
 
 
 class VersionRef(BaseModel):

@@ -68,6 +68,7 @@ class AccessLog:
         at: float | None = None,
         block: int | None = None,
         ref: str | None = None,
+        session: Session | None = None,
         **detail: Any,
     ) -> int | None:
         """Log one entry; None when an entry with the same ``ref`` exists already.
@@ -77,7 +78,9 @@ class AccessLog:
         period the head can be minutes old). ``at`` is when the act happened, now unless
         given: an entry written after its act (an approval found in the index after a
         restart) also carries ``logged_at``, the wall-clock time it was written, because
-        the auditor times anchoring from when the node could first have anchored it."""
+        the auditor times anchoring from when the node could first have anchored it.
+        ``session``: write within that open transaction (committed by its owner) instead of
+        one of its own, so that the entry lands together with the act's other rows."""
         if block is not None:
             detail["block"] = block
         now = time.time()
@@ -93,15 +96,21 @@ class AccessLog:
             "version": version,
             "detail": detail,
         }
+        if session is not None:
+            return self._insert(session, entry, ref)
         with Session(self.engine) as s, s.begin():
-            if ref is not None and s.scalar(
-                select(AccessLogEntry.seq).where(AccessLogEntry.ref == ref)
-            ):
-                return None
-            row = AccessLogEntry(**entry, ref=ref, entry_hash="0x" + entry_hash(entry).hex())
-            s.add(row)
-            s.flush()
-            return row.seq
+            return self._insert(s, entry, ref)
+
+    @staticmethod
+    def _insert(s: Session, entry: dict[str, Any], ref: str | None) -> int | None:
+        if ref is not None and s.scalar(
+            select(AccessLogEntry.seq).where(AccessLogEntry.ref == ref)
+        ):
+            return None
+        row = AccessLogEntry(**entry, ref=ref, entry_hash="0x" + entry_hash(entry).hex())
+        s.add(row)
+        s.flush()
+        return row.seq
 
     # -- anchoring -------------------------------------------------------------------------
     def anchor(self, anchors: AuditAnchors, me: str, *, limit: int | None = None) -> list[int]:
@@ -183,6 +192,12 @@ class AccessLog:
         with self.engine.connect() as conn:
             rows = conn.execute(select(*columns).order_by(AccessLogEntry.seq))
             return [dict(zip(ENTRY_FIELDS, r, strict=True)) for r in rows]
+
+    def by_ref(self, ref: str) -> dict[str, Any] | None:
+        """The entry logged under ``ref``, if any."""
+        with Session(self.engine) as s:
+            row = s.scalar(select(AccessLogEntry).where(AccessLogEntry.ref == ref))
+            return None if row is None else as_dict(row)
 
     def batches(self) -> list[dict[str, Any]]:
         # plain rows too: a node anchoring at every access has one batch per entry

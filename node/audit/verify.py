@@ -34,6 +34,7 @@ from typing import Any
 import orjson
 import rlp
 from eth_utils import keccak
+from pydantic import ValidationError
 
 # safe-pysha3's C keccak directly: the audit hashes 3 to 4 items per block, and the generic
 # wrappers (eth-hash's, pycryptodome's) cost more than the hash itself
@@ -48,14 +49,18 @@ from node.audit.log import entry_hash
 from node.chain.abi import checksum
 from node.chain.artifacts import load_artifact
 from node.chain.backend import ChainBackend, RawLog
+from node.chain.client import ChainClient
 from node.chain.indexer.indexer import IndexedEvent, decode_events, decode_logs, watched_abis
 from node.chain.raw import RawBlock, header_links, receipt_logs
 from node.errors import TanlianError
 from node.peer.client import NodeApiError, NodeClient
 from node.privacy.budget import BudgetError, BudgetTooFine, Epsilon
+from node.privacy.downloads import STARTED
+from node.privacy.dp_queries import DatasetMeta
 from node.registry.registry import ARTIFACT as REGISTRY
 from node.registry.registry import mask_to_roles
 from node.sharing.contracts import ACCESS, CATALOG
+from node.sharing.download import INTERRUPTED
 
 logger = logging.getLogger(__name__)
 SEVERITIES = ("critical", "high", "medium", "low", "info")
@@ -130,6 +135,8 @@ _DETAIL_TYPES: dict[str, frozenset[type]] = {
     "epsilon": _NUMBER,
     "bytes": _INT,
     "tx": _STR | {_NONE},
+    "download": _INT,
+    "intent": _INT | {_NONE},
 }
 
 
@@ -160,6 +167,8 @@ def _entry_ok(e: Any) -> bool:
             and ("epsilon" not in d or type(d["epsilon"]) in _NUMBER)
             and ("bytes" not in d or type(d["bytes"]) is int)
             and ("tx" not in d or type(d["tx"]) in _DETAIL_TYPES["tx"])
+            and ("download" not in d or type(d["download"]) is int)
+            and ("intent" not in d or type(d["intent"]) in _DETAIL_TYPES["intent"])
         )
     except KeyError:
         return False
@@ -179,6 +188,24 @@ def _entry_problem(e: Any) -> str:
 
 
 BLANK_ROOT = keccak(rlp.encode(b""))
+
+
+def _download_rows(got: Any) -> list[dict[str, Any]]:
+    """The rows of a node's ``/v1/downloads`` answer (or the error reading it), checked."""
+    if isinstance(got, BaseException):
+        raise got
+    if not isinstance(got, dict) or not isinstance(got.get("downloads"), list):
+        raise NodeAnswerInvalid("the download log answer is not {downloads: [...]}")
+    for r in got["downloads"]:
+        if not (
+            type(r) is dict
+            and type(r.get("id")) is int
+            and type(r.get("request_id")) is int
+            and type(r.get("bytes")) is int
+            and type(r.get("outcome")) is str
+        ):
+            raise NodeAnswerInvalid(f"a download log row is not readable: {str(r)[:80]}")
+    return got["downloads"]
 
 
 def _rlp_prefix(length: int, short: int) -> bytes:
@@ -241,6 +268,18 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+ZERO_DIGEST = "0x" + "00" * 32
+
+
+def _dp_digest(meta: Any) -> str | None:
+    """The digest of stored DP metadata as the gate computes it (None: not valid metadata,
+    which the gate refuses too)."""
+    try:
+        return "0x" + DatasetMeta.model_validate(meta).digest().hex()
+    except ValidationError:
+        return None
+
+
 def _logged_milli(value: Any) -> int:
     """An answer's logged ε in milli-ε, rounded up: an answer logged at ε 0.00149 (before
     budgets were exact) used more than the 0.001 it was charged, and the check says so."""
@@ -276,6 +315,8 @@ class Grant:
     revoked_block: int | None = None
     spent_milli: int = 0
     spends: list[tuple[float, int, str]] = field(default_factory=list)
+    #: δ spent, in nano-δ (the sum of the grant's BudgetSpent events)
+    spent_nano: int = 0
 
 
 @dataclass
@@ -299,6 +340,8 @@ class ChainFacts:
     releases: list[tuple[int, str, int]] = field(default_factory=list)
     batches: dict[str, dict[int, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
     events: list[IndexedEvent] = field(default_factory=list)
+    #: account → the department it was assigned to (a member is otherwise its own)
+    departments: dict[str, str] = field(default_factory=dict)
 
     def suspended_at(self, account: str, block: int) -> bool:
         return any(a <= block < b for a, b in self.suspended.get(account, []))
@@ -366,6 +409,8 @@ class Auditor:
         self.checks: dict[str, dict[str, Any]] = {}
         self.endpoints: dict[str, str] = {}
         self._futures: dict[tuple, Future] = {}
+        #: each node's download log (or why it could not be read), read before its access log
+        self._downloads: dict[str, Any] = {}
 
     def find(
         self, kind: str, severity: str, account: str | None, message: str, **evidence: Any
@@ -395,7 +440,7 @@ class Auditor:
         try:
             for account in self._early_members(head):
                 self._prefetch(pool, account, "/v1/audit/index", to_block=head)
-                self._prefetch(pool, account, "/v1/audit/log")
+                self._futures[(account, "log")] = pool.submit(self._fetch_logs, account)
             with _cyclic_gc_paused():
                 return self._run(head, say)
         finally:
@@ -470,14 +515,20 @@ class Auditor:
         with self.check("stored_blobs") as info:
             self._check_blobs()
             info["items"] = len(self.facts.versions)
+        with self.check("dp_metadata") as info:
+            info["items"] = self._check_dp_metadata()
         say("verifying the access logs against their anchored roots")
         with self.check("access_logs") as info:
             logs = self._check_logs()
             info["items"] = sum(len(v) for v in logs.values())
+        with self.check("downloads_logged") as info:
+            info["items"] = self._check_downloads(logs)
         with self.check("grants_at_access_time") as info:
             info["items"] = self._check_access(logs)
         with self.check("budgets") as info:
             info["items"] = self._check_budgets(logs)
+        with self.check("lifetime_budgets") as info:
+            info["items"] = self._check_lifetime(head)
         with self.check("approvals") as info:
             info["items"] = self._check_approvals(logs)
         with self.check("key_releases") as info:
@@ -664,6 +715,8 @@ class Auditor:
                     facts.suspended[a["account"]].append([e.block_number, FOREVER])
                 elif e.event == "MemberReinstated" and facts.suspended.get(a["account"]):
                     facts.suspended[a["account"]][-1][1] = e.block_number
+                elif e.event == "DepartmentAssigned":
+                    facts.departments[a["account"]] = a["department"]
             elif addr == c.get("catalog"):
                 if e.event == "DatasetCreated":
                     facts.owners[a["datasetId"]] = a["owner"]
@@ -675,6 +728,7 @@ class Auditor:
                             "owner": facts.owners.get(a["datasetId"]),
                             "ciphertext_hash": a["ciphertextHash"],
                             "size": int(a["size"]),
+                            "dp_metadata_hash": a["dpMetadataHash"],
                             "tx": e.tx_hash,
                         }
                     )
@@ -704,6 +758,7 @@ class Auditor:
                 elif e.event == "BudgetSpent":
                     g.spent_milli = int(a["spentMilli"])
                     g.spends.append((t, int(a["epsilonMilli"]), e.tx_hash))
+                    g.spent_nano += int(a["deltaNano"])
             elif addr == c.get("audit") and e.event == "LogBatchAnchored":
                 facts.batches[a["node"]][int(a["seq"])] = {
                     "root": a["root"],
@@ -744,6 +799,20 @@ class Auditor:
         if future is not None:
             return future.result()
         return self._fetch(account, path, params)
+
+    def _fetch_logs(self, account: str) -> Any:
+        """A node's access log, after its download log (kept in ``_downloads``): every
+        download listed then has its intent entry, written in the same transaction as its
+        download-log row, in the access log read afterwards."""
+        try:
+            self._downloads[account] = self._fetch(account, "/v1/downloads", {})
+        except (TanlianError, OSError) as exc:
+            self._downloads[account] = exc
+        return self._fetch(account, "/v1/audit/log", {})
+
+    def _log_of(self, account: str) -> Any:
+        future = self._futures.pop((account, "log"), None)
+        return self._fetch_logs(account) if future is None else future.result()
 
     def _check_indexes(self, head: int, reference: tuple[str, int]) -> None:
         for account in self._nodes():
@@ -854,12 +923,64 @@ class Auditor:
                     anchor_tx=v["tx"],
                 )
 
+    def _check_dp_metadata(self) -> int:
+        """The DP metadata each owner stores (the bounds and public keys its gate answers
+        with) must be what was anchored with the version: a public key added in the node's
+        database would let group-bys answer on it."""
+        contacted = set(self._nodes())
+        anchored: dict[str, dict[tuple[str, int], dict[str, Any]]] = defaultdict(dict)
+        for v in self.facts.versions:
+            if v["owner"] in contacted:
+                anchored[v["owner"]][(v["dataset_id"].lower(), v["version"])] = v
+        checked = 0
+        for owner, versions in anchored.items():
+            try:
+                got = self._get(owner, "/v1/audit/dp-metadata")
+                stored = {
+                    (str(x["dataset_id"]).lower(), int(x["version"])): x["dp_metadata"]
+                    for x in got["versions"]
+                }
+            except (TanlianError, OSError) as exc:
+                self.find("node_unreachable", "medium", owner, f"DP metadata not readable: {exc}")
+                continue
+            except (KeyError, TypeError, ValueError) as exc:
+                self.find(
+                    "node_unreachable", "medium", owner, f"DP metadata answer malformed: {exc!r}"
+                )
+                continue
+            for key, v in versions.items():
+                meta = stored.get(key)
+                if meta is None and v["dp_metadata_hash"] == ZERO_DIGEST:
+                    continue
+                checked += 1
+                digest = _dp_digest(meta) if meta is not None else None
+                if digest == v["dp_metadata_hash"]:
+                    continue
+                self.find(
+                    "dp_metadata_mismatch",
+                    "high",
+                    owner,
+                    f"the DP metadata stored for {v['dataset_id'][:10]}… v{v['version']} "
+                    + (
+                        "is missing"
+                        if meta is None
+                        else "does not match the digest anchored with the version"
+                    )
+                    + ": bounds or public keys were changed off chain",
+                    dataset_id=v["dataset_id"],
+                    version=v["version"],
+                    anchored=v["dp_metadata_hash"],
+                    stored=digest,
+                    anchor_tx=v["tx"],
+                )
+        return checked
+
     def _check_logs(self) -> dict[str, list[dict[str, Any]]]:
         logs: dict[str, list[dict[str, Any]]] = {}
         now = self.now()
         for account in self._nodes():
             try:
-                got = self._get(account, "/v1/audit/log")
+                got = self._log_of(account)
                 if not isinstance(got, dict) or not isinstance(got.get("entries"), list):
                     raise NodeAnswerInvalid("the log answer is not {entries: [...]}")
                 entries = got["entries"]
@@ -965,17 +1086,32 @@ class Auditor:
         n = 0
         times = self.facts.times
         for node, entries in logs.items():
+            # intents whose download ended (not interrupted) before its first byte
+            nothing_sent = {
+                e["detail"].get("intent")
+                for e in entries
+                if e["kind"] == "download"
+                and "download" in e["detail"]
+                and e["detail"].get("bytes") == 0
+                and e["detail"].get("outcome") != INTERRUPTED
+            }
             for e in entries:
-                if e["kind"] not in ("download", "dp_answer"):
+                if e["kind"] not in ("download_intent", "download", "dp_answer"):
                     continue
-                if e["kind"] == "download" and not e["detail"].get("bytes"):
+                if e["kind"] == "download_intent" and e["seq"] in nothing_sent:
+                    continue
+                # a download is judged by its intent (at the block it was decided on); an
+                # outcome entry only where it has none (logged before intents were)
+                if e["kind"] == "download" and (
+                    "download" in e["detail"] or not e["detail"].get("bytes")
+                ):
                     continue
                 n += 1
                 block = e["detail"].get("block")
                 g = self.facts.grants.get(e["request_id"])
                 what = f"{e['kind']} (log entry {e['seq']}, request {e['request_id']})"
                 evidence = {"seq": e["seq"], "request": e["request_id"], "block": block}
-                need = "raw" if e["kind"] == "download" else "dp"
+                need = "dp" if e["kind"] == "dp_answer" else "raw"
                 if (
                     g is None
                     or not isinstance(block, int)
@@ -1028,6 +1164,98 @@ class Auditor:
                         )
         return n
 
+    def _check_downloads(self, logs: dict[str, list[dict[str, Any]]]) -> int:
+        """Each node's download log against its access log: every download has the intent
+        entry written before its first byte (an entry deleted later, even unanchored, is
+        found here), and its outcome entry agrees with the download log."""
+        n = 0
+        for node, entries in logs.items():
+            try:
+                rows = _download_rows(self._downloads.get(node))
+            except (TanlianError, OSError) as exc:
+                self.find("node_unreachable", "medium", node, f"download log not readable: {exc}")
+                continue
+            intents: dict[int, dict[str, Any]] = {}
+            outcomes: dict[int, dict[str, Any]] = {}
+            legacy: Counter[int] = Counter()  # outcome entries from before intents were logged
+            for e in entries:
+                dl = e["detail"].get("download")
+                if e["kind"] == "download_intent" and dl is not None:
+                    intents[dl] = e
+                elif e["kind"] == "download" and dl is not None:
+                    outcomes[dl] = e
+                elif e["kind"] == "download":
+                    legacy[e["request_id"]] += 1
+            for r in rows:
+                n += 1
+                dl, rid = r["id"], r["request_id"]
+                what = f"download {dl} of request {rid}"
+                evidence = {"download": dl, "request": rid, "bytes": r["bytes"]}
+                out = outcomes.get(dl)
+                if dl not in intents:
+                    if out is None and legacy[rid] > 0:
+                        legacy[rid] -= 1
+                        continue
+                    self.find(
+                        "unlogged_download",
+                        "high",
+                        node,
+                        f"{what} ({r['bytes']} bytes, {r['outcome']}) is in the node's "
+                        "download log but its access log has no intent entry for it",
+                        outcome=r["outcome"],
+                        **evidence,
+                    )
+                elif out is None and r["outcome"] == STARTED:
+                    self.find(
+                        "download_unfinished",
+                        "info",
+                        node,
+                        f"{what} has no outcome yet: in flight, or its node stopped "
+                        "mid-stream and has not restarted since",
+                        seq=intents[dl]["seq"],
+                        **evidence,
+                    )
+                elif out is None:
+                    self.find(
+                        "unlogged_download_outcome",
+                        "medium",
+                        node,
+                        f"{what} ended ({r['outcome']}, {r['bytes']} bytes) without its "
+                        "outcome entry in the access log",
+                        seq=intents[dl]["seq"],
+                        **evidence,
+                    )
+                if out is not None and (
+                    out["detail"].get("bytes") != r["bytes"]
+                    or out["detail"].get("outcome") != r["outcome"]
+                ):
+                    self.find(
+                        "download_log_mismatch",
+                        "medium",
+                        node,
+                        f"{what}: the access log says {out['detail'].get('bytes')} bytes, "
+                        f"{out['detail'].get('outcome')}; the download log {r['bytes']} "
+                        f"bytes, {r['outcome']}",
+                        seq=out["seq"],
+                        **evidence,
+                    )
+            # intents newer than the download log read before the access log are not judged
+            listed = {r["id"] for r in rows}
+            newest = max(listed, default=0)
+            for dl, e in sorted(intents.items()):
+                if dl not in listed and dl <= newest:
+                    self.find(
+                        "download_record_missing",
+                        "medium",
+                        node,
+                        f"download {dl} of request {e['request_id']} (log entry {e['seq']}) is "
+                        "missing from the node's download log",
+                        seq=e["seq"],
+                        download=dl,
+                        request=e["request_id"],
+                    )
+        return n
+
     def _check_budgets(self, logs: dict[str, list[dict[str, Any]]]) -> int:
         # exact milli-ε: the log's decimal ε read back as the integer the chain charged
         logged: dict[int, int] = defaultdict(int)
@@ -1077,6 +1305,66 @@ class Auditor:
                     spend_txs=[tx for *_, tx in g.spends],
                 )
         return len(dp)
+
+    def _check_lifetime(self, head: int) -> int:
+        """The lifetime ledgers the access contract keeps (per consumer account and per
+        department, on each dataset; a new grant draws only from what they leave) must be the
+        sums of every BudgetSpent on chain: a ledger below them would let grants reset the
+        budget."""
+        access_address = self.contracts.get("access")
+        if not access_address:
+            return 0
+        accounts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        departments: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
+        for g in self.facts.grants.values():
+            if g.mode != "dp" or not g.spends:
+                continue
+            department = self.facts.departments.get(g.consumer, g.consumer).lower()
+            for ledger in (
+                accounts[(g.consumer, g.dataset_id)],
+                departments[(department, g.dataset_id)],
+            ):
+                ledger[0] += g.spent_milli
+                ledger[1] += g.spent_nano
+        client = ChainClient(self.backend)
+        access = client.at(load_artifact(ACCESS), access_address)
+        seen: set[tuple[str, str]] = set()
+        for (consumer, dataset), (milli, nano) in accounts.items():
+            b = client.call(
+                access, "lifetimeBudgetOf", consumer, bytes.fromhex(dataset[2:]), block=head
+            )
+            department, held = b[0], (int(b[2]), int(b[4]))
+            if held != (milli, nano):
+                self.find(
+                    "lifetime_ledger_mismatch",
+                    "critical",
+                    consumer,
+                    f"lifetime budget on {dataset[:10]}…: the contract holds ε {Epsilon(held[0])} "
+                    f"(δ {held[1]} nano) spent, its grants spent ε {Epsilon(milli)} "
+                    f"(δ {nano} nano)",
+                    dataset_id=dataset,
+                    ledger=list(held),
+                    spends=[milli, nano],
+                )
+            key = (str(department).lower(), dataset)
+            if key in seen:
+                continue
+            seen.add(key)
+            want = departments.get(key, [0, 0])
+            held = (int(b[6]), int(b[8]))
+            if held != tuple(want):
+                self.find(
+                    "lifetime_ledger_mismatch",
+                    "critical",
+                    department,
+                    f"department lifetime budget on {dataset[:10]}…: the contract holds "
+                    f"ε {Epsilon(held[0])} (δ {held[1]} nano) spent, the grants of its "
+                    f"accounts spent ε {Epsilon(want[0])} (δ {want[1]} nano)",
+                    dataset_id=dataset,
+                    ledger=list(held),
+                    spends=want,
+                )
+        return len(accounts) + len(seen)
 
     def _check_releases(self, logs: dict[str, list[dict[str, Any]]]) -> int:
         """Each key released on chain is in its owner's log: by its transaction, or by its

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -22,7 +23,7 @@ from eth_utils import to_canonical_address, to_checksum_address
 from node.chain.abi import ContractABI, DecodedEvent
 from node.chain.artifacts import Artifact
 from node.chain.backend import CallResult, ChainBackend, Receipt
-from node.chain.errors import ContractReverted, TransactionRejected
+from node.chain.errors import ContractReverted, TransactionRejected, WriteRefused
 
 logger = logging.getLogger(__name__)
 
@@ -122,23 +123,37 @@ class ChainClient:
             self._raise_revert(abi, revert.data, None)
         fees = self.backend.fee_fields()
         lock = self.nonces.lock_for(account.address)
+        deadline = time.monotonic() + timeout
         with lock:
-            for attempt in (1, 2):
+            attempt = 0
+            while True:
                 nonce = self.nonces.take(account.address)
                 raw = sign_transaction(self._key, self.backend.chain_id, nonce, gas, fees, to, data)
                 try:
                     tx_hash = self.backend.send_raw_transaction(raw)
                     break
+                except WriteRefused as exc:
+                    # Turned away before execution (a host's rate limit, or a full pending
+                    # block): the nonce is still free; send again when told, within timeout.
+                    self.nonces.forget(account.address)
+                    if time.monotonic() + exc.retry_after > deadline:
+                        raise
+                    logger.info(
+                        "write refused (%s); retrying in %.2f s", exc.reason, exc.retry_after
+                    )
+                    time.sleep(exc.retry_after)
                 except TransactionRejected as exc:
                     self.nonces.forget(account.address)
+                    attempt += 1
                     # Another process signing with the same account moved the nonce on:
                     # re-read it from the chain and try once more.
                     if attempt == 2 or "nonce" not in exc.message.lower():
                         raise
         receipt = self.backend.wait_for_receipt(tx_hash, timeout=timeout)
         if not receipt.ok:
-            # Replay at the parent block to learn why it reverted; on a one-transaction
-            # block this is exactly the state the transaction ran against.
+            # Replay at the parent block to learn why it reverted: the state it ran against
+            # unless writes before it in the same block (a chain host past its clock
+            # bound gathers them) changed what it read.
             replay = self.backend.call(
                 to, data, sender=account.address, block=max(receipt.block_number - 1, 0)
             )

@@ -2,9 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from node.errors import TanlianError
+
+#: Plain words for a contract's custom errors, registered by the module that wraps the
+#: contract (it knows the enums and units): error name → args → sentence, or None when the
+#: arguments are not the ones it knows (two contracts may use one error name).
+_PLAIN: dict[str, list[Callable[[dict[str, Any]], str | None]]] = {}
+
+
+def explain_revert(error: str, words: Callable[[dict[str, Any]], str | None]) -> None:
+    """Say ``error`` in the user's terms (names, ε, days) instead of raw numbers."""
+    _PLAIN.setdefault(error, []).append(words)
+
+
+def _plain(error: str, args: dict[str, Any]) -> str | None:
+    for words in _PLAIN.get(error, ()):
+        try:
+            said = words(args)
+        except (KeyError, ValueError, TypeError):
+            said = None
+        if said is not None:
+            return said
+    return None
 
 
 class ChainError(TanlianError):
@@ -50,6 +72,18 @@ class WriteRefused(TransactionRejected):
         super().__init__(message, detail={"reason": reason, "retry_after": retry_after})
 
 
+class WriteNotPermitted(TransactionRejected):
+    """A chain host does not admit this sender's transaction (account permissioning: not
+    an active member, a deployment by a non-administrator...); ``reason`` says which."""
+
+    code = "chain_write_not_permitted"
+    http_status = 403
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        self.reason = reason
+        super().__init__(message, detail={"reason": reason})
+
+
 class ContractReverted(ChainError):
     """A contract call or transaction reverted; ``error`` is the decoded custom error name."""
 
@@ -69,8 +103,11 @@ class ContractReverted(ChainError):
         self.tx_hash = tx_hash
         self.raw = raw
         shown = ", ".join(f"{k}={v!r}" for k, v in self.error_args.items())
+        plain = _plain(error, self.error_args)
         super().__init__(
-            f"contract reverted with {error}({shown})",
+            f"{plain} (contract error {error})"
+            if plain
+            else f"contract reverted with {error}({shown})",
             detail={"error": error, "args": _jsonable(self.error_args), "tx_hash": tx_hash},
         )
 

@@ -34,12 +34,23 @@ from node.chain.backend import (
     Receipt,
     register_backend,
 )
-from node.chain.errors import ChainError, ChainUnavailable, NotFoundOnChain, TransactionRejected
+from node.chain.errors import (
+    ChainError,
+    ChainUnavailable,
+    NotFoundOnChain,
+    TransactionRejected,
+    WriteNotPermitted,
+    WriteRefused,
+)
 from node.chain.raw import RawBlock, unpack_blocks
 from node.errors import ConfigError
+from node.settings import check_rpc_url
 
 TANLIAN_CLIENT_PREFIX = "tanlian-embedded/"
 FIXED_GAS_ON_TANLIAN_HOST = 15_000_000
+#: JSON-RPC error of a sender the chain's account permissioning does not admit (Besu's code,
+#: and a Tanlian chain host's)
+TX_SENDER_NOT_AUTHORIZED = -32007
 
 
 def _hex(value: bytes) -> str:
@@ -88,7 +99,7 @@ class RpcBackend(ChainBackend):
     ) -> None:
         if gas_price not in ("auto", "zero", "market"):
             raise ConfigError(f"gas_price must be auto, zero or market, not {gas_price!r}")
-        self.url = url
+        self.url = check_rpc_url(url)
         self._no_raw_headers = False
         self._session = requests.Session()
         self._timeout = timeout
@@ -276,6 +287,19 @@ class RpcBackend(ChainBackend):
         response = self._request("eth_sendRawTransaction", [_hex(raw)])
         if "error" in response:
             err = response["error"]
+            data = err.get("data")
+            if err.get("code") == TX_SENDER_NOT_AUTHORIZED and isinstance(data, dict):
+                raise WriteNotPermitted(
+                    f"transaction refused: {err.get('message')}", reason=str(data.get("reason"))
+                )
+            data = err.get("data") if isinstance(err, dict) else None
+            if isinstance(data, dict) and isinstance(data.get("retryAfter"), (int, float)):
+                # a Tanlian chain host's limit: nothing was executed, it may be sent again
+                raise WriteRefused(
+                    f"transaction refused: {err.get('message', err)}",
+                    reason=str(data.get("reason")),
+                    retry_after=float(data["retryAfter"]),
+                )
             raise TransactionRejected(
                 f"transaction rejected: {err.get('message', err)}", detail=err
             )

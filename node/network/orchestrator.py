@@ -3,6 +3,7 @@
 Everything a network run creates lives under one root folder:
 
     ROOT/state.json            what `up` started (pids, ports, registry address)
+    ROOT/network.json          the network's descriptor: chain URL and registry address
     ROOT/chain/                the chain host's home (durable embedded chain)
     ROOT/nodes/NAME/           each department's home (keystore.json, node.toml, node.db)
     ROOT/secrets/NAME.password the keystore password of each department (mode 0600)
@@ -33,7 +34,9 @@ import httpx
 from node.audit.contracts import deploy_audit
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient
+from node.chain.embedded.permissioning import PermissionSettings
 from node.errors import TanlianError
+from node.home import DIR_MODE, make_private, open_private, write_private
 from node.network.config import Department, NetworkConfig
 from node.registry.identity import init_node, update_config
 from node.registry.keystore import KEYSTORE_FILE, read_public, unlock
@@ -41,6 +44,8 @@ from node.registry.registry import GenesisMember, Registry, Status, deploy_regis
 from node.sharing.contracts import deploy_sharing
 
 Say = Callable[[str], None]
+#: what a department joining the network needs (chain URL, registry), for `tanlian init --network`
+NETWORK_FILE = "network.json"
 
 
 class NetworkError(TanlianError):
@@ -132,13 +137,14 @@ class LocalNetwork:
 
     def save_state(self, state: dict[str, Any]) -> None:
         tmp = self.state_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
+        write_private(tmp, json.dumps(state, indent=2))
         tmp.replace(self.state_path)
 
     def _spawn(self, args: list[str], log_name: str) -> int:
         log_dir = self.root / "logs"
-        log_dir.mkdir(parents=True, exist_ok=True)
-        with open(log_dir / f"{log_name}.log", "ab") as log:
+        log_dir.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        with os.fdopen(open_private(log_dir / f"{log_name}.log", flags), "ab") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "cli.main", *args],
                 stdout=log,
@@ -164,10 +170,12 @@ class LocalNetwork:
 
     # -- up --------------------------------------------------------------------------
     def up(self) -> dict[str, Any]:
-        self.root.mkdir(parents=True, exist_ok=True)
+        make_private(self.root)
         state = self.load_state()
-        self._ensure_chain(state)
+        # identities first: the chain host admits the genesis regulators' deployments only
         self._ensure_identities()
+        self._permit()
+        self._ensure_chain(state)
         self._ensure_registry(state)
         self._ensure_nodes(state)
         self._ensure_members(state)
@@ -202,6 +210,19 @@ class LocalNetwork:
         state["chain"] = {"pid": pid, "port": self.config.chain.port}
         self.save_state(state)
         self.say(f"chain host started (pid {pid}) at {self.chain_url}")
+
+    def _permit(self, **deployed: Any) -> None:
+        """Write the chain host's permissions: the genesis regulators administer the
+        network until its registry exists; ``deployed``: registry= and contracts=."""
+        admins = [
+            read_public(self.home(d) / KEYSTORE_FILE)["address"]
+            for d in self.config.genesis_regulators
+        ]
+        home = self.root / "chain"
+        current = PermissionSettings.load(home) or PermissionSettings()
+        updated = current.merged(admins, deployed.get("registry"), deployed.get("contracts", ()))
+        if updated != current:
+            updated.save(home)
 
     def _ensure_identities(self) -> None:
         for dept in self.config.departments:
@@ -301,6 +322,11 @@ class LocalNetwork:
             self.save_state(state)
             self.events.append({"step": "audit_log_deployed", "audit": state["audit"]})
             self.say(f"AuditLog at {state['audit']}")
+        self._permit(
+            registry=state["registry"],
+            contracts=[state["catalog"], state["access"], state["audit"]],
+        )
+        self._name_network_contracts(state, backend)
         for dept in self.config.departments:
             update_config(
                 self.home(dept),
@@ -312,6 +338,26 @@ class LocalNetwork:
                 },
                 audit={"anchor_interval_seconds": self.config.network.log_anchor_seconds},
             )
+
+    def _name_network_contracts(self, state: dict[str, Any], backend) -> None:
+        """Record the sharing and audit contracts in the registry, so that a department
+        joining later configures its node from the registry address alone."""
+        regulator = ChainClient(backend, self._keys(self.config.genesis_regulators[0]).account)
+        registry = Registry(regulator, state["registry"])
+        if registry.network_contracts() is None:
+            registry.set_network_contracts(state["catalog"], state["access"], state["audit"])
+            self.events.append({"step": "network_contracts_named"})
+        descriptor = {
+            "network": self.config.network.name,
+            "chain_id": backend.chain_id,
+            "rpc_url": self.chain_url,
+            "registry": state["registry"],
+        }
+        path = self.root / NETWORK_FILE
+        if not path.exists() or json.loads(path.read_text()) != descriptor:
+            tmp = path.with_suffix(".tmp")
+            write_private(tmp, json.dumps(descriptor, indent=2) + "\n")
+            tmp.replace(path)
 
     def _ensure_nodes(self, state: dict[str, Any]) -> None:
         started = []

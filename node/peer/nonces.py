@@ -49,7 +49,8 @@ class NonceStore:
 
     def _compact(self) -> None:
         tmp = self._path.with_name(self._path.name + ".tmp")
-        with open(tmp, "w") as fh:
+        # 0600 like the journal itself (node.peer depends on nothing but node.errors)
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as fh:
             for (account, nonce), expires in self._seen.items():
                 fh.write(f"{expires} {account} {nonce}\n")
             fh.flush()

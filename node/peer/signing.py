@@ -138,21 +138,22 @@ class SignedRequest:
     timestamp: int
 
 
-def verify_request(
-    headers: Mapping[str, str],
-    method: str,
-    path: str,
-    query: str,
-    body: bytes,
-    *,
-    audience: str,
-    now: float,
-    max_skew: int,
-) -> SignedRequest:
-    """Check a request's signature, audience and freshness; returns who signed it.
+@dataclass(frozen=True)
+class SignedHeaders:
+    """A request's x-tanlian-* headers, well formed, fresh and meant for this node: what
+    can be checked before a byte of the body is read."""
 
-    Replay (nonce reuse) and membership are checked by the caller, which owns that state.
-    """
+    account: str
+    audience: str
+    nonce: str
+    timestamp: int
+    signature: bytes
+
+
+def check_headers(
+    headers: Mapping[str, str], *, audience: str, now: float, max_skew: int
+) -> SignedHeaders:
+    """The signing headers' shape, audience and freshness (no body needed)."""
     values = {h: headers.get(h) for h in HEADERS}
     if not any(values.values()):
         raise AuthMissing("this route needs a signed request (x-tanlian-* headers)")
@@ -176,7 +177,15 @@ def verify_request(
         raise AuthWrongAudience(f"request was signed for {req_audience}, not this node")
     if abs(now - timestamp) > max_skew:
         raise AuthStale(f"timestamp {timestamp} is more than {max_skew}s from this node's clock")
-    msg = message(method, path, query, body, req_audience, nonce, timestamp)
+    return SignedHeaders(claimed, req_audience, nonce, timestamp, raw)
+
+
+def verify_signature(
+    signed: SignedHeaders, method: str, path: str, query: str, body: bytes
+) -> SignedRequest:
+    """Check that ``signed``'s signature covers this request and is its account's."""
+    msg = message(method, path, query, body, signed.audience, signed.nonce, signed.timestamp)
+    raw = signed.signature
     try:
         # coincurve directly: recovery is the cost every authenticated request pays.
         public = PublicKey.from_signature_and_message(
@@ -184,6 +193,25 @@ def verify_request(
         )
     except Exception:  # coincurve raises plain Exception for unrecoverable signatures
         raise AuthBadSignature("signature does not verify") from None
-    if keccak(public.format(compressed=False)[1:])[12:] != bytes.fromhex(claimed[2:]):
+    if keccak(public.format(compressed=False)[1:])[12:] != bytes.fromhex(signed.account[2:]):
         raise AuthBadSignature("signature does not match x-tanlian-account")
-    return SignedRequest(claimed, nonce, timestamp)
+    return SignedRequest(signed.account, signed.nonce, signed.timestamp)
+
+
+def verify_request(
+    headers: Mapping[str, str],
+    method: str,
+    path: str,
+    query: str,
+    body: bytes,
+    *,
+    audience: str,
+    now: float,
+    max_skew: int,
+) -> SignedRequest:
+    """Check a request's signature, audience and freshness; returns who signed it.
+
+    Replay (nonce reuse) and membership are checked by the caller, which owns that state.
+    """
+    signed = check_headers(headers, audience=audience, now=now, max_skew=max_skew)
+    return verify_signature(signed, method, path, query, body)

@@ -33,6 +33,7 @@ from analytics.indicators.analysis import analyse
 from analytics.indicators.pipeline import load_pipeline, write_outputs
 from analytics.indicators.pipeline import run as run_pipeline
 from analytics.indicators.sensitivity import monte_carlo_of
+from analytics.tables import write_csv_atomic
 from node.chain.errors import ContractReverted
 from node.contracts.toolchain import ARTIFACTS_DIR
 from node.errors import TanlianError
@@ -166,13 +167,14 @@ def index_story(out_dir: Path, say: Say) -> dict[str, Any]:
         "eco": pulled / "eco_environment_panel_2015_2024.csv",
         "transport": pulled / "transport_panel_2015_2024.csv",
     }
-    res = run_pipeline(load_pipeline(INDEX_PIPELINE, panels=panels))
+    # the demo's own panels are SYNTHETIC and say so; its outputs are flagged row by row
+    res = run_pipeline(load_pipeline(INDEX_PIPELINE, panels=panels, allow_synthetic=True))
     files = write_outputs(res, out_dir / "index")
     tables = analyse(res)
     for name, frame in tables.items():
-        frame.to_csv(out_dir / "index" / f"{name}.csv", index=False, float_format="%.6g")
+        write_csv_atomic(frame, out_dir / "index" / f"{name}.csv", "%.6g")
     mc = monte_carlo_of(res, alternatives=["minmax:10:100"], aggregations=["gmean"], runs=1000)
-    mc.summary.to_csv(out_dir / "index" / "sensitivity.csv", index=False, float_format="%.6g")
+    write_csv_atomic(mc.summary, out_dir / "index" / "sensitivity.csv", "%.6g")
     from_panels = sorted(c for c, src in res.pipeline.provenance.items() if src != "generated")
     latest = res.results[res.results["Time"] == res.results["Time"].max()]
     names = dict(zip(res.pipeline.data["uCode"], res.pipeline.data["uName_zh"], strict=False))

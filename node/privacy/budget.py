@@ -314,6 +314,37 @@ class Budget(NamedTuple):
         return self.ceiling - self.spent if self.spent <= self.ceiling else ZERO_EPSILON
 
 
+class Ledger(NamedTuple):
+    """A lifetime budget on one dataset over all grants (of one consumer account, or of all
+    the accounts of one department), as the chain holds it."""
+
+    ceiling: Epsilon
+    spent: Epsilon
+    delta_ceiling: Delta
+    delta_spent: Delta
+
+    @property
+    def remaining(self) -> Epsilon:
+        # an owner may lower a ceiling below what was spent: nothing is left then
+        return self.ceiling - self.spent if self.spent <= self.ceiling else ZERO_EPSILON
+
+    @property
+    def delta_remaining(self) -> Delta:
+        if self.delta_spent <= self.delta_ceiling:
+            return self.delta_ceiling - self.delta_spent
+        return ZERO_DELTA
+
+    def as_dict(self) -> dict[str, float | int]:
+        return {
+            "ceiling": self.ceiling.as_json(),
+            "spent": self.spent.as_json(),
+            "remaining": self.remaining.as_json(),
+            "delta_ceiling": self.delta_ceiling.as_json(),
+            "delta_spent": self.delta_spent.as_json(),
+            "delta_remaining": self.delta_remaining.as_json(),
+        }
+
+
 class Charge(NamedTuple):
     """What one DP answer costs: paid on chain, and given to its mechanisms."""
 

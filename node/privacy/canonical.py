@@ -1,12 +1,14 @@
 """Canonical bytes of a dataset file and the hash of its schema.
 
 The same table must hash the same wherever it comes from, so text formats are normalized:
-CSV to UTF-8 without BOM and with LF line ends; JSON/GeoJSON to sorted keys and compact
-separators. Binary formats (Parquet, zipped shapefiles) are taken byte for byte.
+CSV to UTF-8 without BOM and with LF line ends (a GBK/GB18030 CSV, as Excel on Chinese
+Windows saves it, is re-encoded and its original encoding reported); JSON/GeoJSON to sorted
+keys and compact separators. Binary formats (Parquet, zipped shapefiles) are taken byte for byte.
 """
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import zipfile
@@ -24,6 +26,8 @@ class Canonical:
     format: str
     schema_hash: bytes
     chunks: Iterator[bytes]
+    #: what the file was saved in (a CSV may be GBK); the canonical bytes are UTF-8
+    encoding: str = "utf-8"
 
 
 def detect_format(path: Path) -> str:
@@ -64,31 +68,70 @@ def _raw(path: Path) -> Iterator[bytes]:
             yield block
 
 
-def _csv(path: Path) -> Canonical:
-    with open(path, "rb") as fh:
-        first = fh.readline()
-    if first.startswith(b"\xef\xbb\xbf"):
-        first = first[3:]
+#: Encodings a CSV may come in, tried in this order: Excel on Chinese Windows saves GBK
+#: (GB18030 is its superset) or UTF-8 with a byte-order mark.
+CSV_ENCODINGS = ("utf-8", "gbk", "gb18030")
+
+
+def _decodes(path: Path, encoding: str, skip: int) -> bool:
+    """Whether the whole file decodes in ``encoding``, read in blocks (constant memory)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        header = first.decode("utf-8").rstrip("\r\n")
+        with open(path, "rb") as fh:
+            fh.seek(skip)
+            while block := fh.read(1 << 20):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        raise InvalidInput(f"{path.name} is not UTF-8 text") from None
+        return False
+    return True
+
+
+def csv_encoding(path: Path) -> str:
+    """The encoding a CSV was saved in: ``utf-8-sig`` (UTF-8 with a BOM), ``utf-8``, ``gbk``
+    or ``gb18030``; anything else is refused with how to convert it."""
+    with open(path, "rb") as fh:
+        bom = fh.read(3)
+    if bom.startswith(b"\xef\xbb\xbf"):
+        if _decodes(path, "utf-8", 3):
+            return "utf-8-sig"
+        candidates: tuple[str, ...] = ()
+    elif bom.startswith((b"\xff\xfe", b"\xfe\xff")):
+        candidates = ()
+    else:
+        candidates = CSV_ENCODINGS
+    for encoding in candidates:
+        if _decodes(path, encoding, 0):
+            return encoding
+    raise InvalidInput(
+        f"{path.name} is not UTF-8 or GBK/GB18030 text: save it from Excel as "
+        "'CSV UTF-8 (逗号分隔)', or convert it with "
+        f"`iconv -f YOUR-ENCODING -t UTF-8 {path.name} > utf8.csv`"
+    )
+
+
+def _csv(path: Path) -> Canonical:
+    encoding = csv_encoding(path)
+    read_as = "utf-8" if encoding == "utf-8-sig" else encoding
+    skip = 3 if encoding == "utf-8-sig" else 0
+    with open(path, "rb") as fh:
+        fh.seek(skip)
+        first = fh.readline()
+    header = first.decode(read_as).rstrip("\r\n")
     if not header:
         raise InvalidInput(f"{path.name} has no header line")
     schema = hashlib.sha256(("csv\n" + header).encode()).digest()
 
     def lines() -> Iterator[bytes]:
+        # the canonical form is UTF-8 whatever the file was saved in; a GBK line is
+        # decoded whole (a GBK character never straddles a line break)
         with open(path, "rb") as fh:
+            fh.seek(skip)
             buf: list[bytes] = []
             size = 0
-            for i, raw in enumerate(fh):
-                if i == 0 and raw.startswith(b"\xef\xbb\xbf"):
-                    raw = raw[3:]
-                try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError:
-                    raise InvalidInput(f"{path.name} line {i + 1} is not UTF-8") from None
-                line = raw.rstrip(b"\r\n") + b"\n"
+            for raw in fh:
+                text = raw.decode(read_as) if read_as != "utf-8" else None
+                line = (raw if text is None else text.encode("utf-8")).rstrip(b"\r\n") + b"\n"
                 buf.append(line)
                 size += len(line)
                 if size >= 1 << 20:
@@ -97,7 +140,7 @@ def _csv(path: Path) -> Canonical:
             if buf:
                 yield b"".join(buf)
 
-    return Canonical("csv", schema, lines())
+    return Canonical("csv", schema, lines(), encoding)
 
 
 def _json(path: Path, fmt: str) -> Canonical:

@@ -10,29 +10,40 @@ from sqlalchemy.orm import Session
 
 from node.privacy.models import DownloadLog
 
+#: the outcome of a download row until its stream ends
+STARTED = "started"
+
 
 class DownloadLogStore:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
 
     def start(
-        self, request_id: int, consumer: str, dataset_id: str, version: int, ciphertext_hash: str
+        self,
+        request_id: int,
+        consumer: str,
+        dataset_id: str,
+        version: int,
+        ciphertext_hash: str,
+        *,
+        session: Session,
     ) -> int:
-        with Session(self.engine) as s, s.begin():
-            row = DownloadLog(
-                request_id=request_id,
-                consumer=consumer,
-                dataset_id=dataset_id,
-                version=version,
-                ciphertext_hash=ciphertext_hash,
-                started_at=time.time(),
-                bytes_sent=0,
-                completed=False,
-                outcome="started",
-            )
-            s.add(row)
-            s.flush()
-            return row.id
+        """Record a download about to start, within ``session``'s transaction (the caller
+        commits it together with the access log's intent entry)."""
+        row = DownloadLog(
+            request_id=request_id,
+            consumer=consumer,
+            dataset_id=dataset_id,
+            version=version,
+            ciphertext_hash=ciphertext_hash,
+            started_at=time.time(),
+            bytes_sent=0,
+            completed=False,
+            outcome=STARTED,
+        )
+        session.add(row)
+        session.flush()
+        return row.id
 
     def finish(self, log_id: int, sent: int, outcome: str) -> None:
         with Session(self.engine) as s, s.begin():
@@ -41,10 +52,16 @@ class DownloadLogStore:
                 row.bytes_sent, row.finished_at = sent, time.time()
                 row.completed, row.outcome = outcome == "completed", outcome
 
+    def unfinished(self) -> list[DownloadLog]:
+        """Downloads with no outcome yet: in flight, or cut off by a stop of the node."""
+        with Session(self.engine) as s:
+            return list(s.scalars(select(DownloadLog).where(DownloadLog.outcome == STARTED)))
+
     def all(self) -> list[dict[str, Any]]:
         with Session(self.engine) as s:
             return [
                 {
+                    "id": r.id,
                     "request_id": r.request_id,
                     "consumer": r.consumer,
                     "dataset_id": r.dataset_id,

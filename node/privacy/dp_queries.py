@@ -77,6 +77,15 @@ class DatasetMeta(BaseModel):
     #: an upper bound on the rows any one group can hold (for mean/variance); optional
     max_rows: int | None = Field(default=None, gt=0)
 
+    def digest(self) -> bytes:
+        """SHA-256 of the canonical metadata, anchored on chain with its version: the gate
+        answers only with metadata of the anchored digest."""
+        return hashlib.sha256(
+            json.dumps(
+                self.model_dump(), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+            ).encode()
+        ).digest()
+
 
 class Filter(BaseModel):
     model_config = {"extra": "forbid"}

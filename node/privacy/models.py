@@ -34,6 +34,9 @@ class StoredVersion(Base):
     dp_metadata: Mapped[dict | None] = mapped_column(JSON, nullable=True)
     anchor_tx: Mapped[str | None] = mapped_column(String(66), nullable=True)
     created_at: Mapped[float] = mapped_column(Float)
+    #: the encoding the owner's file was saved in (the stored form is always UTF-8): a GBK
+    #: spreadsheet from Excel says so here, for the owner and the auditor
+    source_encoding: Mapped[str] = mapped_column(String(32), default="utf-8")
 
 
 class DownloadLog(Base):

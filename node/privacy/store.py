@@ -5,10 +5,15 @@ A version is written as ``blobs/tmp/<random>`` (fsynced), then renamed to
 temporary file, removed by :meth:`BlobStore.cleanup`, or a complete blob. Its metadata row
 is added only after the blob is in place, and the version becomes visible only once it is
 anchored on chain.
+
+The publish runs in the CLI's process while the node may restart beside it: it holds a
+:class:`BlobLease` on its file from the first byte until the version is anchored, and the
+node's start-up clean-up leaves leased files (and their rows) alone.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
@@ -23,6 +28,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from node.errors import NotFound
+from node.home import DIR_MODE
 from node.privacy.crypto import (
     CHUNK,
     Digests,
@@ -44,11 +50,65 @@ def _fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+class BlobLease:
+    """A publish's hold on the blob it writes: an exclusive lock (``flock``) on the file,
+    from its first byte (as a temporary file) until the version is anchored.
+
+    The kernel drops the lock when the holding process ends, however it ends (kill -9
+    included), so a lease is held exactly as long as its publish is alive: no owner pid to
+    outlive its process or be reused, no heartbeat to miss. Whoever cleans up asks
+    :func:`leased` first."""
+
+    def __init__(self, fd: int, path: Path) -> None:
+        self.fd = fd
+        self.path = path
+
+    def intact(self) -> bool:
+        """Whether the leased file is still at ``path`` (nobody removed or replaced it)."""
+        try:
+            there = os.stat(self.path)
+        except FileNotFoundError:
+            return False
+        mine = os.fstat(self.fd)
+        return (there.st_dev, there.st_ino) == (mine.st_dev, mine.st_ino) and mine.st_nlink > 0
+
+    def release(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+
+    def __enter__(self) -> BlobLease:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+def leased(path: Path, *, remove: bool = False) -> bool:
+    """Whether a live process holds the lease of the file at ``path``; ``remove``: remove
+    the file when none does (while holding its lock, so that no writer takes it between)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if remove:
+            path.unlink(missing_ok=True)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
 @dataclass(frozen=True)
 class WrittenBlob:
     digests: Digests
     sealed_data_key: bytes
     path: Path
+    #: the writer's lease on the blob (with ``hold=True``); release it once anchored
+    lease: BlobLease | None = None
 
 
 class BlobStore:
@@ -63,30 +123,58 @@ class BlobStore:
         self.fsync = fsync
         self.root = Path(root)
         self.tmp = self.root / "tmp"
-        self.tmp.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        self.tmp.mkdir(exist_ok=True, mode=DIR_MODE)
 
     def path_for(self, ciphertext_hash: bytes) -> Path:
         h = ciphertext_hash.hex()
         return self.root / h[:2] / h
 
-    def write_encrypted(self, chunks: Iterable[bytes], owner_public_key: bytes) -> WrittenBlob:
-        """Encrypt ``chunks`` under a fresh data key into the store."""
+    def write_encrypted(
+        self, chunks: Iterable[bytes], owner_public_key: bytes, *, hold: bool = False
+    ) -> WrittenBlob:
+        """Encrypt ``chunks`` under a fresh data key into the store, under a lease on the
+        file from its first byte; ``hold``: keep the lease (the caller releases it)."""
         data_key = new_data_key()
-        tmp = self.tmp / secrets.token_hex(16)
+        lease = self._new_leased_tmp()
+        tmp = lease.path
         try:
-            with open(tmp, "wb", buffering=CHUNK * 4) as fh:
+            with open(os.dup(lease.fd), "wb", buffering=CHUNK * 4) as fh:  # shares the lock
                 digests = encrypt_stream(chunks, data_key, fh.write)
                 fh.flush()
                 if self.fsync:
                     os.fsync(fh.fileno())
             final = self.path_for(digests.ciphertext_sha256)
-            final.parent.mkdir(parents=True, exist_ok=True)
+            final.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
             os.replace(tmp, final)
+            lease.path = final
             if self.fsync:
                 _fsync_dir(final.parent)
+        except BaseException:
+            lease.release()
+            raise
         finally:
             tmp.unlink(missing_ok=True)
-        return WrittenBlob(digests, seal_key(data_key, owner_public_key), final)
+        if not hold:
+            lease.release()
+        return WrittenBlob(
+            digests, seal_key(data_key, owner_public_key), final, lease if hold else None
+        )
+
+    def _new_leased_tmp(self) -> BlobLease:
+        while True:
+            tmp = self.tmp / secrets.token_hex(16)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            lease = BlobLease(fd, tmp)
+            if lease.intact():
+                return lease
+            # a clean-up took it between its creation and the lock: take another name
+            lease.release()
+
+    def leased(self, ciphertext_hash: bytes) -> bool:
+        """Whether a live publish holds the blob of ``ciphertext_hash``."""
+        return leased(self.path_for(ciphertext_hash))
 
     def open(self, ciphertext_hash: bytes):
         path = self.path_for(ciphertext_hash)
@@ -100,17 +188,17 @@ class BlobStore:
                 yield block
 
     def cleanup(self, keep: set[str]) -> int:
-        """Remove temporary files and blobs no metadata row refers to."""
+        """Remove temporary files and blobs no metadata row refers to, except those a live
+        publish holds (:class:`BlobLease`)."""
         removed = 0
         for f in self.tmp.iterdir():
-            f.unlink(missing_ok=True)
-            removed += 1
+            if not leased(f, remove=True):
+                removed += 1
         for sub in self.root.iterdir():
             if sub == self.tmp or not sub.is_dir():
                 continue
             for blob in sub.iterdir():
-                if blob.name not in keep:
-                    blob.unlink(missing_ok=True)
+                if blob.name not in keep and not leased(blob, remove=True):
                     removed += 1
         return removed
 
@@ -144,6 +232,11 @@ class VersionStore:
     def drop(self, row_id: int) -> None:
         with Session(self.engine) as s, s.begin():
             s.execute(delete(StoredVersion).where(StoredVersion.id == row_id))
+
+    def state_of(self, row_id: int) -> str | None:
+        """A row's state ('stored', 'anchored'), None once it is gone."""
+        with Session(self.engine) as s:
+            return s.scalar(select(StoredVersion.state).where(StoredVersion.id == row_id))
 
     def unanchored(self) -> list[StoredVersion]:
         with Session(self.engine) as s:

@@ -6,10 +6,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
 
-from eth_utils import keccak, to_checksum_address
+from eth_utils import is_address, keccak, to_checksum_address
 
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient, Contract, TxResult
+from node.chain.errors import explain_revert
 from node.errors import InvalidInput
 
 ARTIFACT = "NodeRegistry"
@@ -25,6 +26,24 @@ class Status(IntEnum):
     @property
     def label(self) -> str:
         return self.name.lower()
+
+
+explain_revert(
+    "WrongStatus",
+    lambda a: (
+        f"member {a['account']} is {Status(a['actual']).label}; this needs it "
+        f"{Status(a['expected']).label}"
+        if Status(a["actual"]) != Status.NONE
+        else f"{a['account']} is not registered"
+    ),
+)
+explain_revert("NotRegistered", lambda a: f"{a['account']} is not registered")
+explain_revert(
+    "AlreadyApproved",
+    lambda a: (
+        f"regulator {a['regulator']} already approved {a['account']}" if "regulator" in a else None
+    ),
+)
 
 
 def roles_to_mask(roles: Iterable[str]) -> int:
@@ -101,6 +120,19 @@ class Registry:
             self.contract, "register", name, roles_to_mask(roles), encryption_key, endpoint
         )
 
+    def resolve(self, who: str) -> str:
+        """The checksum address of ``who``: an address (0x and 40 hex digits) or the name a
+        department registered under. Anything else is :class:`InvalidInput`."""
+        who = who.strip()
+        if who.lower().startswith("0x"):
+            if not is_address(who):
+                raise InvalidInput(f"{who!r} is not an account address (0x and 40 hex digits)")
+            return to_checksum_address(who)
+        account = self.account_of(who) if who else None
+        if account is None:
+            raise InvalidInput(f"no department named {who!r} in the registry")
+        return account
+
     def approve(self, account: str) -> TxResult:
         return self.client.transact(self.contract, "approve", to_checksum_address(account))
 
@@ -111,6 +143,20 @@ class Registry:
 
     def reinstate(self, account: str) -> TxResult:
         return self.client.transact(self.contract, "reinstate", to_checksum_address(account))
+
+    def assign_department(self, account: str, department: str) -> TxResult:
+        """Make the pending ``account`` one more account of the active member ``department``
+        (regulators; permanent): per-department budgets are then shared."""
+        return self.client.transact(
+            self.contract,
+            "assignDepartment",
+            to_checksum_address(account),
+            to_checksum_address(department),
+        )
+
+    def department_of(self, account: str) -> str:
+        """The department ``account`` belongs to (itself unless assigned)."""
+        return self.client.call(self.contract, "departmentOf", to_checksum_address(account))
 
     def rotate_encryption_key(self, key: bytes) -> TxResult:
         return self.client.transact(self.contract, "rotateEncryptionKey", key)
@@ -140,6 +186,24 @@ class Registry:
 
     def threshold(self) -> int:
         return self.client.call(self.contract, "threshold")
+
+    def set_network_contracts(self, catalog: str, access: str, audit: str) -> TxResult:
+        return self.client.transact(
+            self.contract,
+            "setNetworkContracts",
+            *(to_checksum_address(a) for a in (catalog, access, audit)),
+        )
+
+    def network_contracts(self) -> dict[str, str] | None:
+        """The catalog, access manager and audit log a regulator named, or None."""
+        catalog, access, audit = self.client.call(self.contract, "networkContracts")
+        if int(catalog, 16) == 0:
+            return None
+        return {
+            "catalog": to_checksum_address(catalog),
+            "access": to_checksum_address(access),
+            "audit": to_checksum_address(audit),
+        }
 
     def members(self) -> list[MemberInfo]:
         count = self.client.call(self.contract, "memberCount")

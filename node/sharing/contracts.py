@@ -15,13 +15,16 @@ from eth_utils import keccak, to_checksum_address
 
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient, Contract, TxResult
+from node.chain.errors import explain_revert
+from node.display import days, when
 from node.errors import InvalidInput
-from node.privacy.budget import ZERO_EPSILON, Budget, Delta, Epsilon
-from node.registry.registry import roles_to_mask
+from node.privacy.budget import ZERO_DELTA, ZERO_EPSILON, Budget, Delta, Epsilon, Ledger
+from node.registry.registry import mask_to_roles, roles_to_mask
 
 CATALOG = "DataCatalog"
 ACCESS = "AccessManager"
 CLASSIFICATIONS = ("public", "internal", "sensitive", "restricted")
+ZERO_HASH = b"\x00" * 32
 
 
 class Mode(IntEnum):
@@ -42,6 +45,45 @@ class State(IntEnum):
         return self.name.lower()
 
 
+#: a lifetime ε ceiling left unset is this many grant ceilings: re-applying after a grant is
+#: spent gets that many grants' worth in all, never a fresh budget each time
+LIFETIME_GRANTS = 3
+
+
+#: what a request in each state already is, for refusals ("request 7 is already released")
+_STATE_WORDS = {
+    State.NONE: "does not exist",
+    State.PENDING: "is still pending (not yet authorized)",
+    State.AUTHORIZED: "is already authorized",
+    State.REJECTED: "was rejected",
+    State.RELEASED: "is already released",
+    State.REVOKED: "was revoked",
+}
+
+
+def _eps(milli: object) -> str:
+    return f"ε {Epsilon(int(milli))}"
+
+
+for _error, _words in {
+    "WrongState": lambda a: f"request {a['requestId']} {_STATE_WORDS[State(a['actual'])]}",
+    "InvalidEpsilon": lambda a: (
+        f"{_eps(a['asked'])} is not allowed: give more than 0 and at most the dataset's "
+        f"ceiling, {_eps(a['ceiling'])}"
+    ),
+    "InvalidDuration": lambda a: f"an access of {days(int(a['duration']))} is not allowed",
+    "Expired": lambda a: f"request {a['requestId']} expired at {when(int(a['expiresAt']))}",
+    "BudgetExceeded": lambda a: (
+        f"request {a['requestId']}: {_eps(a['asked'])} asked, only {_eps(a['remaining'])} left"
+    ),
+    "NotEligible": lambda a: (
+        f"{a['account']} may not ask for {Mode(a['mode']).name.lower()} access to this dataset"
+    ),
+    "UnknownRequest": lambda a: f"request {a['requestId']} does not exist",
+}.items():
+    explain_revert(_error, _words)
+
+
 @dataclass(frozen=True)
 class Policy:
     auto_approve_roles: tuple[str, ...] = ()
@@ -49,13 +91,75 @@ class Policy:
     raw_allowed: bool = True
     #: the largest ε one DP grant may hold (0: no DP grants)
     epsilon_ceiling: Epsilon = ZERO_EPSILON
+    #: ε one consumer account may spend on the dataset over all its grants
+    #: (None: LIFETIME_GRANTS × epsilon_ceiling)
+    lifetime_epsilon: Epsilon | None = None
+    #: δ one consumer account may spend over all its grants (every query kind is pure ε-DP)
+    lifetime_delta: Delta = ZERO_DELTA
+    #: ε all the accounts of one department may spend together (None: lifetime_epsilon, so a
+    #: second account of a department gains nothing)
+    department_epsilon: Epsilon | None = None
+    #: δ all the accounts of one department may spend together (None: lifetime_delta)
+    department_delta: Delta | None = None
+
+    def lifetime(self) -> tuple[Epsilon, Delta, Epsilon, Delta]:
+        """The lifetime ceilings with their defaults applied: per account ε and δ, per
+        department ε and δ."""
+        ceiling = _typed(self.epsilon_ceiling, Epsilon)
+        account = (
+            Epsilon(ceiling.milli * LIFETIME_GRANTS)
+            if self.lifetime_epsilon is None
+            else _typed(self.lifetime_epsilon, Epsilon)
+        )
+        account_delta = _typed(self.lifetime_delta, Delta)
+        department = (
+            account if self.department_epsilon is None else _typed(self.department_epsilon, Epsilon)
+        )
+        department_delta = (
+            account_delta if self.department_delta is None else _typed(self.department_delta, Delta)
+        )
+        if account < ceiling:
+            raise InvalidInput(
+                f"the lifetime ε ceiling {account} is below the grant ceiling {ceiling}"
+            )
+        if department < account or department_delta < account_delta:
+            raise InvalidInput(
+                "a department's lifetime ceilings must not be below one account's "
+                f"(ε {department} < {account} or δ {department_delta} < {account_delta})"
+            )
+        return account, account_delta, department, department_delta
 
     def as_abi(self) -> tuple:
         mask = roles_to_mask(self.auto_approve_roles) if self.auto_approve_roles else 0
         if not 0 <= self.reviewer_approvals <= 255:
             raise InvalidInput("reviewer approvals must be between 0 and 255")
         ceiling = _typed(self.epsilon_ceiling, Epsilon)
-        return (mask, self.reviewer_approvals, self.raw_allowed, ceiling.milli)
+        account, account_delta, department, department_delta = self.lifetime()
+        return (
+            mask,
+            self.reviewer_approvals,
+            self.raw_allowed,
+            ceiling.milli,
+            account.milli,
+            account_delta.nano,
+            department.milli,
+            department_delta.nano,
+        )
+
+
+def policy_dict(abi: tuple | list) -> dict[str, Any]:
+    """A policy as the chain holds it (a ``Policy`` ABI tuple), budgets as exact decimals."""
+    auto, reviewers, raw, eps, life, life_delta, dept, dept_delta = abi
+    return {
+        "auto_approve_roles": mask_to_roles(auto),
+        "reviewer_approvals": reviewers,
+        "raw_allowed": raw,
+        "epsilon_ceiling": Epsilon(int(eps)).as_json(),
+        "lifetime_epsilon": Epsilon(int(life)).as_json(),
+        "lifetime_delta": Delta(int(life_delta)).as_json(),
+        "department_epsilon": Epsilon(int(dept)).as_json(),
+        "department_delta": Delta(int(dept_delta)).as_json(),
+    }
 
 
 @dataclass(frozen=True)
@@ -103,6 +207,28 @@ def deploy_sharing(client: ChainClient, registry: str) -> tuple[Contract, Contra
     catalog, _ = client.deploy(load_artifact(CATALOG), registry)
     access, _ = client.deploy(load_artifact(ACCESS), registry, catalog.address)
     return catalog, access
+
+
+@dataclass(frozen=True)
+class LifetimeBudget:
+    """What a consumer account, and its department across all its accounts, may still spend
+    on one dataset over all their grants (AccessManager.lifetimeBudgetOf)."""
+
+    department: str
+    account: Ledger
+    department_ledger: Ledger
+
+    @property
+    def remaining(self) -> Epsilon:
+        return min(self.account.remaining, self.department_ledger.remaining)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "department": self.department,
+            "account": self.account.as_dict(),
+            "department_total": self.department_ledger.as_dict(),
+            "remaining": self.remaining.as_json(),
+        }
 
 
 @dataclass(frozen=True)
@@ -156,6 +282,9 @@ class Sharing:
             policy.as_abi(),
         )
 
+    def set_policy(self, dataset_id: bytes, policy: Policy) -> TxResult:
+        return self.client.transact(self.catalog, "setPolicy", dataset_id, policy.as_abi())
+
     def publish_version(
         self,
         dataset_id: bytes,
@@ -163,7 +292,10 @@ class Sharing:
         ciphertext_hash: bytes,
         schema_hash: bytes,
         size: int,
+        dp_metadata_hash: bytes = ZERO_HASH,
     ) -> TxResult:
+        """Anchor a version; ``dp_metadata_hash`` is the digest of the DP metadata the gate
+        may answer with (zero: the version takes no DP queries)."""
         return self.client.transact(
             self.catalog,
             "publishVersion",
@@ -172,6 +304,7 @@ class Sharing:
             ciphertext_hash,
             schema_hash,
             size,
+            dp_metadata_hash,
         )
 
     def publish_derived_version(
@@ -182,6 +315,7 @@ class Sharing:
         schema_hash: bytes,
         size: int,
         lineage: Lineage,
+        dp_metadata_hash: bytes = ZERO_HASH,
     ) -> TxResult:
         return self.client.transact(
             self.catalog,
@@ -191,6 +325,7 @@ class Sharing:
             ciphertext_hash,
             schema_hash,
             size,
+            dp_metadata_hash,
             lineage.as_abi(),
         )
 
@@ -204,7 +339,7 @@ class Sharing:
         return Lineage(source, source_version, profile, k)
 
     def version(self, dataset_id: bytes, version: int) -> dict[str, Any]:
-        plain, cipher, schema, size, published = self.client.call(
+        plain, cipher, schema, size, published, dp_meta = self.client.call(
             self.catalog, "versionOf", dataset_id, version
         )
         return {
@@ -213,6 +348,7 @@ class Sharing:
             "schema_hash": schema,
             "size": size,
             "published_at": published,
+            "dp_metadata_hash": dp_meta,
         }
 
     # -- access ------------------------------------------------------------------------
@@ -271,6 +407,23 @@ class Sharing:
         """Ceiling and spent ε of a DP grant, exactly as the chain holds them."""
         ceiling, spent = self.client.call(self.access, "budgetOf", request_id)
         return Budget(Epsilon(ceiling), Epsilon(spent))
+
+    def lifetime_budget(self, consumer: str, dataset_id: bytes) -> LifetimeBudget:
+        """The lifetime budgets of ``consumer`` and of its department on ``dataset_id``."""
+        b = self.client.call(
+            self.access, "lifetimeBudgetOf", to_checksum_address(consumer), dataset_id
+        )
+        return LifetimeBudget(
+            b[0],
+            Ledger(Epsilon(b[1]), Epsilon(b[2]), Delta(b[3]), Delta(b[4])),
+            Ledger(Epsilon(b[5]), Epsilon(b[6]), Delta(b[7]), Delta(b[8])),
+        )
+
+    def remaining(self, request_id: int) -> tuple[Epsilon, Delta]:
+        """What a DP grant may still spend now: the least its own ceiling, its consumer's
+        lifetime budget and its department's leave."""
+        eps, delta = self.client.call(self.access, "remainingOf", request_id)
+        return Epsilon(eps), Delta(delta)
 
     def request(self, request_id: int, block: int | str = "latest") -> RequestInfo:
         r = self.client.call(self.access, "request", request_id, block=block)

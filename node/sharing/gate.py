@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 from nacl.public import PrivateKey
+from pydantic import ValidationError
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
@@ -40,6 +42,8 @@ from node.sharing.contracts import Mode, RequestInfo, Sharing
 from node.sharing.service import GrantNotUsable, check_grant
 from node.sharing.spends import SpendJournal
 
+logger = logging.getLogger(__name__)
+
 
 class CatalogNotConfigured(TanlianError):
     code = "registry_not_configured"
@@ -49,6 +53,25 @@ class CatalogNotConfigured(TanlianError):
 class BudgetExhausted(QueryRefused):
     code = "dp_budget_exhausted"
     http_status = 409
+
+
+class LifetimeBudgetExhausted(BudgetExhausted):
+    """The grant has budget left, but the consumer's (or its department's) lifetime budget
+    on the dataset, which every grant draws on, has not."""
+
+    code = "dp_lifetime_budget_exhausted"
+
+
+class MetadataNotAnchored(QueryRefused):
+    """The DP metadata stored for the version is not what was anchored with it: bounds or
+    public keys changed in the node's database are never used."""
+
+    code = "dp_metadata_not_anchored"
+    http_status = 409
+
+
+#: the chain's refusals of a spend past a lifetime budget (AccessManager)
+LIFETIME_ERRORS = ("LifetimeBudgetExceeded", "DepartmentBudgetExceeded")
 
 
 def _canonical(value: Any) -> bytes:
@@ -107,7 +130,24 @@ class DpGate:
             raise NotFound("the granted version is not stored on this node")
         if not row.dp_metadata:
             raise QueryRefused("the owner declared no DP metadata (bounds, keys) for this dataset")
-        return req, row, DatasetMeta.model_validate(row.dp_metadata)
+        anchored = self.sharing.version(req.dataset_id, req.version)["dp_metadata_hash"]
+        try:
+            meta = DatasetMeta.model_validate(row.dp_metadata)
+        except ValidationError:
+            meta = None
+        if meta is None or meta.digest() != anchored:
+            logger.error(
+                "DP metadata of %s v%s does not match its anchor 0x%s: refusing queries",
+                row.dataset_id,
+                row.version,
+                anchored.hex(),
+            )
+            raise MetadataNotAnchored(
+                f"the DP metadata stored for version {req.version} is not the one anchored on "
+                "chain with it; no query is answered with it",
+                detail={"anchored": "0x" + anchored.hex()},
+            )
+        return req, row, meta
 
     def grant_for(self, dataset_id: str, caller: str) -> int:
         """The caller's newest usable DP grant on ``dataset_id`` (a dataset of this node)."""
@@ -141,7 +181,7 @@ class DpGate:
 
     def estimate(self, request_id: int, spec: QuerySpec, caller: str) -> dict[str, Any]:
         _req, _row, meta = self._grant(request_id, caller)
-        remaining = self.sharing.budget(request_id).remaining
+        remaining, _delta = self.sharing.remaining(request_id)
         charge = cost(spec, meta)
         # JSON numbers whose text is the exact decimal (0.4), here at the node's boundary
         return {
@@ -179,6 +219,7 @@ class DpGate:
         with lock:
             charge = cost(spec, meta)
             budget = self.sharing.budget(request_id)
+            left, delta_left = self.sharing.remaining(request_id)
             if charge.epsilon > budget.remaining:
                 self._log_refusal(req, row, spec, charge, budget.remaining)
                 raise BudgetExhausted(
@@ -187,6 +228,20 @@ class DpGate:
                     detail={
                         "cost": charge.epsilon.as_json(),
                         "remaining": budget.remaining.as_json(),
+                    },
+                )
+            if charge.epsilon > left or charge.delta > delta_left:
+                # a new grant draws on what earlier grants left, never on a fresh budget
+                self._log_refusal(req, row, spec, charge, left)
+                raise LifetimeBudgetExhausted(
+                    f"the query costs ε {charge.epsilon} (δ {charge.delta}) but only ε {left} "
+                    f"(δ {delta_left}) is left of your lifetime budget on this dataset "
+                    f"(over all your grants and your department's); request {request_id} "
+                    f"itself has {budget.remaining} left",
+                    detail={
+                        "cost": charge.epsilon.as_json(),
+                        "remaining": left.as_json(),
+                        "grant_remaining": budget.remaining.as_json(),
                     },
                 )
             # Whether this succeeds never depends on the rows (an empty cell is answered like
@@ -217,6 +272,11 @@ class DpGate:
                     if exc.error == "BudgetExceeded":
                         self._log_refusal(req, row, spec, charge, None)
                         raise BudgetExhausted(f"budget exhausted on chain: {exc.message}") from None
+                    if exc.error in LIFETIME_ERRORS:
+                        self._log_refusal(req, row, spec, charge, None)
+                        raise LifetimeBudgetExhausted(
+                            f"lifetime budget exhausted on chain: {exc.message}"
+                        ) from None
                     raise
                 self.spends.settle(pending, paid.tx_hash, paid.receipt.block_number)
             finally:
@@ -224,7 +284,7 @@ class DpGate:
         return {
             "answer": result,
             "epsilon_spent": charge.epsilon.as_json(),
-            "remaining": (budget.remaining - charge.epsilon).as_json(),
+            "remaining": (left - charge.epsilon).as_json(),
             "spend_tx": paid.tx_hash,
             "result_sha256": "0x" + result_hash.hex(),
         }

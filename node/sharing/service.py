@@ -3,7 +3,9 @@
 Publish: canonicalize → encrypt into the blob store → metadata row → anchor on chain
 (create the dataset if new, publish the version) → mark anchored. A crash anywhere leaves a
 row 'stored' (or nothing); :func:`recover` anchors nothing twice: it adopts versions the
-chain already has and removes the rest.
+chain already has and removes the rest, except what a publish still running in another
+process (the CLI's, while the node restarts) holds under its lease; and a publish anchors
+its version only after checking, under that lease, that its blob and row are still there.
 
 Release: the owner's node seals the data key to the consumer's registered X25519 key for
 every authorized RAW request on its datasets, and again after the consumer rotates its key.
@@ -23,6 +25,7 @@ import os
 import queue
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +46,16 @@ from node.privacy.models import StoredVersion
 from node.privacy.store import BlobStore, VersionStore, read_plaintext
 from node.registry.keystore import NodeKeys
 from node.registry.registry import Registry
-from node.sharing.contracts import Lineage, Mode, Policy, RequestInfo, Sharing, State
+from node.sharing.contracts import (
+    ZERO_HASH,
+    Lineage,
+    Mode,
+    Policy,
+    RequestInfo,
+    Sharing,
+    State,
+)
+from node.sharing.prepublish import check_publish
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -66,6 +78,13 @@ class GrantNotUsable(GrantError):
     code = "grant_not_usable"
 
 
+class PublishInterrupted(TanlianError):
+    """The blob of a publish in progress was removed before its version was anchored."""
+
+    code = "publish_interrupted"
+    http_status = 409
+
+
 @dataclass(frozen=True)
 class Published:
     dataset_id: bytes
@@ -76,6 +95,8 @@ class Published:
     plaintext_size: int
     created_tx: str | None
     publish_tx: str
+    #: what the file was saved in (the stored canonical form is UTF-8)
+    source_encoding: str = "utf-8"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -87,6 +108,7 @@ class Published:
             "size": self.plaintext_size,
             "create_tx": self.created_tx,
             "publish_tx": self.publish_tx,
+            "source_encoding": self.source_encoding,
         }
 
 
@@ -98,56 +120,82 @@ def publish(
     file: Path,
     *,
     name: str,
-    classification: str = "internal",
+    classification: str | None = None,
     policy: Policy | None = None,
     fmt: str | None = None,
     progress: Progress | None = None,
     dp_metadata: dict[str, Any] | None = None,
     lineage: Lineage | None = None,
+    new_version: bool = False,
 ) -> Published:
+    """Publish ``file`` as a new dataset (``classification`` and ``policy``: defaults when
+    None) or as the next version of dataset ``name``: of the same columns, or of others
+    when ``new_version`` says so; policy options for an existing dataset must match its
+    policy (change it with :meth:`Sharing.set_policy`). Every check runs before encrypting."""
+    meta_hash = ZERO_HASH
     if dp_metadata is not None:
-        dp_metadata = validate_dp_metadata(dp_metadata).model_dump()
+        meta = validate_dp_metadata(dp_metadata)
+        dp_metadata, meta_hash = meta.model_dump(), meta.digest()
     canonical = canonicalize(Path(file), fmt)
     chunks = canonical.chunks
     if progress is not None:
         total = Path(file).stat().st_size
         chunks = _counting(chunks, total, progress)
-    dataset_id = sharing.dataset_id(keys.address, name)
-    existing = sharing.dataset(dataset_id)
-    if existing is None and policy is None:
-        raise InvalidInput(f"dataset {name!r} is new: give its access policy")
-    written = blobs.write_encrypted(chunks, keys.encryption_public_key)
-    d = written.digests
-    row = versions.add(
+    plan = check_publish(
+        sharing,
+        keys.address,
         name=name,
-        dataset_id="0x" + dataset_id.hex(),
-        version=None,
-        format=canonical.format,
-        plaintext_hash="0x" + d.plaintext_sha256.hex(),
-        ciphertext_hash="0x" + d.ciphertext_sha256.hex(),
-        schema_hash="0x" + canonical.schema_hash.hex(),
-        plaintext_size=d.plaintext_size,
-        ciphertext_size=d.ciphertext_size,
-        sealed_data_key=written.sealed_data_key,
-        dp_metadata=dp_metadata,
+        schema_hash=canonical.schema_hash,
+        classification=classification,
+        policy=policy,
+        new_version=new_version,
+        lineage=lineage,
     )
-    created = None
-    if existing is None:
-        assert policy is not None
-        created = sharing.create_dataset(name, classification, policy).tx_hash
-    anchor_args = (
-        dataset_id,
-        d.plaintext_sha256,
-        d.ciphertext_sha256,
-        canonical.schema_hash,
-        d.plaintext_size,
-    )
-    if lineage is None:
-        result = sharing.publish_version(*anchor_args)
-    else:
-        result = sharing.publish_derived_version(*anchor_args, lineage)
-    version = result.event("VersionPublished").args["version"]
-    versions.mark_anchored(row, "0x" + dataset_id.hex(), version, result.tx_hash)
+    dataset_id, existing, policy = plan.dataset_id, plan.existing, plan.policy
+    # leased until anchored: a node restarting meanwhile leaves this blob and its row alone
+    written = blobs.write_encrypted(chunks, keys.encryption_public_key, hold=True)
+    assert written.lease is not None
+    with written.lease as lease:
+        d = written.digests
+        row = versions.add(
+            name=name,
+            dataset_id="0x" + dataset_id.hex(),
+            version=None,
+            format=canonical.format,
+            plaintext_hash="0x" + d.plaintext_sha256.hex(),
+            ciphertext_hash="0x" + d.ciphertext_sha256.hex(),
+            schema_hash="0x" + canonical.schema_hash.hex(),
+            plaintext_size=d.plaintext_size,
+            ciphertext_size=d.ciphertext_size,
+            sealed_data_key=written.sealed_data_key,
+            dp_metadata=dp_metadata,
+            source_encoding=canonical.encoding,
+        )
+        created = None
+        if existing is None:
+            assert policy is not None
+            created = sharing.create_dataset(name, classification or "internal", policy).tx_hash
+        anchor_args = (
+            dataset_id,
+            d.plaintext_sha256,
+            d.ciphertext_sha256,
+            canonical.schema_hash,
+            d.plaintext_size,
+        )
+        # never a version on chain whose ciphertext is gone: checked under the lease
+        if not lease.intact() or versions.state_of(row) != "stored":
+            versions.drop(row)
+            raise PublishInterrupted(
+                f"the stored blob of {name!r} was removed before it was anchored (by a node "
+                "that does not honour publish leases, or by hand); nothing was anchored: "
+                "publish it again"
+            )
+        if lineage is None:
+            result = sharing.publish_version(*anchor_args, meta_hash)
+        else:
+            result = sharing.publish_derived_version(*anchor_args, lineage, meta_hash)
+        version = result.event("VersionPublished").args["version"]
+        versions.mark_anchored(row, "0x" + dataset_id.hex(), version, result.tx_hash)
     return Published(
         dataset_id,
         version,
@@ -157,6 +205,7 @@ def publish(
         d.plaintext_size,
         created,
         result.tx_hash,
+        canonical.encoding,
     )
 
 
@@ -171,8 +220,9 @@ def derive_desensitized(
     name: str,
     work_dir: Path,
     source_version: int | None = None,
-    classification: str = "internal",
+    classification: str | None = None,
     policy: Policy | None = None,
+    new_version: bool = False,
 ) -> tuple[Published, dict[str, Any]]:
     """Apply ``profile`` to one of this node's own CSV datasets and publish the result as a
     version of dataset ``name``, anchored with its lineage (source version, profile hash,
@@ -222,6 +272,7 @@ def derive_desensitized(
             policy=policy,
             fmt="csv",
             lineage=lineage,
+            new_version=new_version,
         )
     return published, {**report, "lineage": lineage.as_dict()}
 
@@ -284,14 +335,23 @@ def adopt_anchored(
 
 
 def recover(blobs: BlobStore, versions: VersionStore, sharing: Sharing | None) -> dict[str, int]:
-    """After a crash: adopt versions the chain has, drop the rest, clean the blob store."""
+    """After a crash: adopt versions the chain has, drop the rest, clean the blob store;
+    what a publish still running in another process holds (its lease) is left to it."""
     adopted = adopt_anchored(versions, sharing) if sharing is not None else 0
-    dropped = 0
+    dropped = in_progress = 0
     for row in versions.unanchored():
+        if blobs.leased(bytes.fromhex(row.ciphertext_hash[2:])):
+            in_progress += 1
+            continue
         versions.drop(row.id)
         dropped += 1
     removed = blobs.cleanup(versions.all_blob_names())
-    return {"adopted": adopted, "dropped": dropped, "files_removed": removed}
+    return {
+        "adopted": adopted,
+        "dropped": dropped,
+        "publishing": in_progress,
+        "files_removed": removed,
+    }
 
 
 def check_grant(
@@ -447,6 +507,16 @@ def prefetch(
     t.join()
 
 
+def known_request(sharing: Sharing, request_id: int) -> RequestInfo:
+    """The request as the chain holds it; an id the chain never gave is :class:`NotFound`."""
+    try:
+        return sharing.request(request_id)
+    except ContractReverted as exc:
+        if exc.error == "UnknownRequest":
+            raise NotFound(f"no access request {request_id}") from None
+        raise
+
+
 def pull(
     sharing: Sharing,
     registry: Registry,
@@ -454,18 +524,22 @@ def pull(
     request_id: int,
     out: Path,
     progress: Progress | None = None,
+    wait: float = 0,
 ) -> dict[str, Any]:
-    """Download, verify and decrypt a released RAW grant into ``out``."""
-    try:
-        req = sharing.request(request_id)
-    except ContractReverted as exc:
-        if exc.error == "UnknownRequest":
-            raise NotFound(f"no access request {request_id}") from None
-        raise
+    """Download, verify and decrypt a released RAW grant into ``out``; an authorized grant
+    whose key the owner's node has not released yet is waited for up to ``wait`` seconds."""
+    out = Path(out)
+    if out.is_dir():
+        raise InvalidInput(f"{out} is a folder: name the file to write, e.g. {out / 'data.csv'}")
+    req = known_request(sharing, request_id)
     if req.consumer != keys.address:
         raise GrantNotYours(f"request {request_id} belongs to {req.consumer}, not to you")
     if req.mode != Mode.RAW:
         raise GrantMismatch(f"request {request_id} is a DP grant: use tanlian query")
+    deadline = time.monotonic() + wait
+    while req.state == State.AUTHORIZED and time.monotonic() < deadline:
+        time.sleep(0.5)  # the owner's node releases at its next index sync
+        req = sharing.request(request_id)
     if req.state != State.RELEASED:
         raise GrantNotUsable(f"request {request_id} is {req.state.label}; no key released")
     sealed, sealed_for = sharing.wrapped_key(request_id)

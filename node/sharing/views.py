@@ -6,8 +6,7 @@ from typing import Any
 
 from node.chain.indexer.indexer import EventIndexer
 from node.privacy.budget import Epsilon
-from node.registry.registry import mask_to_roles
-from node.sharing.contracts import CLASSIFICATIONS, Mode, State
+from node.sharing.contracts import CLASSIFICATIONS, Mode, State, policy_dict
 
 
 def datasets(indexer: EventIndexer, catalog: str) -> list[dict[str, Any]]:
@@ -15,18 +14,12 @@ def datasets(indexer: EventIndexer, catalog: str) -> list[dict[str, Any]]:
     for e in indexer.events(address=catalog):
         a = e.args
         if e.event == "DatasetCreated":
-            auto, reviewers, raw, eps = a["policy"]
             out[a["datasetId"]] = {
                 "dataset_id": a["datasetId"],
                 "name": a["name"],
                 "owner": a["owner"],
                 "classification": CLASSIFICATIONS[a["classification"]],
-                "policy": {
-                    "auto_approve_roles": mask_to_roles(auto),
-                    "reviewer_approvals": reviewers,
-                    "raw_allowed": raw,
-                    "epsilon_ceiling": Epsilon(int(eps)).as_json(),
-                },
+                "policy": policy_dict(a["policy"]),
                 "versions": [],
                 "created_block": e.block_number,
             }
@@ -40,6 +33,7 @@ def datasets(indexer: EventIndexer, catalog: str) -> list[dict[str, Any]]:
                     "size": int(a["size"]),
                     "block": e.block_number,
                     "tx": e.tx_hash,
+                    "dp_metadata_hash": a["dpMetadataHash"],
                     "derived_from": None,
                 }
             )
@@ -53,13 +47,7 @@ def datasets(indexer: EventIndexer, catalog: str) -> list[dict[str, Any]]:
                         "k_anonymity": a["kAnonymity"],
                     }
         elif e.event == "PolicyChanged" and a["datasetId"] in out:
-            auto, reviewers, raw, eps = a["policy"]
-            out[a["datasetId"]]["policy"] = {
-                "auto_approve_roles": mask_to_roles(auto),
-                "reviewer_approvals": reviewers,
-                "raw_allowed": raw,
-                "epsilon_ceiling": Epsilon(int(eps)).as_json(),
-            }
+            out[a["datasetId"]]["policy"] = policy_dict(a["policy"])
     return list(out.values())
 
 
@@ -81,6 +69,7 @@ def requests(indexer: EventIndexer, access: str) -> list[dict[str, Any]]:
                 "approvals": [],
                 "expires_at": None,
                 "requested_tx": e.tx_hash,
+                "purpose_hash": a["purposeHash"],
                 "history": [(e.block_number, "requested", e.tx_hash)],
             }
             continue

@@ -653,7 +653,7 @@ def test_bad_matrix_csv(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_missing_matrix_file(tmp_path: Path) -> None:
-    with pytest.raises(InvalidData, match="cannot read"):
+    with pytest.raises(InvalidData, match="does not exist"):
         read_matrix(tmp_path / "absent.csv")
 
 

@@ -351,3 +351,59 @@ def test_a_park_without_values_has_no_total_or_rank(tmp_path) -> None:
     for data in (strict_json(proc.stdout), strict_json((tmp_path / "evaluation.json").read_text())):
         (row,) = [r for r in data["final"] if r["park_id"] == "P01"]
         assert row["total"] is None and row["rank_in_type"] is None
+
+
+def _readme_command(prefix: str) -> list[str]:
+    """The README's synopsis of ``prefix`` with every optional part taken (brackets off)."""
+    import shlex
+
+    text = (ROOT / "README.md").read_text()
+    start = text.index(prefix)
+    lines = []
+    for line in text[start:].splitlines():
+        lines.append(line.rstrip("\\").strip())
+        if not line.endswith("\\"):
+            break
+    words = shlex.split(" ".join(lines).replace("[", " ").replace("]", " "))
+    return [w for w in words if w != "|"]
+
+
+def test_the_readmes_carbon_budget_runs_as_written(tmp_path) -> None:
+    # `--peak-year 2025 --actual …` used to fail: a peak at the start year is not "between"
+    # the years; an already reached peak now gives a path that falls from the start.
+    words = _readme_command("tanlian carbon budget")
+    assert words[:3] == ["tanlian", "carbon", "budget"] and "--peak-year" in words
+    words[words.index("-o") + 1] = str(tmp_path / "budget")
+    proc = tanlian(*words[1:])
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "budget" / "tracking.csv").exists()
+    at_start = tanlian(
+        "carbon", "budget", "--city-budget", "6e8", "--start-year", "2024", "--peak-year",
+        "2024", "--actual", str(DEMO / "city_annual.csv"), "-o", str(tmp_path / "s"), "--json",
+    )  # fmt: skip
+    assert at_start.returncode == 0, at_start.stderr
+    path = pd.read_csv(tmp_path / "s" / "budget_path.csv")
+    assert path["budget_t"].is_monotonic_decreasing
+    assert path["budget_t"].sum() == pytest.approx(6e8, rel=1e-9)
+
+
+def test_small_figures_keep_their_digits_in_the_csvs(tmp_path) -> None:
+    """Issue 18 (sensible rounding): figures for people carry ten significant digits, so a
+    meter's small reading is not printed as 0.000000 t nor a city total cut to the gram."""
+    activity = tmp_path / "activity.csv"
+    activity.write_text(
+        "region,period,sector,gpc_ref,fuel,quantity,unit\n"
+        "510104,2023-01,residential,I.1.2,electricity,0.000004,MWh\n"
+        "510105,2023-01,residential,I.1.2,electricity,309967.833,MWh\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    proc = tanlian(
+        "carbon", "inventory", "--activity", str(activity), "--grid", "sichuan:2022", "-o", str(out)
+    )
+    assert proc.returncode == 0, proc.stderr
+    rows = pd.read_csv(out / "emissions.csv").set_index("region")["co2_t"]
+    small, large = rows[510104], rows[510105]
+    # the same factor on both rows: their ratio is the ratio of the readings, to 1e-9
+    assert small > 0
+    assert small / large == pytest.approx(0.000004 / 309967.833, rel=1e-9)

@@ -22,7 +22,7 @@ from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeClient
 from node.peer.signing import sign_request
-from node.registry.keystore import KEYSTORE_FILE, unlock
+from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.download import FRAME, REVOKED
 from node.sharing.service import publish_as
@@ -176,13 +176,49 @@ def test_unauthenticated_200_mib_body_is_refused_without_buffering(
     before = _rss_kib(pid)
     sent, answer = _send_until_refused(port, head, total, chunked)
     grown = _rss_kib(pid) - before
-    assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
-    assert orjson.loads(answer.split(b"\r\n\r\n", 1)[1])["code"] == "body_too_large"
+    # refused by its declared length, or (streamed) by the missing signature before a byte
+    # of it is read; either way the connection is closed rather than drained
+    expected = (413, "body_too_large") if not chunked else (401, "auth_missing")
+    assert answer.startswith(b"HTTP/1.1 %d" % expected[0]), answer[:200]
+    assert b"connection: close" in answer.lower()
+    assert orjson.loads(answer.split(b"\r\n\r\n", 1)[1])["code"] == expected[1]
     # the node stopped taking the body long before 200 MiB (what it took sits in socket
     # buffers, not in the node), and its memory did not grow with it
     assert sent < 32 << 20, sent
     assert grown < 16 << 10, f"RSS grew {grown} KiB"
     _alive_and_healthy(net, "stats", pid)
+
+
+def _answer_without_sending_the_body(port: int, head: bytes) -> bytes:
+    """Send only the head of a request whose body is declared and wait for an answer."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head)
+        answer = b""
+        with contextlib.suppress(OSError):
+            while b"\r\n\r\n" not in answer and (chunk := s.recv(65536)):
+                answer += chunk
+    return answer
+
+
+@pytest.mark.parametrize("who", ["unsigned", "stranger"])
+def test_a_strangers_body_is_refused_before_it_is_read(net: LocalNetwork, who: str) -> None:
+    """Issue 19: authenticate before reading. A body within the route's limit is declared
+    but never sent: the node answers 401/403 from the headers alone instead of waiting for
+    (and buffering) a body it would then refuse."""
+    port = _port(net, "stats")
+    signed = {}
+    if who == "stranger":  # well-formed headers of an account the registry does not know
+        outsider = keys.PrivateKey(generate_keys().account.key)
+        signed = sign_request(outsider, "POST", "/v1/query", "", b"x", _keys(net, "stats").address)
+    head = (
+        "POST /v1/query HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + "".join(f"{k}: {v}\r\n" for k, v in signed.items())
+        + "Content-Length: 60000\r\n\r\n"
+    ).encode()
+    answer = _answer_without_sending_the_body(port, head)
+    expected = b"HTTP/1.1 401" if who == "unsigned" else b"HTTP/1.1 403"
+    assert answer.startswith(expected), answer[:200]
+    assert b"connection: close" in answer.lower()  # the body is not drained either
 
 
 # -- item 10: revocation during a download ---------------------------------------------------
@@ -301,3 +337,16 @@ def test_revocation_during_a_download_stops_it_within_one_frame(
         ]
     assert entry["detail"]["outcome"] == REVOKED and entry["detail"]["bytes"] == received
     assert entry["detail"]["cut_block"] >= revoked_at
+
+
+def test_nothing_in_the_network_is_open_to_other_users(net: LocalNetwork) -> None:
+    """Issue 19, run last in this module: after network up, the attacks above and a publish,
+    no file or folder of the network (homes, databases, journals, blobs, logs, chain store,
+    state) is readable by group or others."""
+    open_to_others = [
+        f"{oct(p.lstat().st_mode & 0o777)} {p}"
+        for p in (net.root, *net.root.rglob("*"))
+        if not p.is_symlink() and p.lstat().st_mode & 0o077
+    ]
+    assert open_to_others == []
+    assert any(net.root.rglob("node.db")) and any(net.root.rglob("*.log"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime as dt
 import hashlib
 import io
 import json
@@ -15,6 +16,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -287,6 +289,14 @@ def test_the_audit_from_the_command_line(pilot: Pilot, tmp_path: Path) -> None:
         tanlian(pilot, "drc", "audit", "trail", "--department", "stats", "--json").stdout
     )
     assert any(e["what"] == "download served" for e in by_dept["events"])
+    # --to a date includes that day (Beijing time unless --tz says otherwise)
+    today = dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    span = ("--from", str(today - dt.timedelta(days=1)), "--to", str(today))
+    dated = json.loads(
+        tanlian(pilot, "drc", "audit", "trail", "--department", "stats", *span, "--json").stdout
+    )
+    assert dated["events"] == by_dept["events"]
+    assert by_dept["events"][0]["when"].endswith("+08:00")
     report = tanlian(pilot, "drc", "audit", "report", "-o", str(tmp_path / "r.html"))
     assert report.returncode == 0 and (tmp_path / "r.json").exists()
     assert "Tanlian audit report" in (tmp_path / "r.html").read_text()
@@ -294,6 +304,8 @@ def test_the_audit_from_the_command_line(pilot: Pilot, tmp_path: Path) -> None:
         ("stats", ["audit", "verify"], "invalid_input"),  # not a regulator
         ("drc", ["audit", "trail", "--dataset", "grid/kwh", "--department", "x"], "invalid_input"),
         ("drc", ["audit", "trail", "--department", "stats", "--from", "soon"], "invalid_input"),
+        ("drc", ["audit", "trail", "--consumer", "nobody"], "not_found"),
+        ("drc", ["audit", "trail", "--dataset", "0x" + "cd" * 32], "not_found"),
         ("drc", ["audit", "verify", "--node-timeout", "0"], "invalid_input"),
         ("drc", ["audit", "report", "-o", "r.html", "--max-log-delay", "-1"], "invalid_input"),
     ]:
@@ -530,9 +542,11 @@ def test_after_a_quiet_period_a_prompt_anchor_is_not_late_and_a_stalled_one_is(
         time.sleep(LATE)  # this batch's anchoring stalls
         [stalled] = pilot.anchor("stats")
     engine = pilot.engine_of("stats")
-    [first] = [e for e in _rows(engine, batch=prompt) if e.kind == "download"]
-    [second] = [e for e in _rows(engine, batch=stalled) if e.kind == "download"]
-    assert [e.seq for e in _rows(engine, batch=prompt)] == [first.seq, old_act]
+    # each download: its intent (before the first byte) and its outcome
+    [first, served] = [e for e in _rows(engine, batch=prompt) if e.kind.startswith("download")]
+    [second, _] = [e for e in _rows(engine, batch=stalled) if e.kind.startswith("download")]
+    assert (first.kind, second.kind) == ("download_intent", "download_intent")
+    assert [e.seq for e in _rows(engine, batch=prompt)] == [first.seq, served.seq, old_act]
     result = pilot.audit(max_log_delay=LIMIT)
     facts = result.facts
     with pilot.net.session("stats") as s:
@@ -755,7 +769,11 @@ def test_a_pending_outsider_receives_nothing_and_an_active_member_only_its_own_r
             assert time.monotonic() - started < 120
             signed = [(m, t, h) for m, t, h in fake.requests if "x-tanlian-signature" in h]
             assert signed and len(signed) == len(fake.requests)
-            assert {t.split("?")[0] for _, t, _ in signed} == {"/v1/audit/index", "/v1/audit/log"}
+            assert {t.split("?")[0] for _, t, _ in signed} == {
+                "/v1/audit/index",
+                "/v1/audit/log",
+                "/v1/downloads",
+            }
             # every request is addressed to the outsider's own registry address ...
             assert {h["x-tanlian-audience"] for _, _, h in signed} == {me}
             # ... so relaying one to another department gets it refused there

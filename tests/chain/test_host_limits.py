@@ -3,14 +3,15 @@
 * A call that loops forever is stopped by the host's time per call (and its gas cap),
   and the chain's lock is free again for every other client.
 * Writes are rate-limited per sender account, and the chain's clock never runs more than
-  the bound ahead of the wall clock however fast transactions arrive.
+  the bound ahead of the wall clock however fast transactions arrive: past it, writes share
+  one block a second (and the node's client sends a refused write again when told).
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -20,10 +21,10 @@ from eth_keys import keys
 from node.chain.artifacts import load_artifact
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient, new_account, sign_transaction
-from node.chain.embedded.chain import EmbeddedChain, GenesisSpec
+from node.chain.embedded.chain import EmbeddedChain, GenesisSpec, Queued
 from node.chain.embedded.host import ChainHost, start_chain_host
 from node.chain.embedded.limits import CALL_SECONDS, ChainLimits
-from node.chain.errors import WriteRefused
+from node.chain.errors import NotFoundOnChain, WriteRefused
 
 FREE = {"maxFeePerGas": 0, "maxPriorityFeePerGas": 0}
 # runtime JUMPDEST PUSH1 0 JUMP (an endless loop), returned by this creation code:
@@ -169,65 +170,150 @@ def test_writes_are_rate_limited_per_account(tmp_path: Path) -> None:
         host.stop()
 
 
-def test_the_chain_clock_stays_within_the_bound(tmp_path: Path) -> None:
+def receipt(url: str, tx_hash: str, timeout: float = 30.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = rpc(url, "eth_getTransactionReceipt", [tx_hash])["result"]
+        if out is not None:
+            return out
+        time.sleep(0.05)
+    raise AssertionError(f"no receipt for {tx_hash}")
+
+
+def test_writes_past_the_clock_bound_share_a_block_a_second(tmp_path: Path) -> None:
+    """Four accounts writing as fast as they can: every write is taken, the chain's clock
+    stays within the bound, and past it blocks carry several writes each."""
     bound = 3
     host = start(tmp_path, max_clock_ahead=bound, writes_per_second=1000, write_burst=1000)
     try:
         senders = [Sender(host.url) for _ in range(4)]
-        admitted = refused = 0
-        leads = []
-        deadline = time.monotonic() + 4.0
-        i = 0
-        while time.monotonic() < deadline:
-            out = senders[i % 4].send()
-            i += 1
-            if "error" in out:
-                assert out["error"]["code"] == -32005
-                assert out["error"]["data"]["reason"] == "clock_ahead"
-                refused += 1
-                continue
-            admitted += 1
-            block = rpc(host.url, "eth_getBlockByNumber", ["latest", False])["result"]
-            leads.append(int(block["timestamp"], 16) - time.time())
-        # tight sends: a handful fill the bound, then about one a second gets through
-        assert refused > 5
-        assert bound <= admitted <= bound + 8  # burst, then one per second of the 4
+        hashes: list[str] = []
+        errors: list[dict] = []
+        leads: list[float] = []
+
+        def write(sender: Sender, until: float) -> None:
+            while time.monotonic() < until:
+                out = sender.send()
+                if "error" in out:
+                    errors.append(out["error"])
+                    return
+                hashes.append(out["result"])
+                block = rpc(host.url, "eth_getBlockByNumber", ["latest", False])["result"]
+                leads.append(int(block["timestamp"], 16) - time.time())
+
+        until = time.monotonic() + 4.0
+        threads = [threading.Thread(target=write, args=(s, until)) for s in senders]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == []
+        receipts = [receipt(host.url, h) for h in hashes]
+        assert all(r["status"] == "0x1" for r in receipts)
+        per_block: dict[str, int] = {}
+        for r in receipts:
+            per_block[r["blockNumber"]] = per_block.get(r["blockNumber"], 0) + 1
+        # one block a write would have taken len(hashes) seconds of chain time
+        assert len(hashes) > 4 * (bound + 8)
+        assert max(per_block.values()) > 1
         assert max(leads) <= bound + 1
         head = rpc(host.url, "eth_getBlockByNumber", ["latest", False])["result"]
         assert int(head["timestamp"], 16) - time.time() <= bound + 1
-        # reads go on, and once the wall clock has caught up writes are admitted again
-        time.sleep(bound + 1)
-        assert all("result" in s.send() for s in senders[:2])
+        # a block's receipts count their gas as Ethereum does: cumulative, in order
+        block = max(per_block, key=per_block.__getitem__)
+        inside = sorted(
+            (r for r in receipts if r["blockNumber"] == block),
+            key=lambda r: int(r["transactionIndex"], 16),
+        )
+        used = 0
+        for r in inside:
+            used += int(r["gasUsed"], 16)
+            assert int(r["cumulativeGasUsed"], 16) == used
     finally:
         host.stop()
 
 
-def test_a_chain_already_ahead_takes_one_write_a_second_and_gains_nothing(
-    tmp_path: Path,
-) -> None:
-    """A chain whose clock ran ahead before the bound existed does not stop: it takes one
-    transaction a second, each moving its clock and the wall clock alike."""
+def raw_sender() -> tuple[Sender, Callable[..., bytes]]:
     sender = Sender("")
 
-    def raw() -> bytes:
-        tx = sign_transaction(sender.key, 20_260, sender.nonce, 21_000, FREE, sender.address, b"")
+    def raw(gas: int = 21_000) -> bytes:
+        tx = sign_transaction(sender.key, 20_260, sender.nonce, gas, FREE, sender.address, b"")
         sender.nonce += 1
         return tx
 
+    return sender, raw
+
+
+def test_a_chain_already_ahead_queues_writes_until_the_wall_clock_catches_up(
+    tmp_path: Path,
+) -> None:
+    """A chain whose clock ran ahead before the bound existed gains nothing more: a write
+    waits in the pending block until its time is within the bound."""
+    _, raw = raw_sender()
     with EmbeddedChain(tmp_path / "chain", genesis=GenesisSpec()) as chain:  # no limits
-        for _ in range(30):
+        for _ in range(8):
             chain.submit(raw())
-        lead = chain.head().timestamp - time.time()
-    assert lead > 20
-    bounded = ChainLimits(max_clock_ahead_seconds=5, writes_per_second=None)
+    bounded = ChainLimits(max_clock_ahead_seconds=2, writes_per_second=None)
     with EmbeddedChain(tmp_path / "chain", limits=bounded) as chain:
-        time.sleep(1.0)
-        chain.submit(raw())  # a second since the last block: admitted
+        lead = chain.head().timestamp - time.time()
+        assert lead > 4
+        queued = [chain.submit(raw()) for _ in range(3)]
+        assert all(isinstance(q, Queued) for q in queued)
+        assert chain.block_number() == 8  # not mined yet
+        assert chain.get_nonce(bytes.fromhex(Sender("").address[2:]), "pending") == 0
+        with pytest.raises(NotFoundOnChain):
+            chain.get_receipt(queued[0].tx_hash)
+        started = time.monotonic()
+        assert all(chain.wait_mined(q.tx_hash, timeout=lead + 5) for q in queued)
+        waited = time.monotonic() - started
+        assert lead - 2 - 1.5 < waited < lead + 1  # until the lead was back at the bound
+        assert chain.block_number() == 9  # all three in one block
+        assert chain.head().timestamp - time.time() <= 2 + 1
+
+
+def test_a_full_pending_block_refuses_with_a_retry_time(tmp_path: Path) -> None:
+    sender, raw = raw_sender()
+    bounded = ChainLimits(max_clock_ahead_seconds=1, writes_per_second=None)
+    # a block is filled to its gas target (100,000) only: three transfers that reserve
+    # 50,000 gas each and use 21,000 (the fourth would need 63,000 + 50,000)
+    spec = GenesisSpec(gas_limit=200_000)
+    with EmbeddedChain(tmp_path / "chain", genesis=spec) as chain:
+        for _ in range(6):  # no bound yet: the clock runs ahead
+            chain.submit(raw(50_000))
+    with EmbeddedChain(tmp_path / "chain", limits=bounded) as chain:
+        assert isinstance(chain.submit(raw(50_000)), Queued)  # sealed in about 4 s
+        for _ in range(2):
+            assert isinstance(chain.submit(raw(50_000)), Queued)
         with pytest.raises(WriteRefused) as refused:
-            chain.submit(raw())
-        assert refused.value.reason == "clock_ahead" and 0 < refused.value.retry_after <= 1
-        sender.nonce -= 1  # not mined
-        time.sleep(refused.value.retry_after + 0.05)
-        chain.submit(raw())
-        assert chain.head().timestamp - time.time() <= lead + 1  # the lead did not grow
-        assert chain.block_number() == 32
+            chain.submit(raw(50_000))
+        sender.nonce -= 1  # not taken
+        assert refused.value.reason == "block_full" and 0 < refused.value.retry_after <= 6.1
+        time.sleep(refused.value.retry_after)
+        chain.submit(raw(50_000))  # the block was sealed: room again
+        # the pending nonce counts queued writes (a client's next nonce)
+        assert chain.get_nonce(bytes.fromhex(sender.address[2:]), "pending") == sender.nonce
+
+
+def test_a_pending_block_is_sealed_on_close_and_survives_the_restart(tmp_path: Path) -> None:
+    _, raw = raw_sender()
+    bounded = ChainLimits(max_clock_ahead_seconds=1, writes_per_second=None)
+    with EmbeddedChain(tmp_path / "chain", genesis=GenesisSpec(), limits=bounded) as chain:
+        while not isinstance(out := chain.submit(raw()), Queued):
+            pass
+    with EmbeddedChain(tmp_path / "chain") as chain:
+        assert chain.get_receipt(out.tx_hash)["status"] == 1
+
+
+def test_the_client_sends_again_when_the_host_says_when(tmp_path: Path) -> None:
+    """A refused write (rate limit) is sent again by the node's client after retryAfter."""
+    host = start(tmp_path, writes_per_second=4, write_burst=2)
+    try:
+        client = ChainClient(open_backend("rpc", url=host.url), new_account())
+        probe, _ = client.deploy(load_artifact("ChainProbe"), "retried")
+        started = time.monotonic()
+        for i in range(5):
+            client.transact(probe, "emitBatch", 1, i, 1)
+        assert time.monotonic() - started > 0.5  # it had to wait for the bucket
+        assert client.call(probe, "label") == "retried"
+    finally:
+        host.stop()

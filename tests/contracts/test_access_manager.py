@@ -119,6 +119,11 @@ def attempt(w: World, action: str, actor: str, rid: int):
     return sh.revoke(rid, "r")
 
 
+def set_policy(w: World, actor: str, policy: Policy):
+    sh = w.sharing[actor]
+    return sh.client.transact(sh.catalog, "setPolicy", w.dataset, policy.as_abi())
+
+
 STATES = [State.PENDING, State.AUTHORIZED, State.RELEASED, State.REJECTED, State.REVOKED]
 
 
@@ -252,8 +257,64 @@ def test_grants_expire(tmp_path: Path) -> None:
         w.backend.close()
 
 
+def test_a_suspended_owner_decides_nothing(tmp_path: Path) -> None:
+    """A suspended member does nothing: its datasets' pending requests wait, its grants and
+    its policies stay as they are until a regulator reinstates it (a regulator may still
+    revoke)."""
+    start = Policy(reviewer_approvals=1, raw_allowed=True, epsilon_ceiling=Epsilon.parse("2"))
+    w = build(tmp_path / "chain", start)
+    try:
+        owner, me = w.sharing["owner"], w.addr("owner")
+        pending = new_request(w, State.PENDING)
+        granted = new_request(w, State.AUTHORIZED)
+        w.registry.suspend(me, "test")
+        for call in (
+            lambda: owner.approve(pending),
+            lambda: owner.reject(pending, "r"),
+            lambda: owner.revoke(granted, "r"),
+        ):
+            with pytest.raises(ContractReverted) as info:
+                call()
+            assert (info.value.error, info.value.error_args) == (
+                "NotActiveMember",
+                {"account": me},
+            )
+        looser = Policy(auto_approve_roles=("consumer",), raw_allowed=True)
+        with pytest.raises(ContractReverted) as policy:
+            set_policy(w, "owner", looser)
+        assert (policy.value.error, policy.value.error_args) == ("NotProvider", {"account": me})
+        assert owner.client.call(owner.catalog, "ownerAndPolicy", w.dataset)[1] == start.as_abi()
+        assert owner.request(pending).state == State.PENDING
+        assert not owner.request(pending).owner_approved
+        assert owner.request(granted).state == State.AUTHORIZED
+        w.sharing["regulator"].revoke(granted, "regulator")  # the regulator still can
+
+        w.registry.reinstate(me)
+        done = owner.approve(pending)
+        assert done.event("AccessApproved").args == {
+            "requestId": pending,
+            "approver": me,
+            "isOwner": True,
+            "approvals": 0,
+        }
+        changed = set_policy(w, "owner", looser)
+        assert changed.event("PolicyChanged").args == {
+            "datasetId": w.dataset,
+            "policy": looser.as_abi(),
+        }
+    finally:
+        w.backend.close()
+
+
+#: the machine's lifetime ceilings in milli-ε: per account, and per department (other and
+#: sibling, a second account of other's department, share it)
+LIFETIME, DEPARTMENT = 3000, 4000
+
+
 class AccessMachine(RuleBasedStateMachine):
-    """Random applications and decisions by random actors against a Python model."""
+    """Random applications, decisions and DP spends by random actors against a Python model:
+    no grant and no lifetime budget (of an account, or of a department over its accounts)
+    is ever overspent, however often a consumer applies again."""
 
     @initialize()
     def setup(self) -> None:
@@ -265,19 +326,39 @@ class AccessMachine(RuleBasedStateMachine):
                 reviewer_approvals=1,
                 raw_allowed=True,
                 epsilon_ceiling=Epsilon.parse("2"),
+                lifetime_epsilon=Epsilon(LIFETIME),
+                department_epsilon=Epsilon(DEPARTMENT),
             ),
         )
+        client = ChainClient(self.w.backend, new_account())
+        Registry(client, self.w.registry.address).register(
+            "sibling", ["analyst"], b"\x55" * 32, "http://x"
+        )
+        self.w.registry.assign_department(client.address, self.w.addr("other"))
+        self.w.registry.approve(client.address)
+        owner = self.w.sharing["owner"]
+        self.w.sharing["sibling"] = Sharing(client, owner.catalog.address, owner.access.address)
+        self.w.keys["sibling"] = b"\x55" * 32
         self.model: dict[int, dict] = {}
+        self.owner_active = True
+        self.reviewers_needed = 1
+        #: milli-ε spent per consumer account, and per department
+        self.account_spent: dict[str, int] = {}
+        self.department_spent: dict[str, int] = {}
 
     def teardown(self) -> None:
         if hasattr(self, "w"):
             self.w.backend.close()
             self.tmp.cleanup()
 
-    @rule(actor=st.sampled_from(["consumer", "other", "stranger", "owner"]), dp=st.booleans())
+    @rule(
+        actor=st.sampled_from(["consumer", "other", "sibling", "stranger", "owner"]),
+        dp=st.booleans(),
+    )
     def apply(self, actor: str, dp: bool) -> None:
         sh = self.w.sharing[actor]
-        eligible = actor in ("consumer", "other")
+        # sibling is an analyst only: DP, not RAW
+        eligible = actor in ("consumer", "other") or (actor == "sibling" and dp)
         try:
             r = sh.apply(
                 self.w.dataset,
@@ -292,14 +373,42 @@ class AccessMachine(RuleBasedStateMachine):
             return
         assert eligible
         rid = r.event("AccessRequested").args["requestId"]
-        auto = actor == "other"  # the analyst role is auto-approved
+        auto = actor in ("other", "sibling")  # the analyst role is auto-approved
         self.model[rid] = {
             "consumer": actor,
             "dp": dp,
+            "spent": 0,
             "owner_ok": False,
             "reviewers": set(),
             "state": State.AUTHORIZED if auto else State.PENDING,
         }
+
+    @rule(active=st.booleans())
+    def suspend_or_reinstate_owner(self, active: bool) -> None:
+        if active == self.owner_active:
+            return
+        owner = self.w.addr("owner")
+        if active:
+            self.w.registry.reinstate(owner)
+        else:
+            self.w.registry.suspend(owner, "machine")
+        self.owner_active = active
+
+    @rule(actor=st.sampled_from(ACTORS), reviewers=st.integers(0, 2))
+    def set_policy(self, actor: str, reviewers: int) -> None:
+        policy = Policy(
+            auto_approve_roles=("analyst",),
+            reviewer_approvals=reviewers,
+            raw_allowed=True,
+            epsilon_ceiling=Epsilon.parse("2"),
+        )
+        if actor != "owner" or not self.owner_active:  # a suspended owner changes nothing
+            with pytest.raises(ContractReverted) as info:
+                set_policy(self.w, actor, policy)
+            assert info.value.error == ("NotProvider" if actor == "owner" else "NotOwner")
+            return
+        set_policy(self.w, actor, policy)
+        self.reviewers_needed = reviewers
 
     @rule(
         actor=st.sampled_from(ACTORS),
@@ -320,6 +429,8 @@ class AccessMachine(RuleBasedStateMachine):
             )
         if action == "release" and ok:
             ok = not m["dp"]
+        if actor == "owner" and not self.owner_active:
+            ok = False  # a suspended owner decides nothing (a regulator still revokes)
         if action == "release":
             consumer_key = self.w.keys[m["consumer"]]
             call = lambda: self.w.sharing[actor].release(rid, SEALED, consumer_key)  # noqa: E731
@@ -335,7 +446,7 @@ class AccessMachine(RuleBasedStateMachine):
                 m["owner_ok"] = True
             else:
                 m["reviewers"].add(actor)
-            if m["owner_ok"] and m["reviewers"]:
+            if m["owner_ok"] and len(m["reviewers"]) >= self.reviewers_needed:
                 m["state"] = State.AUTHORIZED
         elif action == "reject":
             m["state"] = State.REJECTED
@@ -344,14 +455,58 @@ class AccessMachine(RuleBasedStateMachine):
         else:
             m["state"] = State.REVOKED
 
+    @rule(pick=st.integers(0, 30), milli=st.sampled_from([300, 700, 1000, 1300]))
+    def spend(self, pick: int, milli: int) -> None:
+        if not self.model:
+            return
+        rid = sorted(self.model)[pick % len(self.model)]
+        m = self.model[rid]
+        consumer = m["consumer"]
+        department = "other" if consumer == "sibling" else consumer
+        expected = None
+        if not m["dp"]:
+            expected = "NotDp"
+        elif m["state"] not in (State.AUTHORIZED, State.RELEASED) or not self.owner_active:
+            # a grant of a suspended owner's dataset is unusable: nothing is answered
+            expected = "NotUsable"
+        elif m["spent"] + milli > 1000:  # the grant's own ceiling (ε 1 asked)
+            expected = "BudgetExceeded"
+        elif self.account_spent.get(consumer, 0) + milli > LIFETIME:
+            expected = "LifetimeBudgetExceeded"
+        elif self.department_spent.get(department, 0) + milli > DEPARTMENT:
+            expected = "DepartmentBudgetExceeded"
+        call = lambda: self.w.sharing["owner"].spend(  # noqa: E731
+            rid, Epsilon(milli), Delta(0), b"\x01" * 32, b"\x02" * 32
+        )
+        if expected is not None:
+            with pytest.raises(ContractReverted) as info:
+                call()
+            assert info.value.error == expected
+            return
+        call()
+        m["spent"] += milli
+        self.account_spent[consumer] = self.account_spent.get(consumer, 0) + milli
+        self.department_spent[department] = self.department_spent.get(department, 0) + milli
+
     @invariant()
     def chain_agrees(self) -> None:
         if not hasattr(self, "w"):
             return
         sh = self.w.sharing["regulator"]
+        for who in ("consumer", "other", "sibling"):
+            life = sh.lifetime_budget(self.w.addr(who), self.w.dataset)
+            department = "other" if who == "sibling" else who
+            assert life.department == self.w.addr(department)
+            assert life.account.spent.milli == self.account_spent.get(who, 0) <= LIFETIME
+            assert (
+                life.department_ledger.spent.milli
+                == self.department_spent.get(department, 0)
+                <= DEPARTMENT
+            )
         for rid, m in self.model.items():
             info = sh.request(rid)
             assert info.state == m["state"]
+            assert sh.budget(rid).spent.milli == m["spent"]
             assert info.approvals == len(m["reviewers"])  # no approval counted twice
             sealed, sealed_for = sh.wrapped_key(rid)
             if sealed:  # a key only ever reaches the request's own consumer, via the owner
@@ -374,7 +529,10 @@ def test_privacy_budget_is_spent_on_chain_and_never_exceeded(tmp_path: Path) -> 
     w = build(
         tmp_path / "chain",
         Policy(
-            auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=Epsilon.parse("2")
+            auto_approve_roles=("analyst",),
+            raw_allowed=False,
+            epsilon_ceiling=Epsilon.parse("2"),
+            lifetime_delta=Delta.parse("1e-5"),
         ),
     )
     try:

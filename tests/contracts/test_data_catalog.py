@@ -100,3 +100,33 @@ def test_only_the_owner_publishes_a_derived_version(world: World) -> None:
     # the source is checked first, and the reviewer owns neither it nor the target
     assert exc.value.error == "NotOwner"
     assert exc.value.error_args == {"datasetId": world.dataset, "account": world.addr("reviewer")}
+
+
+def test_dp_metadata_digest_is_anchored_with_the_version(world: World) -> None:
+    """Issue 19 (T9): the digest of a version's DP metadata is on chain with the version."""
+    from node.privacy.dp_queries import DatasetMeta
+
+    owner = world.sharing["owner"]
+    derived, _ = _ids(world)
+    meta = DatasetMeta.model_validate({"columns": {"district": {"keys": ["a", "b"]}}})
+    digest = meta.digest()
+    r = owner.publish_version(derived, *H, 9, digest)
+    version = r.event("VersionPublished").args["version"]
+    assert r.event("VersionPublished").args == {
+        "datasetId": derived,
+        "version": version,
+        "plaintextHash": H[0],
+        "ciphertextHash": H[1],
+        "schemaHash": H[2],
+        "size": 9,
+        "dpMetadataHash": digest,
+    }
+    assert owner.version(derived, version)["dp_metadata_hash"] == digest
+    # one more public key is another digest: the gate and the audit tell them apart
+    wider = DatasetMeta.model_validate(
+        {"columns": {"district": {"keys": ["a", "b"]}, "enterprise_id": {"keys": ["E1"]}}}
+    )
+    assert wider.digest() != digest
+    # a version without DP metadata anchors zero
+    plain = owner.publish_version(derived, *H, 9)
+    assert plain.event("VersionPublished").args["dpMetadataHash"] == b"\x00" * 32

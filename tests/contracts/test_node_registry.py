@@ -346,6 +346,50 @@ def test_department_names_are_unique(tmp_path: Path, net: Net) -> None:
         backend.close()
 
 
+def test_network_contracts_are_named_once_by_a_regulator(net: Net) -> None:
+    from node.audit.contracts import deploy_audit
+    from node.sharing.contracts import deploy_sharing
+
+    catalog, access = deploy_sharing(net.reg1, net.address)
+    audit = deploy_audit(net.reg1, net.address)
+    assert net.r1.network_contracts() is None
+    outsider = net.newcomer()
+    reverts(
+        lambda: outsider.set_network_contracts(catalog.address, access.address, audit.address),
+        "AccessControlUnauthorizedAccount",
+        account=outsider.client.address,
+        neededRole=REGULATOR_ROLE,
+    )
+    nobody = new_account().address  # an account without code is no contract
+    reverts(
+        lambda: net.r1.set_network_contracts(catalog.address, nobody, audit.address),
+        "InvalidContract",
+        account=nobody,
+    )
+    result = net.r1.set_network_contracts(catalog.address, access.address, audit.address)
+    assert [(e.event, e.args) for e in result.events] == [
+        (
+            "NetworkContractsSet",
+            {
+                "regulator": net.reg1.address,
+                "catalog": catalog.address,
+                "access": access.address,
+                "audit": audit.address,
+            },
+        )
+    ]
+    assert net.r2.network_contracts() == {
+        "catalog": catalog.address,
+        "access": access.address,
+        "audit": audit.address,
+    }
+    # named once: no regulator can point the network at other contracts later
+    reverts(
+        lambda: net.r2.set_network_contracts(access.address, catalog.address, audit.address),
+        "NetworkContractsAlreadySet",
+    )
+
+
 # ----------------------------------------------------------------------- state machine
 class RegistryMachine(RuleBasedStateMachine):
     """Random sequences of register/approve/suspend/reinstate/rotate by random actors.

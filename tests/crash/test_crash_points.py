@@ -5,16 +5,23 @@ critical step (a monkeypatch in the child: no hook in the product), on the real 
 network of :class:`tests.crash.trials.CrashLab`, and checks what the restarted node and
 the regulator's audit make of it:
 
-* a pull killed during the download leaves no plaintext in the output folder;
+* a pull killed during the download leaves no plaintext in the output folder, nor anywhere
+  else; a stale ``.tanlian-*`` file of an older version is removed by the next pull, which
+  says so;
 * a DP spend mined just before the kill is archived and logged by the restarted node;
 * a key release mined just before the kill is logged by the restarted node, and the audit
-  finds a release its owner did not log.
+  finds a release its owner did not log;
+* an owner killed mid-stream leaves the download's intent in its access log, and the audit
+  finds a download whose entries were deleted before they were anchored;
+* a node restarted between a publish's createDataset and publishVersion leaves that publish
+  (another process) its blob, and a publish whose blob is gone anchors nothing.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import signal
 import subprocess
@@ -25,18 +32,23 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session
 
 from node.audit.log import AccessLog
+from node.audit.models import AccessLogEntry
 from node.audit.verify import Auditor
 from node.chain.indexer.indexer import EventIndexer
 from node.db import make_engine
-from node.peer.client import NodeClient
+from node.peer.client import NodeClient, NodeUnreachable
 from node.privacy.budget import Delta, Epsilon
+from node.privacy.downloads import DownloadLogStore
 from node.settings import load_settings
 from node.sharing.contracts import State
+from node.sharing.download import INTERRUPTED
 from node.sharing.service import PULL_TMP_PREFIX, pull
 from node.sharing.spends import LAND_SECONDS, SpendJournal
-from tests.crash.trials import DP_SPEC, ROOT, CrashLab
+from tests.cli_run import tanlian
+from tests.crash.trials import DP_SPEC, ROOT, CrashLab, payload
 
 
 @pytest.fixture(scope="module")
@@ -49,25 +61,30 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CrashLab]:
         lab.stop()
 
 
-def _child(lab: CrashLab, dept: str, script: str, *args: str) -> subprocess.CompletedProcess:
-    """Run ``script`` as department ``dept`` (its home and unlocked keys)."""
+_CHILD_PRELUDE = (
+    "import os, signal, sys\n"
+    "from pathlib import Path\n"
+    "from node.registry.keystore import KEYSTORE_FILE, unlock\n"
+    "from node.settings import load_settings\n"
+    "home, secret = sys.argv[1:3]\n"
+    "keys = unlock(Path(home) / KEYSTORE_FILE, Path(secret).read_text())\n"
+    "settings = load_settings(home)\n"
+    "def die(*_a, **_k):\n"
+    "    os.kill(os.getpid(), signal.SIGKILL)\n"
+)
+
+
+def _child(
+    lab: CrashLab, dept: str, script: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """Run ``script`` as department ``dept`` (its home and unlocked keys); ``env`` is added
+    to this process's environment."""
     d = lab.dept(dept)
-    prelude = (
-        "import os, signal, sys\n"
-        "from pathlib import Path\n"
-        "from node.registry.keystore import KEYSTORE_FILE, unlock\n"
-        "from node.settings import load_settings\n"
-        "home, secret = sys.argv[1:3]\n"
-        "keys = unlock(Path(home) / KEYSTORE_FILE, Path(secret).read_text())\n"
-        "settings = load_settings(home)\n"
-        "def die(*_a, **_k):\n"
-        "    os.kill(os.getpid(), signal.SIGKILL)\n"
-    )
     return subprocess.run(
         [
             sys.executable,
             "-c",
-            prelude + script,
+            _CHILD_PRELUDE + script,
             str(lab.net.home(d)),
             str(lab.net.secret(d)),
             *args,
@@ -75,6 +92,7 @@ def _child(lab: CrashLab, dept: str, script: str, *args: str) -> subprocess.Comp
         cwd=ROOT,
         capture_output=True,
         timeout=180,
+        env=None if env is None else {**os.environ, **env},
     )
 
 
@@ -113,6 +131,67 @@ def test_a_pull_killed_during_the_download_leaves_no_plaintext(
         got = pull(a.require_sharing(), a.registry, a.keys, lab.pull_request, out)
     assert got["plaintext_sha256"] == "0x" + lab.base.plaintext_hash.hex()
     assert sorted(p.name for p in out.parent.iterdir()) == ["base.zip"]
+
+
+def _holding(folders: list[Path], sample: bytes) -> list[Path]:
+    """The files under ``folders`` whose bytes contain ``sample``."""
+    found = []
+    for folder in folders:
+        for f in folder.rglob("*"):
+            if not f.is_file():
+                continue
+            tail = b""
+            with open(f, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    if sample in tail + block:
+                        found.append(f)
+                        break
+                    tail = block[-len(sample) :]
+    return found
+
+
+def test_a_killed_pull_leaves_its_plaintext_nowhere(lab: CrashLab, tmp_path: Path) -> None:
+    """Not in OUT's folder, nor in the temporary directory, nor in the consumer's home."""
+    plain = (lab.root / "data" / "base.zip").read_bytes()
+    out = tmp_path / "pulled" / "base.zip"
+    out.parent.mkdir()
+    scratch = tmp_path / "tmpdir"
+    scratch.mkdir()
+    child = _child(
+        lab,
+        "analyst",
+        _PULL_KILLED,
+        str(lab.pull_request),
+        str(out),
+        "tmpfile",
+        env={"TMPDIR": str(scratch)},
+    )
+    assert child.returncode == -signal.SIGKILL, child.stderr.decode()[-2000:]
+    home = lab.net.home(lab.dept("analyst"))
+    # samples from the first frame (decrypted and written before the kill) and the second
+    for at in (4096, (1 << 20) + 4096):
+        sample = plain[at : at + 256]
+        assert _holding([tmp_path, home], sample) == []
+        assert _holding([lab.root / "data"], sample) == [lab.root / "data" / "base.zip"]
+
+
+def test_the_next_pull_removes_a_file_an_older_version_left_and_says_so(
+    lab: CrashLab, tmp_path: Path
+) -> None:
+    """Pulls before O_TMPFILE decrypted into an unlocked ``.tanlian-*`` file that a kill left
+    with plaintext in it: `tanlian access pull` into that folder removes it and says so."""
+    stale = tmp_path / f"{PULL_TMP_PREFIX}k3j4h5v6"  # tempfile.mkstemp's name, as they wrote
+    stale.write_bytes((lab.root / "data" / "base.zip").read_bytes()[: 3 << 20])
+    analyst = lab.dept("analyst")
+    out = tmp_path / "base.zip"
+    got = tanlian(
+        "access", "pull", str(lab.pull_request), "-o", str(out),
+        "--home", str(lab.net.home(analyst)), "--password-file", str(lab.net.secret(analyst)),
+        "--json",
+    )  # fmt: skip
+    assert got.returncode == 0, got.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["base.zip"]
+    assert f"removed 1 temporary file(s) killed pulls left in {tmp_path}" in got.stderr
 
 
 def test_without_o_tmpfile_the_next_pull_removes_what_a_killed_one_left(
@@ -237,7 +316,10 @@ def test_the_audit_still_finds_a_spend_with_no_logged_answer(lab: CrashLab) -> N
 # -- key release -----------------------------------------------------------------------------
 
 _RELEASE_KILLED = """
+from sqlalchemy.orm import Session
+
 from node.audit.log import AccessLog
+from node.audit.models import AccessLogEntry
 from node.runtime import NodeRuntime
 real = AccessLog.append
 def append_or_die(self, kind, **fields):
@@ -313,3 +395,193 @@ def test_the_audit_finds_a_release_its_owner_did_not_log(lab: CrashLab) -> None:
     assert all(f.severity == "medium" for f in missing)
     released = {r for r in lab.raw_requests if lab.reader().request(r).state == State.RELEASED}
     assert {f.evidence["request"] for f in missing} == released
+
+
+# -- download logging ------------------------------------------------------------------------
+
+
+def _owner_engine(lab: CrashLab):
+    return make_engine(load_settings(lab.net.home(lab.dept("stats"))).db_url)
+
+
+def _download_entries(lab: CrashLab, download: int) -> list[dict[str, Any]]:
+    """The owner's access-log entries of download ``download``, read from its database."""
+    engine = _owner_engine(lab)
+    try:
+        return [e for e in AccessLog(engine).entries() if e["detail"].get("download") == download]
+    finally:
+        engine.dispose()
+
+
+def _auditor(lab: CrashLab) -> Auditor:
+    """The regulator's audit, without anchoring anything first (unlike ``lab.audit``)."""
+    state = lab.net.load_state()
+    contracts = {k: state[k] for k in ("registry", "catalog", "access", "audit")}
+    assert lab.backend is not None
+    return Auditor(lab.backend, contracts, lab.keys["drc"].account.key)
+
+
+def test_an_owner_killed_mid_stream_leaves_the_download_intent(lab: CrashLab) -> None:
+    """kill -9 of the owner's node while it streams a download: the access log holds the
+    download's intent (written before the first byte), the restarted node logs its outcome
+    as interrupted, and the audit matches both with the download log."""
+    rid = lab.pull_request
+    path = f"/v1/datasets/0x{lab.base.dataset_id.hex()}/versions/1/blob"
+    before = {d["id"] for d in _downloads(lab)}
+    with lab.client("analyst", "stats") as c:
+        stream = c.stream("GET", path, params={"request": rid}, chunk=1 << 20)
+        first = next(stream)  # the node is mid-stream: 1 MiB here, 15 MiB to go
+        assert len(first) == 1 << 20
+        lab.kill_node("stats")
+        with pytest.raises(NodeUnreachable):
+            for _ in stream:
+                pass
+    engine = _owner_engine(lab)
+    try:
+        (row,) = [d for d in DownloadLogStore(engine).all() if d["id"] not in before]
+    finally:
+        engine.dispose()
+    assert (row["request_id"], row["outcome"]) == (rid, "started")  # the node died mid-way
+    (intent,) = _download_entries(lab, row["id"])
+    assert (intent["kind"], intent["request_id"]) == ("download_intent", rid)
+    assert intent["consumer"] == lab.keys["analyst"].address
+    assert intent["batch"] is None  # logged, not yet anchored
+    lab.restart()  # the restarted node gives the download its outcome
+    intent, outcome = _download_entries(lab, row["id"])
+    assert outcome["kind"] == "download"
+    assert (outcome["detail"]["outcome"], outcome["detail"]["intent"]) == (
+        INTERRUPTED,
+        intent["seq"],
+    )
+    (after,) = [d for d in _downloads(lab) if d["id"] == row["id"]]
+    assert after["outcome"] == INTERRUPTED
+    result = _auditor(lab).run()
+    about = [f for f in result.findings if f.evidence.get("download") == row["id"]]
+    assert about == []
+    assert result.checks["downloads_logged"]["items"] >= 1
+
+
+def _downloads(lab: CrashLab) -> list[dict[str, Any]]:
+    with lab.client("drc", "stats") as c:
+        return c.get("/v1/downloads")["downloads"]
+
+
+def test_the_audit_finds_a_download_whose_unanchored_entry_was_deleted(
+    lab: CrashLab, tmp_path: Path
+) -> None:
+    rid = lab.pull_request
+    before = {d["id"] for d in _downloads(lab)}
+    with lab.net.session("analyst") as a:
+        pull(a.require_sharing(), a.registry, a.keys, rid, tmp_path / "base.zip")
+    (row,) = [d for d in _downloads(lab) if d["id"] not in before]
+    intent, outcome = _download_entries(lab, row["id"])
+    assert [intent["kind"], outcome["kind"]] == ["download_intent", "download"]
+    assert intent["batch"] is None and outcome["batch"] is None  # not anchored yet
+    honest = _auditor(lab).run()
+    assert [f for f in honest.findings if f.evidence.get("download") == row["id"]] == []
+    # what a node's operator could do after a crash, before the next anchoring: delete the
+    # entries that show the download, leaving the download log as it is
+    engine = _owner_engine(lab)
+    saved = []
+    try:
+        with Session(engine) as s, s.begin():
+            for e in (intent, outcome):
+                entry = s.get(AccessLogEntry, e["seq"])
+                assert entry is not None
+                saved.append({c.name: getattr(entry, c.name) for c in AccessLogEntry.__table__.c})
+                s.delete(entry)
+        result = _auditor(lab).run()
+    finally:
+        with Session(engine) as s, s.begin():  # put them back for the tests that follow
+            s.add_all([AccessLogEntry(**values) for values in saved])
+        engine.dispose()
+    (found,) = [f for f in result.findings if f.evidence.get("download") == row["id"]]
+    assert (found.kind, found.severity, found.department) == ("unlogged_download", "high", "stats")
+    assert (found.evidence["request"], found.evidence["bytes"]) == (rid, row["bytes"])
+    stored = lab.versions().find("0x" + lab.base.dataset_id.hex(), 1)
+    assert stored is not None and row["bytes"] == stored.ciphertext_size
+
+
+# -- publish while the node restarts ---------------------------------------------------------
+
+_PUBLISH_PAUSED = """
+import json
+from node.runtime import NodeSession
+from node.sharing.contracts import Policy, Sharing
+from node.sharing.service import publish
+real = Sharing.create_dataset
+def create_then_pause(self, *args, **kwargs):
+    created = real(self, *args, **kwargs)
+    # the dataset is created on chain, its version not yet published: the test acts here
+    print("between", flush=True)
+    sys.stdin.readline()
+    return created
+Sharing.create_dataset = create_then_pause
+with NodeSession(settings, keys) as s:
+    done = publish(s.blobs, s.versions, s.require_sharing(), keys, Path(sys.argv[3]),
+                   name=sys.argv[4], policy=Policy(auto_approve_roles=("analyst",)))
+print(json.dumps(done.as_dict()), flush=True)
+"""
+
+
+def _paused_publish(lab: CrashLab, tmp_path: Path, name: str) -> subprocess.Popen:
+    d = lab.dept("stats")
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            _CHILD_PRELUDE + _PUBLISH_PAUSED,
+            str(lab.net.home(d)),
+            str(lab.net.secret(d)),
+            str(payload(tmp_path / f"{name}.zip", 1)),
+            name,
+        ],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert child.stdout is not None
+    assert child.stdout.readline().strip() == "between", child.stderr.read()[-2000:]
+    lab.names.append(name)
+    return child
+
+
+def test_a_node_restarted_between_create_and_publish_keeps_the_publish(
+    lab: CrashLab, tmp_path: Path
+) -> None:
+    """`dataset publish` runs in its own process: the node's start-up recovery, run while
+    that publish waits between createDataset and publishVersion, must leave its blob and
+    row alone, and the version it then anchors is served."""
+    child = _paused_publish(lab, tmp_path, "restarted-between")
+    lab.kill_node("stats")
+    lab.restart()  # recovery runs before the node serves again
+    out, err = child.communicate("go\n", timeout=120)
+    assert child.returncode == 0, err[-2000:]
+    done = json.loads(out.splitlines()[-1])
+    assert lab.chain_versions_unserved() == []
+    row = lab.versions().find(done["dataset_id"], done["version"])
+    assert row is not None and row.ciphertext_hash == done["ciphertext_sha256"]
+    assert lab.store_problems() == []
+    findings = _auditor(lab).run().findings
+    assert not [f for f in findings if f.kind == "blob_missing"]
+
+
+def test_a_publish_whose_blob_was_removed_anchors_nothing(lab: CrashLab, tmp_path: Path) -> None:
+    """A blob removed under a running publish by something that ignores its lease (a node
+    of an older version, an operator): the publish stops before anchoring, with a clear
+    error, and leaves no row."""
+    child = _paused_publish(lab, tmp_path, "removed-between")
+    with lab.net.session("stats") as s:
+        (row,) = [r for r in s.versions.unanchored() if r.name == "removed-between"]
+        s.blobs.path_for(bytes.fromhex(row.ciphertext_hash[2:])).unlink()
+        sharing = s.require_sharing()
+        dataset_id = sharing.dataset_id(s.keys.address, "removed-between")
+    _, err = child.communicate("go\n", timeout=120)
+    assert child.returncode != 0
+    assert "PublishInterrupted" in err and "nothing was anchored" in err
+    assert lab.reader().dataset(dataset_id)["versions"] == 0
+    with lab.net.session("stats") as s:
+        assert [r for r in s.versions.unanchored() if r.name == "removed-between"] == []
+    assert lab.chain_versions_unserved() == []

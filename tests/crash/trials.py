@@ -12,13 +12,18 @@ Each trial starts one operation and kills a process with SIGKILL after a random 
 * ``pull``        `tanlian access pull` (the consumer's CLI process);
 * ``key_release`` the owner's node while it releases the key of a grant just authorized;
 * ``dp_spend``    the owner's node while it answers a DP query (compute, spend, archive);
-* ``log_anchor``  the owner's node while it anchors its access log on chain.
+* ``log_anchor``  the owner's node while it anchors its access log on chain;
+* ``download``    the owner's node while it streams a RAW download to the consumer;
+* ``publish_restart`` the owner's node (killed and restarted) while `tanlian dataset publish`
+                  runs beside it in its own process, which carries on.
 
 Then `LocalNetwork.up()` restarts what died and the trial checks: every acknowledged write
 (what the operation reported done before the kill) is on chain and in the node's store; no
 half-state (a version on chain its node does not serve, a stored row or blob without its
 version, a temporary file, a key released without its log entry, a spend without its
-archived answer, a log batch on chain the node does not know); and the regulator's audit
+archived answer, a log batch on chain the node does not know, a download served without
+its intent logged before it or without its outcome after the restart); and the regulator's
+audit
 (`tanlian audit verify`, :class:`node.audit.verify.Auditor`) has no new finding above info.
 
 `tests/crash/test_crash_trials.py` runs one trial per operation in `make test`;
@@ -61,10 +66,19 @@ from node.privacy.store import VersionStore
 from node.registry.keystore import KEYSTORE_FILE, NodeKeys, unlock
 from node.settings import load_settings
 from node.sharing.contracts import Mode, Policy, Sharing, State
+from node.sharing.download import INTERRUPTED
 from node.sharing.service import publish_as, pull
 
 ROOT = Path(__file__).resolve().parents[2]
-OPERATIONS = ("publish", "pull", "key_release", "dp_spend", "log_anchor")
+OPERATIONS = (
+    "publish",
+    "pull",
+    "key_release",
+    "dp_spend",
+    "log_anchor",
+    "download",
+    "publish_restart",
+)
 #: Seconds over which the kill delay is drawn when no calibration run measured the
 #: operation: for publish from its first file write, for pull from the first file it opens
 #: in the output folder (the CLI's imports and keystore unlock come before), for the others
@@ -75,6 +89,8 @@ DEFAULT_WINDOWS = {
     "key_release": 0.3,
     "dp_spend": 0.15,
     "log_anchor": 0.1,
+    "download": 0.3,
+    "publish_restart": 1.5,
 }
 DEPARTMENTS = (("drc", ["regulator"], True), ("stats", ["provider"], False))
 CONSUMER = ("analyst", ["consumer", "analyst"], False)
@@ -588,7 +604,94 @@ class CrashLab:
             result.half.append(f"log entries {pending} not anchored after the restart")
         return result
 
+    def _trial_download(self, delay: float | None) -> TrialResult:
+        path = f"/v1/datasets/0x{self.base.dataset_id.hex()}/versions/1/blob"
+        before = {d["id"] for d in self.downloads()}
+        received = [0]
+
+        def download() -> dict:
+            with self.client("analyst", "stats") as c:
+                for block in c.stream("GET", path, {"request": self.pull_request}, 1 << 20):
+                    received[0] += len(block)
+            return {"bytes": received[0]}
+
+        ack, in_flight, took = self._node_op(download, delay)
+        result = TrialResult("download", delay or 0.0, in_flight, recovery=took)
+        rows = [d for d in self.downloads() if d["id"] not in before]
+        entries: dict[int, list[str]] = {}
+        with self.client("drc", "stats") as c:
+            for e in c.get("/v1/audit/log")["entries"]:
+                if e["detail"].get("download") in {d["id"] for d in rows}:
+                    entries.setdefault(e["detail"]["download"], []).append(e["kind"])
+        if received[0] and not rows:
+            result.lost.append(f"{received[0]} bytes received, no download in the owner's log")
+        for d in rows:
+            kinds = entries.get(d["id"], [])
+            if "download_intent" not in kinds:
+                result.lost.append(f"download {d['id']} served without its intent logged")
+            if d["outcome"] == "started" or "download" not in kinds:
+                result.half.append(f"download {d['id']} has no outcome after the restart")
+        outcomes = {d["outcome"] for d in rows}
+        if ack is not None and INTERRUPTED in outcomes:
+            result.notes.append(
+                f"a download the consumer received whole ({ack['bytes']} bytes) is logged as "
+                "interrupted: the kill came between its last byte and its outcome"
+            )
+        elif ack is not None and not any(
+            d["outcome"] == "completed" and d["bytes"] == ack["bytes"] for d in rows
+        ):
+            result.lost.append(f"a completed download of {ack['bytes']} bytes is not logged so")
+        return result
+
+    def _trial_publish_restart(self, delay: float | None) -> TrialResult:
+        self._count += 1
+        name = f"restart-{self._count}"
+        self.names.append(name)
+        file = payload(self.root / "data" / f"{name}.zip")
+        stats = self.dept("stats")
+        cmd = self._cli(
+            "dataset", "publish", str(file), "--home", str(self.net.home(stats)),
+            "--name", name, "--auto-approve", "analyst",
+            "--password-file", str(self.net.secret(stats)), "--json",
+        )  # fmt: skip
+        tmp = self.net.home(stats) / "blobs" / "tmp"
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True
+        )
+        while proc.poll() is None and not any(os.scandir(tmp)):
+            time.sleep(0.002)
+        start = time.monotonic()
+        if delay is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=delay)
+            in_flight = proc.poll() is None
+            self.kill_node("stats")  # the publish carries on while its node restarts
+            self.restart()
+        out, err = proc.communicate(timeout=600)
+        took = time.monotonic() - start
+        file.unlink()
+        result = TrialResult(
+            "publish_restart", delay or 0.0, delay is not None and in_flight, recovery=took
+        )
+        try:
+            ack = json.loads(out)
+        except json.JSONDecodeError:
+            ack = None
+        if proc.returncode != 0 or ack is None:
+            last = (err.strip().splitlines() or ["no output"])[-1]
+            result.lost.append(f"publish of {name} failed while its node restarted: {last}")
+            return result
+        row = self.versions().find(ack["dataset_id"], ack["version"])
+        if row is None or row.ciphertext_hash != ack["ciphertext_sha256"]:
+            result.lost.append(f"acknowledged {name} v{ack['version']} is not in the store")
+        return result
+
     # -- checks ------------------------------------------------------------------------
+    def downloads(self) -> list[dict[str, Any]]:
+        """The owner's download log."""
+        with self.client("drc", "stats") as c:
+            return c.get("/v1/downloads")["downloads"]
+
     def reader(self) -> Sharing:
         state = self.net.load_state()
         assert self.backend is not None
@@ -681,7 +784,7 @@ class CrashLab:
 def table(results: list[TrialResult]) -> str:
     """operation, trials, lost writes, half-states, audit findings, median recovery."""
     head = (
-        f"{'operation':<12} {'trials':>6} {'in flight':>9} {'lost writes':>11} "
+        f"{'operation':<15} {'trials':>6} {'in flight':>9} {'lost writes':>11} "
         f"{'half-states':>11} {'audit findings':>14} {'median recovery':>16}"
     )
     lines = [head]
@@ -690,7 +793,7 @@ def table(results: list[TrialResult]) -> str:
         if not rs:
             continue
         lines.append(
-            f"{op:<12} {len(rs):>6} {sum(r.in_flight for r in rs):>9} "
+            f"{op:<15} {len(rs):>6} {sum(r.in_flight for r in rs):>9} "
             f"{sum(len(r.lost) for r in rs):>11} {sum(len(r.half) for r in rs):>11} "
             f"{sum(len(r.findings) for r in rs):>14} "
             f"{statistics.median(r.recovery for r in rs):>14.2f} s"

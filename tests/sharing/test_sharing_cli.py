@@ -66,7 +66,8 @@ def test_publish_request_pull_revoke_from_the_command_line(
     net: LocalNetwork, tmp_path: Path
 ) -> None:
     data = tmp_path / "panel.csv"
-    data.write_text("district,year,pm25\n锦江区,2024,31.5\n")
+    text = "district,year,pm25\n锦江区,2024,31.5\n"
+    data.write_bytes(text.encode("gbk"))  # as Excel on Chinese Windows saves it
     pub = ok(
         tanlian(
             net,
@@ -84,6 +85,7 @@ def test_publish_request_pull_revoke_from_the_command_line(
         )
     )
     assert pub["version"] == 1 and pub["publish_tx"].startswith("0x")
+    assert pub["source_encoding"] == "gbk"
     req = ok(
         tanlian(
             net,
@@ -109,7 +111,16 @@ def test_publish_request_pull_revoke_from_the_command_line(
             break
         time.sleep(0.3)  # until the eco node has released the key
     info = ok(pulled)
-    assert info["verified"] and out.read_text() == data.read_text()
+    assert info["verified"] and out.read_text(encoding="utf-8") == text  # 锦江区 intact
+    for_excel = tmp_path / "excel.csv"
+    excel = ok(
+        tanlian(
+            net, "analyst", "access", "pull", str(req["request"]), "-o", str(for_excel),
+            "--excel", "--json",
+        )
+    )  # fmt: skip
+    assert excel["excel"] is True
+    assert for_excel.read_bytes() == b"\xef\xbb\xbf" + text.encode("utf-8")
     mine = ok(tanlian(net, "analyst", "access", "list", "--mine", "--json"))
     assert [r["request_id"] for r in mine["requests"]] == [req["request"]]
     listed = ok(tanlian(net, "analyst", "dataset", "list", "--json"))
@@ -118,6 +129,23 @@ def test_publish_request_pull_revoke_from_the_command_line(
         tanlian(net, "eco", "access", "revoke", str(req["request"]), "--reason", "done", "--json")
     )
     assert revoked["events"] == ["AccessRevoked"]
+    # refusals name the state, not its number: WrongState(actual=5) is "was revoked"
+    twice = tanlian(net, "eco", "access", "revoke", str(req["request"]), "--reason", "again")
+    assert twice.returncode == 1 and "Traceback" not in twice.stderr
+    assert twice.stderr.strip().splitlines()[-1] == (
+        f"tanlian: error [contract_reverted]: request {req['request']} was revoked "
+        "(contract error WrongState)"
+    )
+    # a department by its name; an active member cannot be approved again
+    approved = tanlian(net, "drc", "registry", "approve", "eco")
+    assert (
+        approved.stderr.strip()
+        .splitlines()[-1]
+        .endswith("is active; this needs it pending (contract error WrongStatus)")
+    )
+    # a raw grant has no ε budget to show
+    raw_budget = tanlian(net, "analyst", "budget", "show", str(req["request"]))
+    assert raw_budget.stderr.strip().splitlines()[-1].startswith("tanlian: error [grant_mismatch]")
     again = tanlian(
         net, "analyst", "access", "pull", str(req["request"]), "-o", str(tmp_path / "no.csv")
     )
@@ -179,6 +207,16 @@ def test_publish_request_pull_revoke_from_the_command_line(
         ("analyst", ["budget", "show", "1", "--per-query", "0.0005"], "budget_too_fine"),
         ("analyst", ["access", "approve", "999"], "contract_reverted"),
         ("analyst", ["access", "pull", "999", "-o", "/tmp/x"], "not_found"),
+        # no traceback, ever: each of these once ended in one
+        ("analyst", ["access", "pull", "999", "-o", "/tmp"], "invalid_input"),
+        ("drc", ["registry", "approve", "0x1234"], "invalid_input"),
+        ("drc", ["registry", "suspend", "nobody", "--reason", "x"], "invalid_input"),
+        ("analyst", ["budget", "show", "999"], "not_found"),
+        (
+            "analyst",
+            ["access", "request", "eco/air", "--purpose", "p", "--days", "nan"],
+            "invalid_input",
+        ),
     ],
 )
 def test_bad_input_gets_one_readable_line(
@@ -261,6 +299,14 @@ def test_dp_query_and_budget_from_the_command_line(net: LocalNetwork, tmp_path: 
         "request": int(rid),
         "ceiling": 0.5,
         "spent": 0.2,
+        "grant_remaining": 0.3,
+        # the default lifetime ceilings: 3 grant ceilings, shared by the department
+        "lifetime_ceiling": 3.0,
+        "lifetime_spent": 0.2,
+        "lifetime_remaining": 2.8,
+        "department_ceiling": 3.0,
+        "department_spent": 0.2,
+        "department_remaining": 2.8,
         "remaining": 0.3,
         "more_queries_of_that_cost": 1,
     }
@@ -349,3 +395,125 @@ def test_desensitized_release_from_the_command_line(net: LocalNetwork, tmp_path:
         net, "eco", "dataset", "desensitize", "residents", "--profile", str(bad), "--as", "x"
     )
     assert wrong.stderr.strip().splitlines()[-1].startswith("tanlian: error [invalid_input]")
+
+
+def _dp_dataset(net: LocalNetwork, tmp_path: Path, name: str, *policy: str) -> Path:
+    """A DP-only dataset of grid's with public keys on district only; returns a count spec
+    of ε 0.2 grouped by district."""
+    data = tmp_path / f"{name}.csv"
+    data.write_text(
+        "enterprise_id,district,kwh\n"
+        + "".join(f"E{i},{'锦江区' if i % 2 else '青羊区'},{i * 10}\n" for i in range(20))
+    )
+    meta = tmp_path / f"{name}-meta.json"
+    meta.write_text(
+        json.dumps(
+            {
+                "columns": {
+                    "enterprise_id": {},
+                    "district": {"keys": ["锦江区", "青羊区"]},
+                    "kwh": {"lower": 0, "upper": 1000},
+                }
+            }
+        )
+    )
+    ok(
+        tanlian(
+            net, "grid", "dataset", "publish", str(data), "--name", name, "--dp-only",
+            "--auto-approve", "analyst", "--dp-metadata", str(meta), *policy, "--json",
+        )
+    )  # fmt: skip
+    spec = tmp_path / f"{name}-q.json"
+    spec.write_text(json.dumps({"kind": "count", "epsilon": 0.2, "group_by": "district"}))
+    return spec
+
+
+def _dp_request(net: LocalNetwork, dataset: str, epsilon: str) -> dict:
+    return ok(
+        tanlian(
+            net, "analyst", "access", "request", dataset, "--purpose", "dp", "--mode", "dp",
+            "--epsilon", epsilon, "--json",
+        )
+    )  # fmt: skip
+
+
+def _error_code(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 1, proc.stdout
+    last = proc.stderr.strip().splitlines()[-1]
+    assert last.startswith("tanlian: error ["), proc.stderr
+    return last.split("[", 1)[1].split("]", 1)[0]
+
+
+def test_reapplying_does_not_reset_the_budget(net: LocalNetwork, tmp_path: Path) -> None:
+    """Issue 19: an exhausted DP grant, a new application authorized by the preset policy,
+    and the next query refused because the lifetime budget is spent."""
+    spec = _dp_dataset(
+        net, tmp_path, "kwh-life", "--epsilon-ceiling", "0.4", "--lifetime-epsilon", "0.4"
+    )
+    first = _dp_request(net, "grid/kwh-life", "0.4")
+    for _ in range(2):
+        ok(tanlian(net, "analyst", "query", "grid/kwh-life", "--spec", str(spec), "--json"))
+    spent = tanlian(net, "analyst", "query", "grid/kwh-life", "--spec", str(spec))
+    assert _error_code(spent) == "dp_budget_exhausted"
+    second = _dp_request(net, "grid/kwh-life", "0.4")
+    assert second["request"] != first["request"] and second["state"] == "authorized"
+    budget = ok(tanlian(net, "analyst", "budget", "show", str(second["request"]), "--json"))
+    assert (budget["grant_remaining"], budget["lifetime_remaining"], budget["remaining"]) == (
+        0.4,
+        0.0,
+        0.0,
+    )
+    refused = tanlian(net, "analyst", "query", "grid/kwh-life", "--spec", str(spec))
+    assert _error_code(refused) == "dp_lifetime_budget_exhausted"
+    refused = tanlian(net, "analyst", "query", str(second["request"]), "--spec", str(spec))
+    assert _error_code(refused) == "dp_lifetime_budget_exhausted"
+    # a policy whose lifetime ceiling is below the grant ceiling is refused before publishing
+    bad = tanlian(
+        net, "grid", "dataset", "publish", str(spec), "--name", "kwh-bad", "--dp-only",
+        "--epsilon-ceiling", "1", "--lifetime-epsilon", "0.5",
+    )  # fmt: skip
+    assert _error_code(bad) == "invalid_input"
+
+
+def test_dp_metadata_changed_off_chain_is_refused_and_audited(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    """Issue 19 (T9): enterprise_id added as a public key in the node's SQL does not let a
+    per-enterprise group-by answer, and `audit verify` reports the change."""
+    import sqlalchemy as sa
+
+    spec = _dp_dataset(net, tmp_path, "kwh-meta", "--epsilon-ceiling", "1")
+    req = _dp_request(net, "grid/kwh-meta", "1")
+    by_enterprise = tmp_path / "by-enterprise.json"
+    by_enterprise.write_text(
+        json.dumps({"kind": "count", "epsilon": 0.1, "group_by": "enterprise_id"})
+    )
+    # as declared: enterprise_id is no public key
+    declared = tanlian(net, "analyst", "query", "grid/kwh-meta", "--spec", str(by_enterprise))
+    assert _error_code(declared) == "dp_query_refused"
+    ok(tanlian(net, "analyst", "query", "grid/kwh-meta", "--spec", str(spec), "--json"))
+    grid = next(d for d in net.config.departments if d.name == "grid")
+    engine = sa.create_engine(f"sqlite:///{net.home(grid) / 'node.db'}")
+    dataset_id = req["dataset_id"]
+    with engine.begin() as c:
+        row = c.execute(
+            sa.text("SELECT id, dp_metadata FROM stored_version WHERE dataset_id = :d"),
+            {"d": dataset_id},
+        ).one()
+        meta = json.loads(row.dp_metadata) if isinstance(row.dp_metadata, str) else row.dp_metadata
+        meta["columns"]["enterprise_id"] = {"keys": [f"E{i}" for i in range(20)]}
+        c.execute(
+            sa.text("UPDATE stored_version SET dp_metadata = :m WHERE id = :i"),
+            {"m": json.dumps(meta), "i": row.id},
+        )
+    engine.dispose()
+    for query in (by_enterprise, spec):  # nothing is answered with the changed metadata
+        refused = tanlian(net, "analyst", "query", "grid/kwh-meta", "--spec", str(query))
+        assert _error_code(refused) == "dp_metadata_not_anchored"
+    audit = tanlian(net, "drc", "audit", "verify", "--json")
+    assert audit.returncode == 2, audit.stderr
+    found = [f for f in json.loads(audit.stdout)["findings"] if f["kind"] == "dp_metadata_mismatch"]
+    # the untouched DP versions (grid/kwh, kwh-life) pass: only this one is reported
+    assert [
+        (f["severity"], f["evidence"]["dataset_id"], f["evidence"]["version"]) for f in found
+    ] == [("high", dataset_id, 1)]

@@ -98,6 +98,35 @@ def test_auto_authorized_raw_grant_is_released_and_pulled(
         assert out.read_text(encoding="utf-8") == CSV.replace("\r\n", "\n")
 
 
+def test_a_gbk_spreadsheet_is_published_as_utf8_and_pulled_intact(
+    net: LocalNetwork, panel, tmp_path: Path
+) -> None:
+    # Excel on Chinese Windows saves CSV as GBK; the canonical form is the UTF-8 one
+    path = tmp_path / "gbk.csv"
+    path.write_bytes(CSV.encode("gbk"))
+    with session(net, "stats") as stats:
+        pub = publish_as(
+            stats,
+            path,
+            name="district-panel-gbk",
+            classification="internal",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+        # recorded with the stored version, not only printed
+        stored = stats.versions.find("0x" + pub.dataset_id.hex(), pub.version)
+        assert stored is not None and stored.source_encoding == "gbk"
+    assert pub.source_encoding == "gbk" and pub.as_dict()["source_encoding"] == "gbk"
+    assert pub.plaintext_hash == panel.plaintext_hash  # the same bytes as the UTF-8 file's
+    with session(net, "analyst") as analyst:
+        sh = analyst.require_sharing()
+        r = sh.apply(pub.dataset_id, 1, "green index 2023", Mode.RAW, duration=3600)
+        rid = r.event("AccessRequested").args["requestId"]
+        wait_state(analyst, rid, State.RELEASED)
+        out = tmp_path / "pulled.csv"
+        assert pull(sh, analyst.registry, analyst.keys, rid, out)["verified"] is True
+        assert "锦江区" in out.read_text(encoding="utf-8")
+
+
 def test_pending_request_needs_owner_and_reviewer(net: LocalNetwork, tmp_path: Path) -> None:
     data = tmp_path / "grid.csv"
     data.write_text("enterprise,month,kwh\nE1,2024-01,1200\n")
@@ -246,6 +275,9 @@ def test_dp_only_dataset_refuses_raw_and_bounds_epsilon(net: LocalNetwork, tmp_p
             "InvalidEpsilon",
             {"asked": 2500, "ceiling": 2000},
         )
+        # said in ε, as the analyst asked, not in the chain's milli-ε
+        assert eps.value.message.startswith("ε 2.5 is not allowed: give more than 0 and at most")
+        assert "ceiling, ε 2 (contract error InvalidEpsilon)" in eps.value.message
         ok = sh.apply(pub.dataset_id, 1, "dp", Mode.DP, epsilon=Epsilon.parse("1"), duration=3600)
         assert ok.event("AccessAuthorized").args["automatic"] is True
 

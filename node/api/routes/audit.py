@@ -12,7 +12,15 @@ from fastapi.responses import Response, StreamingResponse
 
 from node.api.body import json_request, no_body
 from node.api.deps import OwnerOrRegulator, Regulator, Runtime, json_body
-from node.api.schemas import Anchored, AuditLog, BlobsBody, IndexDigest, LogProof
+from node.api.schemas import (
+    Anchored,
+    AuditLog,
+    BlobsBody,
+    DpMetadataList,
+    IndexDigest,
+    LogProof,
+    StoredDpMetadata,
+)
 from node.audit.blob_frames import error_frame, file_frames
 from node.audit.digest import index_digest
 from node.errors import NotFound
@@ -62,6 +70,19 @@ def audit_index(
     rt.wait_synced(to_block, timeout=10)
     digest, count = index_digest(rt.indexer.events(to_block=to_block))
     return IndexDigest(cursor=rt.indexer.cursor(), digest=digest, events=count)
+
+
+@router.get("/dp-metadata", response_model=DpMetadataList, openapi_extra=no_body())
+def audit_dp_metadata(_: Regulator, rt: Runtime) -> DpMetadataList:
+    """The DP metadata stored for every anchored version that has some (regulators): to be
+    checked against the digest anchored with each version."""
+    return DpMetadataList(
+        versions=[
+            StoredDpMetadata(dataset_id=r.dataset_id, version=r.version, dp_metadata=r.dp_metadata)
+            for r in rt.versions.anchored()
+            if r.dp_metadata is not None
+        ]
+    )
 
 
 @router.post(

@@ -20,7 +20,9 @@ def healthz(rt: Runtime) -> Health:
     except TanlianError:
         head = None
     return Health(
-        status="ok" if head is not None and rt.last_sync_error is None else "degraded",
+        status="ok"
+        if head is not None and rt.last_sync_error is None and rt.settings_error is None
+        else "degraded",
         name=rt.settings.name,
         address=rt.address,
         roles=list(rt.settings.roles),
@@ -29,5 +31,6 @@ def healthz(rt: Runtime) -> Health:
         indexed_block=rt.indexer.cursor(),
         registry=rt.registry.address if rt.registry else None,
         sync_error=rt.last_sync_error,
+        settings_error=rt.settings_error,
         version=node.__version__,
     )

@@ -20,8 +20,10 @@ def _directory(rt: Runtime) -> MemberDirectory:
     return rt.directory
 
 
+# The member directory is in memory: these routes run on the event loop, so that they
+# never wait for a worker thread held by a chain call (a download's grant check, a DP spend).
 @router.get("", response_model=MemberList, openapi_extra=no_body())
-def list_nodes(_: Caller, rt: Runtime) -> MemberList:
+async def list_nodes(_: Caller, rt: Runtime) -> MemberList:
     """Every member the registry knows, with status, roles, keys and endpoints."""
     directory = _directory(rt)
     return MemberList(
@@ -31,13 +33,13 @@ def list_nodes(_: Caller, rt: Runtime) -> MemberList:
 
 
 @router.get("/me", response_model=Member, openapi_extra=no_body())
-def me(who: Caller) -> Member:
+async def me(who: Caller) -> Member:
     """The caller's own record, as this node sees it."""
     return Member(**who.as_dict())
 
 
 @router.get("/{address}", response_model=Member, openapi_extra=no_body())
-def one_node(address: str, _: Caller, rt: Runtime) -> Member:
+async def one_node(address: str, _: Caller, rt: Runtime) -> Member:
     """One member's record by its account address."""
     if not is_address(address):
         raise NotFound(f"{address!r} is not an address")

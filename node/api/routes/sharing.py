@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from starlette.types import Send
@@ -13,16 +11,25 @@ from node.api.deps import (
     Caller,
     Downloads,
     OwnerOrRegulator,
+    PurposeRequest,
     RawGrant,
     RequestId,
+    RequestPath,
     Runtime,
     SharingDep,
     VersionNo,
 )
-from node.api.schemas import AccessList, AccessRequest, Dataset, DatasetList, DownloadList
+from node.api.schemas import (
+    AccessList,
+    AccessRequest,
+    Dataset,
+    DatasetList,
+    DownloadList,
+    PurposeAnswer,
+)
 from node.errors import NotFound
-from node.sharing import views
-from node.sharing.download import FRAME, Served, stream_while_usable
+from node.sharing import purposes, views
+from node.sharing.download import FRAME, Served, log_intent, log_outcome, stream_while_usable
 
 router = APIRouter(tags=["sharing"])
 
@@ -88,7 +95,22 @@ def list_access(
             if d["owner"] == rt.address
         }
         reqs = [r for r in reqs if r["dataset_id"] in owned]
+    for r in reqs:
+        r["requested_at"] = rt.block_time(r["history"][0][0])
     return AccessList(as_of_block=rt.indexer.cursor(), requests=[AccessRequest(**r) for r in reqs])
+
+
+@router.get(
+    "/v1/access/{request_id}/purpose", response_model=PurposeAnswer, openapi_extra=no_body()
+)
+def request_purpose(request_id: RequestPath, req: PurposeRequest, rt: Runtime) -> PurposeAnswer:
+    """The purpose text of an application this node's department filed (its hash is on
+    chain): for the applicant, the dataset's owner, reviewers and regulators."""
+    digest = "0x" + req.purpose_hash.hex()
+    text = purposes.find(rt.engine, digest)
+    if text is None:
+        raise NotFound(f"this node holds no purpose text for request {request_id}")
+    return PurposeAnswer(request_id=request_id, purpose=text, purpose_hash=digest)
 
 
 @router.get(
@@ -108,30 +130,24 @@ def download(
     downloads: Downloads,
 ) -> FrameByFrame:
     """The encrypted blob of a version, for the consumer of a usable RAW grant; the grant is
-    checked again before every 1 MiB sent, and the download is logged however it ends."""
+    checked again before every 1 MiB sent; the download is logged before its first byte and
+    again however it ends."""
     row = rt.versions.find("0x" + grant.dataset_id.hex(), version)
     if row is None:
         raise NotFound(f"version {version} of {dataset_id} is not stored on this node")
-    log_id = downloads.start(request, who.address, row.dataset_id, version, row.ciphertext_hash)
+    # the intent is on disk before the first byte leaves: a node killed mid-stream keeps it
+    intent = log_intent(
+        rt.access_log,
+        downloads,
+        request_id=request,
+        consumer=who.address,
+        row=row,
+        block=rt.backend.block_number(),
+    )
     frames = rt.blobs.stream(bytes.fromhex(row.ciphertext_hash[2:]), chunk=FRAME)
-    started, head = time.time(), rt.backend.block_number()
 
     def log(served: Served) -> None:
-        downloads.finish(log_id, served.sent, served.outcome)
-        cut = {} if served.cut_block is None else {"cut_block": served.cut_block}
-        rt.access_log.append(
-            "download",
-            request_id=request,
-            consumer=who.address,
-            dataset_id=row.dataset_id,
-            version=version,
-            block=head,
-            started_at=round(started, 6),
-            bytes=served.sent,
-            outcome=served.outcome,
-            ciphertext_sha256=row.ciphertext_hash,
-            **cut,
-        )
+        log_outcome(rt.access_log, downloads, intent, served)
 
     return FrameByFrame(
         stream_while_usable(frames, sharing, grant, rt.backend.block_number, log),

@@ -20,6 +20,7 @@ from node.chain.backend import (
     register_backend,
 )
 from node.chain.embedded.chain import EmbeddedChain, GenesisSpec, Mined
+from node.chain.errors import ChainUnavailable
 from node.chain.raw import RawBlock
 
 # The embedded chain mines one transaction per block and charges nothing for gas, so
@@ -64,7 +65,7 @@ def _receipt_from_mined(mined: Mined) -> Receipt:
         block_number=header.block_number,
         block_hash=header.hash,
         status=1 if receipt.state_root == b"\x01" else 0,
-        gas_used=receipt.gas_used,  # cumulative == own: one transaction per block
+        gas_used=receipt.gas_used,  # cumulative == own: a block of its own
         contract_address=created,
         logs=tuple(
             RawLog(
@@ -122,6 +123,8 @@ class EmbeddedBackend(ChainBackend):
 
     def send_raw_transaction(self, raw: bytes) -> bytes:
         mined = self.chain.submit(raw)
+        if not isinstance(mined, Mined):
+            return mined.tx_hash  # queued in the pending block: wait_for_receipt waits
         with self._recent_lock:
             self._recent[mined.tx_hash] = _receipt_from_mined(mined)
             while len(self._recent) > 1_000:
@@ -135,6 +138,8 @@ class EmbeddedBackend(ChainBackend):
             recent = self._recent.pop(tx_hash, None)
         if recent is not None:
             return recent
+        if not self.chain.wait_mined(tx_hash, timeout):
+            raise ChainUnavailable(f"no receipt for 0x{tx_hash.hex()} after {timeout:.0f}s")
         return receipt_from_tester(self.chain.get_receipt(tx_hash))
 
     def call(

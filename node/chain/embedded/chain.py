@@ -1,8 +1,9 @@
 """The embedded chain: py-evm, driven through eth-tester's PyEVM backend, durable on disk.
 
 One process owns the chain (a file lock enforces it) and acts as its single sequencer:
-every accepted transaction is applied, mined into its own block and committed to the
-store before its hash is returned, so a returned hash always has a durable receipt.
+an accepted transaction is applied, mined into its own block and committed to the store
+before its hash is returned, or, past a served chain's clock bound, applied to the pending
+block that is mined with the others of its second; a receipt is always durable.
 Reads go through eth-tester's serializers; lookups that eth-tester does by scanning
 history (transaction by hash, logs) use py-evm's own indexes and the header blooms instead.
 """
@@ -46,6 +47,7 @@ from node.chain.embedded.limits import (
     deadline_at,
     timed_computation,
 )
+from node.chain.embedded.permissioning import require_chain_id
 from node.chain.embedded.store import SCHEMA_VERSION, DurableKV
 from node.chain.errors import ChainStoreError, NotFoundOnChain, TransactionRejected, WriteRefused
 from node.chain.raw import RawBlock, flat_list, header_roots
@@ -53,7 +55,10 @@ from node.chain.raw import RawBlock, flat_list, header_roots
 logger = logging.getLogger(__name__)
 
 STORE_FILE = "chain.sqlite"
-DEFAULT_GAS_LIMIT = 60_000_000
+# Room for at least 33 writes of the fixed 15,000,000-gas allowance a block (to its gas
+# target, half of this): past the clock bound a block a second carries every write of that
+# second (see EmbeddedChain.submit).
+DEFAULT_GAS_LIMIT = 1_000_000_000
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,24 @@ class Mined:
     tx: Any
     receipt: Any
     header: BlockHeaderAPI
+
+
+@dataclass(frozen=True)
+class Queued:
+    """A transaction applied to the pending block, which is mined later."""
+
+    tx_hash: bytes
+
+
+@dataclass
+class _PendingBlock:
+    """The block being filled while the chain's clock waits for the wall clock."""
+
+    timestamp: int
+    seal_at: int  # the chain time (EmbeddedChain.now) at which it is mined
+    raws: list[bytes] = field(default_factory=list)
+    hashes: list[bytes] = field(default_factory=list)
+    receipts: list[Any] = field(default_factory=list)
 
 
 class _TanlianChainBase(MiningChain):
@@ -142,6 +165,9 @@ class EmbeddedChain:
         self.home.mkdir(parents=True, exist_ok=True)
         self._kv = DurableKV(path, fsync=fsync)
         self._lock = threading.RLock()
+        self._mined = threading.Condition(self._lock)
+        self._pending: _PendingBlock | None = None
+        self._closed = False
         try:
             meta = self._kv.get_meta()
             if not meta:
@@ -271,6 +297,13 @@ class EmbeddedChain:
 
     def close(self) -> None:
         with self._lock:
+            if self._pending is not None and not self._closed:
+                # its senders hold hashes without receipts: mine what they were told was taken
+                try:
+                    self._seal_pending()
+                except Exception:
+                    logger.exception("sealing the pending block on close failed")
+            self._closed = True
             self._kv.close()
 
     def __enter__(self) -> EmbeddedChain:
@@ -281,18 +314,26 @@ class EmbeddedChain:
 
     # -- writes --------------------------------------------------------------------
     def send_raw_transaction(self, raw: bytes) -> bytes:
-        """Apply, mine and durably commit one signed transaction; returns its hash."""
+        """Apply one signed transaction; returns its hash once it is mined and committed,
+        or, when the chain's clock is at its bound, once it is in the pending block."""
         return self.submit(raw).tx_hash
 
-    def submit(self, raw: bytes) -> Mined:
-        """Apply, mine and durably commit one signed transaction.
+    def submit(self, raw: bytes) -> Mined | Queued:
+        """Apply one signed transaction and mine it, or queue it in the pending block.
 
-        The transaction is decoded and applied by py-evm directly (the hot path); what is
-        returned is what the caller needs to build its receipt without reading it back.
+        While the next block's time is within the bound ahead of the wall clock, the
+        transaction is mined into its own block and committed before this returns
+        (:class:`Mined`). Past the bound, Ethereum's rule that a block is at least a second
+        after its parent would run the chain's clock further ahead with every write (and
+        grants would expire early), so the transaction joins the pending block, which is
+        sealed with all it holds once the wall clock has caught up (:class:`Queued`; its
+        receipt exists from then on: :meth:`wait_mined`). Throughput is then no longer one
+        write a second but one block a second.
         """
         raw = bytes(raw)
         if raw[:1] == BLOB_TX_TYPE:
             raise TransactionRejected("blob transactions are not accepted on this chain")
+        require_chain_id(raw)
         with self._lock:
             try:
                 tx = (
@@ -300,37 +341,143 @@ class EmbeddedChain:
                     .get_transaction_builder()
                     .decode(raw)
                 )
-                # The pending header was made when the previous block was mined; give the
-                # new block the current time (Ethereum requires it to grow by >= 1 s).
-                now = self.now()
-                timestamp = max(now, self._head.timestamp + 1)
-                self._admission.check_clock(timestamp, now)
-                if self.limits.writes_per_second is not None:
-                    self._admission.take(tx.sender)
+            except Exception as exc:
+                raise TransactionRejected(f"transaction rejected: {exc}") from exc
+            if self.limits.writes_per_second is not None:
+                self._admission.take(tx.sender)
+            if self._pending is not None:
+                return self._queue(raw, tx)
+            # The pending header was made when the previous block was mined; give the
+            # new block the current time (Ethereum requires it to grow by >= 1 s).
+            now = self.now()
+            timestamp = max(now, self._head.timestamp + 1)
+            bound = self.limits.max_clock_ahead_seconds
+            if bound is not None and timestamp - now > bound:
+                self._pending = _PendingBlock(timestamp, seal_at=timestamp - bound)
+                self._chain.set_header_timestamp(timestamp)
+                queued = self._queue(raw, tx)
+                self._schedule_seal()
+                return queued
+            try:
                 self._chain.set_header_timestamp(timestamp)
                 _, receipt, _ = self._chain.apply_transaction(tx)
-            except WriteRefused:
-                raise  # turned away before anything was applied
             except ChainStoreError:
                 self._reload()
                 raise
             except Exception as exc:
                 self._reload()
                 raise TransactionRejected(f"transaction rejected: {exc}") from exc
-            try:
-                block = self._chain.mine_block(mix_hash=os.urandom(32))
-                # the block table's row is read back from the records just written (in
-                # memory until the commit), by the same reader that fills old stores
-                number = block.header.block_number
-                self._kv.add_logs(_log_rows(number, block.header.hash, [tx.hash], [receipt]))
-                self._add_blocks(number, self._trie_blocks(number, number))
-                self._kv.commit(meta={"logs_to": str(number), "blocks_to": str(number)})
-            except BaseException:
-                self._reload()
-                raise
-            self._head = block.header
-            self._admission.mined()
+            block = self._seal([tx.hash], [receipt])
             return Mined(tx_hash=tx.hash, tx=tx, receipt=receipt, header=block.header)
+
+    def _queue(self, raw: bytes, tx: Any) -> Queued:
+        """Apply ``tx`` to the pending block (the caller holds the lock)."""
+        pending = self._pending
+        assert pending is not None
+        header = self._chain.header
+        # Filled only to EIP-1559's gas target (half the limit): past it the base fee would
+        # rise from 0 to 1 wei, and this gas-free chain's transactions would be refused.
+        target = header.gas_limit // 2
+        if header.gas_used + tx.gas > target:
+            wait = max(0.0, pending.seal_at - self._time_offset - time.time()) + 0.05
+            raise WriteRefused(
+                f"the pending block is full ({header.gas_used} gas used of its target "
+                f"{target}, {tx.gas} more asked); retry in {wait:.1f} s",
+                reason="block_full",
+                retry_after=round(wait, 3),
+            )
+        try:
+            _, receipt, _ = self._chain.apply_transaction(tx)
+        except Exception as exc:
+            # A refused transaction may have left py-evm's pending state half-written:
+            # rebuild the pending block from the transactions it had.
+            self._replay_pending()
+            if isinstance(exc, ChainStoreError):
+                raise
+            raise TransactionRejected(f"transaction rejected: {exc}") from exc
+        pending.raws.append(raw)
+        pending.hashes.append(tx.hash)
+        pending.receipts.append(receipt)
+        return Queued(tx_hash=tx.hash)
+
+    def _replay_pending(self) -> None:
+        pending = self._pending
+        self._reload()
+        if pending is None:
+            return
+        self._chain.set_header_timestamp(pending.timestamp)
+        builder = self._chain.get_vm_class(self._chain.header).get_transaction_builder()
+        receipts = []
+        for raw in pending.raws:  # each was applied once on this very state: it applies again
+            _, receipt, _ = self._chain.apply_transaction(builder.decode(raw))
+            receipts.append(receipt)
+        pending.receipts = receipts
+
+    def _schedule_seal(self) -> None:
+        pending = self._pending
+        assert pending is not None
+        delay = max(0.0, pending.seal_at - self._time_offset - time.time())
+        timer = threading.Timer(delay, self._seal_due, args=(pending,))
+        timer.daemon = True
+        timer.start()
+
+    def _seal_due(self, pending: _PendingBlock) -> None:
+        with self._lock:
+            if self._pending is not pending or self._closed:
+                return  # sealed already (mine_empty, close)
+            wait = pending.seal_at - self.now()
+            if wait > 0:  # the --dev clock or the wall clock moved back: try again later
+                self._schedule_seal()
+                return
+            try:
+                self._seal_pending()
+            except Exception:
+                logger.exception("sealing the pending block failed; its transactions are dropped")
+
+    def _seal_pending(self) -> BlockHeaderAPI:
+        """Mine the pending block with every transaction queued in it (lock held)."""
+        pending = self._pending
+        assert pending is not None
+        self._pending = None
+        try:
+            block = self._seal(pending.hashes, pending.receipts)
+        finally:
+            self._mined.notify_all()
+        logger.debug(
+            "sealed block %d with %d transactions", block.header.block_number, len(pending.hashes)
+        )
+        return block.header
+
+    def _seal(self, hashes: list[bytes], receipts: list[Any]) -> Any:
+        """Mine what has been applied and commit it durably (the caller holds the lock)."""
+        try:
+            block = self._chain.mine_block(mix_hash=os.urandom(32))
+            # the block table's row is read back from the records just written (in
+            # memory until the commit), by the same reader that fills old stores
+            number = block.header.block_number
+            self._kv.add_logs(_log_rows(number, block.header.hash, hashes, receipts))
+            self._add_blocks(number, self._trie_blocks(number, number))
+            self._kv.commit(meta={"logs_to": str(number), "blocks_to": str(number)})
+        except BaseException:
+            self._reload()
+            raise
+        self._head = block.header
+        return block
+
+    def wait_mined(self, tx_hash: bytes, timeout: float) -> bool:
+        """Wait until no pending block holds ``tx_hash``; True if it is then on chain."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._pending is not None and tx_hash in self._pending.hashes:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._mined.wait(left)
+            try:
+                self._locate(tx_hash)
+            except NotFoundOnChain:
+                return False
+            return True
 
     # -- the clock, and what only a --dev host asks for ------------------------------
     def now(self) -> int:
@@ -348,18 +495,10 @@ class EmbeddedChain:
     def mine_empty(self) -> BlockHeaderAPI:
         """Mine and commit a block without transactions."""
         with self._lock:
+            if self._pending is not None:
+                return self._seal_pending()
             self._chain.set_header_timestamp(max(self.now(), self._head.timestamp + 1))
-            try:
-                block = self._chain.mine_block(mix_hash=os.urandom(32))
-                number = block.header.block_number
-                self._add_blocks(number, self._trie_blocks(number, number))
-                self._kv.commit(meta={"logs_to": str(number), "blocks_to": str(number)})
-            except BaseException:
-                self._reload()
-                raise
-            self._head = block.header
-            self._admission.mined()
-            return block.header
+            return self._seal([], []).header
 
     # -- reads ---------------------------------------------------------------------
     @property
@@ -542,6 +681,8 @@ class EmbeddedChain:
             return self._state_at(block).get_storage(address, slot)
 
     def _state_at(self, block: int | str | bytes):
+        if block == "pending" and self._pending is not None:
+            return self._chain.get_vm(self._chain.header).state  # with the queued writes
         header = self._header(block)
         return self._chain.get_vm(at_header=self._pending_header_after(header)).state
 

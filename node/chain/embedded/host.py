@@ -69,12 +69,15 @@ def start_chain_host(
     chain_id: int | None = None,
     fsync: bool = False,
     dev: bool = False,
+    open_writes: bool = True,
     options: dict[str, object] | None = None,
     timeout: float = 60.0,
 ) -> ChainHost:
     """Run ``tanlian chain serve`` for ``home`` and wait until it answers.
 
-    ``dev``: serve the dev methods (``--dev``); ``options``: more of the command's options
+    ``dev``: serve the dev methods (``--dev``); ``open_writes``: admit every account's
+    writes (``--open``: the tests and benchmarks of the chain itself), or, when False,
+    only those HOME/permissions.json admits; ``options``: more of the command's options
     by name, e.g. ``{"max-clock-ahead": 3600, "writes-per-second": 1000}``."""
     home = Path(home)
     home.mkdir(parents=True, exist_ok=True)
@@ -96,6 +99,8 @@ def start_chain_host(
         cmd.append("--fsync")
     if dev:
         cmd.append("--dev")
+    if open_writes:
+        cmd.append("--open")
     for name, value in (options or {}).items():
         cmd += [f"--{name}", str(value)]
     log_path = home / "chain-host.log"

@@ -1,10 +1,12 @@
 """What a chain host accepts from its clients: calls' gas and time, and writes' rate.
 
 Anyone who can reach a chain host can call it, so one client must not be able to hold the
-chain (a call that loops), or move its clock (writes faster than one block a second: each
-block is at least one second after its parent, so sustained writes run the chain's time
-ahead of the wall clock and every grant expires early). An in-process chain, which only its
-own node writes to, runs without these limits.
+chain (a call that loops) or take all its time (writes, limited per sender account). The
+chain's clock is kept within a bound of the wall clock by the chain itself: each block is at
+least one second after its parent, so past the bound writes are gathered into one block a
+second instead of running the chain's time ahead, where every grant would expire early
+(EmbeddedChain.submit). An in-process chain, which only its own node writes to, runs
+without these limits.
 """
 
 from __future__ import annotations
@@ -23,11 +25,13 @@ from node.chain.errors import ChainError, WriteRefused
 CALL_GAS_CAP = 50_000_000
 #: Wall time one eth_call (or a whole eth_estimateGas) may run while it holds the chain.
 CALL_SECONDS = 2.0
-#: How far the next block's timestamp may be ahead of the host's wall clock.
+#: How far the next block's timestamp may be ahead of the host's wall clock: a burst of
+#: writes gets a block each up to this lead; past it, writes share one block a second.
 MAX_CLOCK_AHEAD_SECONDS = 600
-#: Writes (eth_sendRawTransaction) per sender account: sustained rate and burst.
-WRITES_PER_SECOND = 5.0
-WRITE_BURST = 200
+#: Writes (eth_sendRawTransaction) per sender account: sustained rate and burst. A node
+#: spends one transaction per DP answer, so its account writes as fast as it answers.
+WRITES_PER_SECOND = 50.0
+WRITE_BURST = 500
 
 
 @dataclass(frozen=True)
@@ -107,8 +111,7 @@ def timed_computation(base: type) -> type:
 
 
 class WriteAdmission:
-    """Per-account token buckets and the clock bound, checked before a write executes
-    (the chain calls it under its lock, with the block's timestamp it is about to use)."""
+    """Per-account token buckets, checked before a write executes (under the chain's lock)."""
 
     #: Idle buckets are dropped past this many accounts (they are full again anyway).
     MAX_TRACKED = 10_000
@@ -116,29 +119,11 @@ class WriteAdmission:
     def __init__(self, limits: ChainLimits) -> None:
         self.limits = limits
         self._buckets: dict[bytes, tuple[float, float]] = {}
-        self._last_block_at = time.monotonic()
         self._lock = threading.Lock()
 
-    def check_clock(self, next_timestamp: int, now: int) -> None:
-        """Refuse a block ``next_timestamp`` that would widen the chain's lead over the
-        wall clock (``now``) past the bound. At the bound, one block a second still goes
-        through: it moves the chain's time and the wall clock alike, so the lead stays
-        where it is (a chain already further ahead, from before the bound, does not stop)."""
-        bound = self.limits.max_clock_ahead_seconds
-        if bound is None or next_timestamp - now <= bound:
-            return
-        since = time.monotonic() - self._last_block_at
-        if since >= 1.0:
-            return
-        raise WriteRefused(
-            f"the chain's clock is {next_timestamp - now} s ahead of the wall clock "
-            f"(bound {bound} s); retry in {1.0 - since:.1f} s",
-            reason="clock_ahead",
-            retry_after=round(1.0 - since, 3),
-        )
-
-    def take(self, sender: bytes) -> None:
-        """Spend one write of ``sender``'s bucket, or refuse."""
+    def take(self, sender: bytes, who: str | None = None) -> None:
+        """Spend one write of ``sender``'s bucket, or refuse (``who`` names the bucket's
+        owner in the refusal: the account by default)."""
         rate = self.limits.writes_per_second
         if rate is None:
             return
@@ -150,7 +135,8 @@ class WriteAdmission:
             if tokens < 1.0:
                 wait = (1.0 - tokens) / rate
                 raise WriteRefused(
-                    f"account 0x{sender.hex()} sends more than {rate:g} transactions a second "
+                    f"{who or f'account 0x{sender.hex()}'}: more than {rate:g} "
+                    "transactions a second "
                     f"(burst {self.limits.write_burst}); retry in {wait:.1f} s",
                     reason="rate_limited",
                     retry_after=round(wait, 3),
@@ -158,9 +144,6 @@ class WriteAdmission:
             self._buckets[sender] = (tokens - 1.0, now)
             if len(self._buckets) > self.MAX_TRACKED:
                 self._forget_idle(now, burst, rate)
-
-    def mined(self) -> None:
-        self._last_block_at = time.monotonic()
 
     def _forget_idle(self, now: float, burst: float, rate: float) -> None:
         full = [a for a, (t, at) in self._buckets.items() if t + (now - at) * rate >= burst]

@@ -36,7 +36,13 @@ from node.chain.embedded.filters import (
 )
 from node.chain.embedded.intake import LIMIT_EXCEEDED, MAX_BODY_BYTES, BoundedBody, parse_json
 from node.chain.embedded.limits import CallTimedOut
-from node.chain.errors import NotFoundOnChain, TransactionRejected, WriteRefused
+from node.chain.embedded.permissioning import Permissioning
+from node.chain.errors import (
+    NotFoundOnChain,
+    TransactionRejected,
+    WriteNotPermitted,
+    WriteRefused,
+)
 from node.chain.raw import pack_blocks
 from node.errors import TanlianError
 
@@ -46,6 +52,8 @@ CLIENT_VERSION = f"tanlian-embedded/{node.__version__}/py-evm"
 MAX_BATCH = 100
 MAX_HEADERS = 5000
 MAX_LOG_RANGE = 100_000
+#: block numbers and positions are signed 64-bit columns in the store: 0 .. 2^63 - 1
+INT64_BITS = 63
 
 # JSON-RPC 2.0 error codes (plus the de-facto 3 for "execution reverted").
 PARSE_ERROR = -32700
@@ -54,6 +62,8 @@ METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 INTERNAL_ERROR = -32603
 TX_REJECTED = -32003
+# Besu's code for a sender its account permissioning does not admit
+TX_SENDER_NOT_AUTHORIZED = -32007
 # EIP-1474's server errors, and geth's code for an unknown filter id
 FILTER_NOT_FOUND = -32000
 RESOURCE_NOT_FOUND = -32001
@@ -182,21 +192,29 @@ def _parse_bytes(value: Any, what: str, length: int | None = None) -> bytes:
     return out
 
 
-def _parse_quantity(value: Any, what: str) -> int:
+def _parse_quantity(value: Any, what: str, bits: int = 256) -> int:
+    """A quantity in 0 .. 2^bits - 1: past it, the EVM or the store's 64-bit columns failed
+    inside the call (internal errors, and Python's digit limit on the error message)."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if not isinstance(value, str) or not value.startswith("0x"):
+        number = value
+    elif not isinstance(value, str) or not value.startswith("0x"):
         raise RpcError(INVALID_PARAMS, f"{what} must be a 0x-prefixed hex quantity")
-    try:
-        return int(value, 16)
-    except ValueError:
-        raise RpcError(INVALID_PARAMS, f"{what} is not a valid quantity") from None
+    elif len(value) > 2 + 2 * bits:  # leading zeros allowed, but not a megabyte of them
+        raise RpcError(INVALID_PARAMS, f"{what} is out of range (0 .. 2^{bits} - 1)")
+    else:
+        try:
+            number = int(value, 16)
+        except ValueError:
+            raise RpcError(INVALID_PARAMS, f"{what} is not a valid quantity") from None
+    if not 0 <= number < 1 << bits:
+        raise RpcError(INVALID_PARAMS, f"{what} is out of range (0 .. 2^{bits} - 1)")
+    return number
 
 
 def _parse_block(value: Any) -> int | str | bytes:
     if isinstance(value, dict):  # EIP-1898
         if "blockNumber" in value:
-            return _parse_quantity(value["blockNumber"], "blockNumber")
+            return _parse_quantity(value["blockNumber"], "blockNumber", INT64_BITS)
         if "blockHash" in value:
             return _parse_bytes(value["blockHash"], "blockHash", 32)
         raise RpcError(INVALID_PARAMS, "block object needs blockNumber or blockHash")
@@ -204,7 +222,7 @@ def _parse_block(value: Any) -> int | str | bytes:
         return value
     if isinstance(value, str) and len(value) == 66:  # a block hash (BlockNumberOrTagOrHash)
         return _parse_bytes(value, "block hash", 32)
-    return _parse_quantity(value, "block")
+    return _parse_quantity(value, "block", INT64_BITS)
 
 
 def _parse_range_block(value: Any) -> int | str:
@@ -233,24 +251,27 @@ def _parse_call(tx: Any) -> dict:
     data = tx.get("input") if tx.get("input") is not None else tx.get("data")
     if data:
         out["data"] = _parse_bytes(data, "input")
-    for key, name in (
-        ("gas", "gas"),
-        ("value", "value"),
-        ("gasPrice", "gas_price"),
-        ("maxFeePerGas", "max_fee_per_gas"),
-        ("maxPriorityFeePerGas", "max_priority_fee_per_gas"),
-        ("nonce", "nonce"),
+    for key, name, bits in (
+        ("gas", "gas", 64),
+        ("value", "value", 256),
+        ("gasPrice", "gas_price", 256),
+        ("maxFeePerGas", "max_fee_per_gas", 256),
+        ("maxPriorityFeePerGas", "max_priority_fee_per_gas", 256),
+        ("nonce", "nonce", 64),
     ):
         if tx.get(key) is not None:
-            out[name] = _parse_quantity(tx[key], key)
+            out[name] = _parse_quantity(tx[key], key, bits)
     return out
 
 
 class ChainRpc:
     """Dispatches JSON-RPC methods to an :class:`EmbeddedChain`."""
 
-    def __init__(self, chain: EmbeddedChain, *, dev: bool = False) -> None:
+    def __init__(
+        self, chain: EmbeddedChain, *, dev: bool = False, permissioning: Permissioning | None = None
+    ) -> None:
         self.chain = chain
+        self.permissioning = permissioning
         self.filters = Filters(chain, max_log_range=MAX_LOG_RANGE)
         self.methods: dict[str, Callable[[list], Any]] = {
             "web3_clientVersion": lambda p: CLIENT_VERSION,
@@ -294,7 +315,7 @@ class ChainRpc:
 
     # -- handlers ------------------------------------------------------------------
     def _fee_history(self, p: list) -> dict:
-        count = _parse_quantity(_param(p, 0), "blockCount")
+        count = _parse_quantity(_param(p, 0), "blockCount", INT64_BITS)
         result = self.chain.fee_history(count, _parse_block(_param(p, 1, "latest")))
         return {
             "oldestBlock": hex(result["oldestBlock"]),
@@ -311,8 +332,8 @@ class ChainRpc:
         return _block_rpc(block)
 
     def _raw_headers(self, p: list) -> list[str]:
-        start = _parse_quantity(_param(p, 0), "from")
-        end = _parse_quantity(_param(p, 1), "to")
+        start = _parse_quantity(_param(p, 0), "from", INT64_BITS)
+        end = _parse_quantity(_param(p, 1), "to", INT64_BITS)
         if end < start or end - start >= MAX_HEADERS:
             raise RpcError(INVALID_PARAMS, f"ask for 1..{MAX_HEADERS} headers")
         return ["0x" + h.hex() for h in self.chain.raw_headers(start, end)]
@@ -345,7 +366,11 @@ class ChainRpc:
     def _send_raw(self, p: list) -> str:
         raw = _parse_bytes(_param(p, 0), "raw transaction")
         try:
+            if self.permissioning is not None:
+                self.permissioning.check(raw)
             return _data(self.chain.send_raw_transaction(raw))
+        except WriteNotPermitted as exc:
+            raise RpcError(TX_SENDER_NOT_AUTHORIZED, exc.message, {"reason": exc.reason}) from None
         except WriteRefused as exc:
             raise RpcError(
                 LIMIT_EXCEEDED,
@@ -387,7 +412,7 @@ class ChainRpc:
 
     def _tx_in(self, block: int | str | bytes, p: list) -> dict | None:
         try:
-            index = _parse_quantity(_param(p, 1), "index")
+            index = _parse_quantity(_param(p, 1), "index", INT64_BITS)
             return _tx_rpc(self.chain.get_transaction_at(block, index))
         except NotFoundOnChain:
             return None
@@ -434,7 +459,7 @@ class ChainRpc:
         return "0x0"
 
     def _increase_time(self, p: list) -> str:
-        seconds = _parse_quantity(_param(p, 0), "seconds")
+        seconds = _parse_quantity(_param(p, 0), "seconds", 32)
         try:
             return hex(self.chain.advance_time(seconds))
         except TransactionRejected as exc:
@@ -495,6 +520,12 @@ class ChainRpc:
             if exc.data is not None:
                 error["data"] = exc.data
             return {"jsonrpc": "2.0", "id": req_id, "error": error}
+        except NotFoundOnChain as exc:  # a state read at a block the chain does not have
+            return {
+                "jsonrpc": "2.0",
+                "id": req_id,
+                "error": {"code": RESOURCE_NOT_FOUND, "message": exc.message},
+            }
         except TanlianError as exc:
             return {
                 "jsonrpc": "2.0",
@@ -578,11 +609,16 @@ def _json(body: Any) -> Response:
 
 
 def create_app(
-    chain: EmbeddedChain, *, dev: bool = False, max_body_bytes: int = MAX_BODY_BYTES
+    chain: EmbeddedChain,
+    *,
+    dev: bool = False,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    permissioning: Permissioning | None = None,
 ) -> Starlette:
     """The host's app. ``dev``: also serve DEV_METHODS. Bodies past ``max_body_bytes``
-    get 413, nested past intake.MAX_JSON_DEPTH 400, before any route parses them."""
-    rpc = ChainRpc(chain, dev=dev)
+    get 413, nested past intake.MAX_JSON_DEPTH 400, before any route parses them.
+    ``permissioning``: who may write (None: anyone, an open host for tests and tools)."""
+    rpc = ChainRpc(chain, dev=dev, permissioning=permissioning)
 
     async def endpoint(request: Request) -> Response:
         body = await request.body()
@@ -621,7 +657,7 @@ def create_app(
             return JSONResponse(
                 {"code": "invalid_input", "message": 'send {"from": N, "to": M}'}, 400
             )
-        if start < 0 or end < start or end - start >= MAX_HEADERS:
+        if start < 0 or end < start or end - start >= MAX_HEADERS or end >= 1 << INT64_BITS:
             return JSONResponse(
                 {"code": "invalid_input", "message": f"ask for 1..{MAX_HEADERS} blocks"}, 400
             )

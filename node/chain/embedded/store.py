@@ -25,6 +25,7 @@ from pathlib import Path
 from eth.db.backends.base import BaseDB
 
 from node.chain.errors import ChainStoreError, ChainStoreLocked
+from node.home import DIR_MODE, open_private
 
 # keys per IN (...) query: well under SQLite's variable limit
 _MANY_CHUNK = 900
@@ -39,6 +40,10 @@ class DurableKV(BaseDB):
         self.path = Path(path)
         self._lock_file = _acquire_lock(self.path.with_suffix(".lock"))
         try:
+            # the store's folder is its own, and private, whoever created it
+            os.chmod(self.path.parent, DIR_MODE)
+            # created 0600 before SQLite does (its WAL and shm files take the same mode)
+            os.close(open_private(self.path, os.O_WRONLY | os.O_CREAT))
             self._conn = sqlite3.connect(
                 str(self.path), isolation_level=None, check_same_thread=False
             )
@@ -270,8 +275,9 @@ class DurableKV(BaseDB):
 
 def _acquire_lock(lock_path: Path):
     """One process owns a chain store at a time; a second one gets a clear error."""
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the store's lifetime
+    lock_path.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    flags = os.O_RDWR | os.O_CREAT | os.O_APPEND
+    handle = os.fdopen(open_private(lock_path, flags), "a+")  # held for the store's lifetime
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

@@ -49,6 +49,28 @@ contract AccessManager {
         bool ownerApproved;
     }
 
+    /// @notice What one consumer account, or one department, spent on one dataset over all
+    ///         its grants: ε in 1/1000, δ in 1e-9.
+    struct Spent {
+        uint64 epsilonMilli;
+        uint64 deltaNano;
+    }
+
+    /// @notice The lifetime budgets a DP grant of a consumer on a dataset draws from, beside
+    ///         its own ceiling: the account's and its department's (across all the
+    ///         department's accounts), ceilings from the dataset's current policy.
+    struct LifetimeBudget {
+        address department;
+        uint64 accountCeilingMilli;
+        uint64 accountSpentMilli;
+        uint64 accountCeilingNano;
+        uint64 accountSpentNano;
+        uint64 departmentCeilingMilli;
+        uint64 departmentSpentMilli;
+        uint64 departmentCeilingNano;
+        uint64 departmentSpentNano;
+    }
+
     uint64 public constant MIN_DURATION = 60;
     uint64 public constant MAX_DURATION = 366 days;
     uint256 public constant SEALED_KEY_LENGTH = 80; // 32-byte data key in a sealed box
@@ -69,6 +91,9 @@ contract AccessManager {
     error WrongState(uint256 requestId, State actual);
     /// @notice `account` may not decide on this request.
     error NotDecider(uint256 requestId, address account);
+    /// @notice `account` is not an active member (suspended, pending or unknown): a
+    ///         suspended owner decides nothing on its datasets' requests.
+    error NotActiveMember(address account);
     /// @notice `account` already approved this request.
     error AlreadyApproved(uint256 requestId, address account);
     /// @notice The grant ran out at `expiresAt`.
@@ -81,6 +106,26 @@ contract AccessManager {
     error InvalidWrappedKey(uint256 length);
     /// @notice Spending `asked` would take the grant past its ceiling; `remaining` is left.
     error BudgetExceeded(uint256 requestId, uint64 asked, uint64 remaining);
+    /// @notice Spending would take `account` past its lifetime budget on `datasetId` (over all
+    ///         its grants); `remainingMilli` ε and `remainingNano` δ are left.
+    error LifetimeBudgetExceeded(
+        address account,
+        bytes32 datasetId,
+        uint64 askedMilli,
+        uint64 remainingMilli,
+        uint64 askedNano,
+        uint64 remainingNano
+    );
+    /// @notice Spending would take `department` (all its accounts together) past its lifetime
+    ///         budget on `datasetId`; `remainingMilli` ε and `remainingNano` δ are left.
+    error DepartmentBudgetExceeded(
+        address department,
+        bytes32 datasetId,
+        uint64 askedMilli,
+        uint64 remainingMilli,
+        uint64 askedNano,
+        uint64 remainingNano
+    );
     /// @notice Only DP grants carry a privacy budget.
     error NotDp(uint256 requestId);
     /// @notice The grant is not usable now (not authorized, expired, revoked, or a party
@@ -127,6 +172,8 @@ contract AccessManager {
     mapping(uint256 requestId => bytes) private _wrappedKeys;
     mapping(uint256 requestId => bytes32) private _wrappedFor;
     mapping(uint256 requestId => uint64) private _spentMilli;
+    mapping(address consumer => mapping(bytes32 datasetId => Spent)) private _accountSpent;
+    mapping(address department => mapping(bytes32 datasetId => Spent)) private _departmentSpent;
 
     /// @param registry_ The network's NodeRegistry.
     /// @param catalog_ The network's DataCatalog.
@@ -183,13 +230,15 @@ contract AccessManager {
 
     /// @notice Approves a pending request as its owner or as a reviewer (an active provider
     ///         other than the owner and the consumer; a regulator is not a reviewer).
-    /// @dev Reverts with `NotDecider(requestId, caller)` for anyone else, `WrongState` unless
-    ///      the request is pending, `AlreadyApproved` on a second approval by the same account.
+    /// @dev Reverts with `NotDecider(requestId, caller)` for anyone else, `NotActiveMember`
+    ///      when the owner is not active, `WrongState` unless the request is pending,
+    ///      `AlreadyApproved` on a second approval by the same account.
     function approve(uint256 requestId) external {
         Request storage r = _existing(requestId);
         if (r.state != State.Pending) revert WrongState(requestId, r.state);
         bool isOwner = msg.sender == r.owner;
         if (!isOwner && !_isReviewer(msg.sender, r)) revert NotDecider(requestId, msg.sender);
+        if (isOwner) _onlyActive();
         if (_approvedBy[requestId][msg.sender]) revert AlreadyApproved(requestId, msg.sender);
         _approvedBy[requestId][msg.sender] = true;
         if (isOwner) {
@@ -202,10 +251,11 @@ contract AccessManager {
         if (r.ownerApproved && r.approvals >= policy.reviewerApprovals) _authorize(requestId, false);
     }
 
-    /// @notice Rejects a pending request (owner only).
+    /// @notice Rejects a pending request (owner only, while active).
     function reject(uint256 requestId, bytes32 reasonHash) external {
         Request storage r = _existing(requestId);
         if (msg.sender != r.owner) revert NotDecider(requestId, msg.sender);
+        _onlyActive();
         if (r.state != State.Pending) revert WrongState(requestId, r.state);
         r.state = State.Rejected;
         emit AccessRejected(requestId, msg.sender, reasonHash);
@@ -231,11 +281,12 @@ contract AccessManager {
         emit KeyReleased(requestId, consumerKey, wrappedKey);
     }
 
-    /// @notice Revokes a request or grant (its owner, or an active regulator).
+    /// @notice Revokes a request or grant (its owner while active, or an active regulator).
     function revoke(uint256 requestId, bytes32 reasonHash) external {
         Request storage r = _existing(requestId);
-        bool allowed = msg.sender == r.owner || _registry.hasRole(_registry.REGULATOR_ROLE(), msg.sender);
-        if (!allowed) revert NotDecider(requestId, msg.sender);
+        bool regulator = _registry.hasRole(_registry.REGULATOR_ROLE(), msg.sender);
+        if (msg.sender != r.owner && !regulator) revert NotDecider(requestId, msg.sender);
+        if (!regulator) _onlyActive();
         if (r.state != State.Pending && r.state != State.Authorized && r.state != State.Released) {
             revert WrongState(requestId, r.state);
         }
@@ -245,7 +296,11 @@ contract AccessManager {
     }
 
     /// @notice Pays for one DP answer before it is returned (the dataset owner's node only).
-    ///         Reverts past the grant's ceiling, so no node can answer beyond the budget.
+    ///         Reverts past the grant's ceiling, so no node can answer beyond the budget, and
+    ///         past the lifetime budgets of the consumer account and of its department on the
+    ///         dataset, which every grant draws on: applying again does not start from zero.
+    /// @dev Reverts with `BudgetExceeded`, `LifetimeBudgetExceeded` or
+    ///      `DepartmentBudgetExceeded`, checked in that order.
     /// @param queryHash Hash of the canonical query spec.
     /// @param resultHash Hash of the answer about to be returned.
     function spend(
@@ -263,6 +318,7 @@ contract AccessManager {
         uint64 spent = _spentMilli[requestId];
         uint64 remaining = r.epsilonMilli - spent;
         if (epsilonMilli > remaining) revert BudgetExceeded(requestId, epsilonMilli, remaining);
+        _chargeLifetime(r.consumer, r.datasetId, epsilonMilli, deltaNano);
         spent += epsilonMilli;
         _spentMilli[requestId] = spent;
         emit BudgetSpent(requestId, epsilonMilli, deltaNano, spent, queryHash, resultHash);
@@ -271,6 +327,41 @@ contract AccessManager {
     /// @notice Privacy budget of `requestId`: ceiling and spent, in 1/1000 of ε.
     function budgetOf(uint256 requestId) external view returns (uint64 ceiling, uint64 spent) {
         return (_requests[requestId].epsilonMilli, _spentMilli[requestId]);
+    }
+
+    /// @notice The lifetime budgets of `consumer` and of its department on `datasetId`.
+    function lifetimeBudgetOf(address consumer, bytes32 datasetId)
+        public
+        view
+        returns (LifetimeBudget memory b)
+    {
+        (, DataCatalog.Policy memory policy) = _catalog.ownerAndPolicy(datasetId);
+        b.department = _registry.departmentOf(consumer);
+        Spent storage mine = _accountSpent[consumer][datasetId];
+        Spent storage theirs = _departmentSpent[b.department][datasetId];
+        b.accountCeilingMilli = policy.lifetimeEpsilonMilli;
+        b.accountSpentMilli = mine.epsilonMilli;
+        b.accountCeilingNano = policy.lifetimeDeltaNano;
+        b.accountSpentNano = mine.deltaNano;
+        b.departmentCeilingMilli = policy.departmentEpsilonMilli;
+        b.departmentSpentMilli = theirs.epsilonMilli;
+        b.departmentCeilingNano = policy.departmentDeltaNano;
+        b.departmentSpentNano = theirs.deltaNano;
+    }
+
+    /// @notice What DP grant `requestId` may still spend now: the least of what its own
+    ///         ceiling, its consumer's lifetime budget and its department's leave.
+    function remainingOf(uint256 requestId) external view returns (uint64 epsilonMilli, uint64 deltaNano) {
+        Request storage r = _existing(requestId);
+        if (r.mode != Mode.Dp) return (0, 0);
+        LifetimeBudget memory b = lifetimeBudgetOf(r.consumer, r.datasetId);
+        uint64 lifetimeMilli = _min(
+            _left(b.accountCeilingMilli, b.accountSpentMilli), _left(b.departmentCeilingMilli, b.departmentSpentMilli)
+        );
+        epsilonMilli = _min(r.epsilonMilli - _spentMilli[requestId], lifetimeMilli);
+        deltaNano = _min(
+            _left(b.accountCeilingNano, b.accountSpentNano), _left(b.departmentCeilingNano, b.departmentSpentNano)
+        );
     }
 
     /// @notice The request `requestId`; reverts when unknown.
@@ -318,9 +409,44 @@ contract AccessManager {
         emit AccessAuthorized(requestId, automatic, r.expiresAt);
     }
 
+    function _chargeLifetime(address consumer, bytes32 datasetId, uint64 epsilonMilli, uint64 deltaNano)
+        private
+    {
+        LifetimeBudget memory b = lifetimeBudgetOf(consumer, datasetId);
+        uint64 leftMilli = _left(b.accountCeilingMilli, b.accountSpentMilli);
+        uint64 leftNano = _left(b.accountCeilingNano, b.accountSpentNano);
+        if (epsilonMilli > leftMilli || deltaNano > leftNano) {
+            revert LifetimeBudgetExceeded(consumer, datasetId, epsilonMilli, leftMilli, deltaNano, leftNano);
+        }
+        leftMilli = _left(b.departmentCeilingMilli, b.departmentSpentMilli);
+        leftNano = _left(b.departmentCeilingNano, b.departmentSpentNano);
+        if (epsilonMilli > leftMilli || deltaNano > leftNano) {
+            revert DepartmentBudgetExceeded(b.department, datasetId, epsilonMilli, leftMilli, deltaNano, leftNano);
+        }
+        Spent storage mine = _accountSpent[consumer][datasetId];
+        mine.epsilonMilli += epsilonMilli;
+        mine.deltaNano += deltaNano;
+        Spent storage theirs = _departmentSpent[b.department][datasetId];
+        theirs.epsilonMilli += epsilonMilli;
+        theirs.deltaNano += deltaNano;
+    }
+
+    /// @dev A ceiling the owner lowered below what was spent leaves nothing (not an underflow).
+    function _left(uint64 ceiling, uint64 spent) private pure returns (uint64) {
+        return ceiling > spent ? ceiling - spent : 0;
+    }
+
+    function _min(uint64 a, uint64 b) private pure returns (uint64) {
+        return a < b ? a : b;
+    }
+
     function _existing(uint256 requestId) private view returns (Request storage r) {
         r = _requests[requestId];
         if (r.state == State.None) revert UnknownRequest(requestId);
+    }
+
+    function _onlyActive() private view {
+        if (!_registry.isActive(msg.sender)) revert NotActiveMember(msg.sender);
     }
 
     function _isReviewer(address account, Request storage r) private view returns (bool) {

@@ -14,20 +14,34 @@ contract DataCatalog {
     /// @param reviewerApprovals Otherwise: reviewer approvals needed besides the owner's.
     /// @param rawAllowed Whether decrypted copies may be released (else DP queries only).
     /// @param epsilonCeilingMilli Largest privacy budget one grant may hold, in 1/1000 of ε.
+    /// @param lifetimeEpsilonMilli ε one consumer account may spend on the dataset over all
+    ///        its grants, in 1/1000 of ε (at least `epsilonCeilingMilli`).
+    /// @param lifetimeDeltaNano δ one consumer account may spend over all its grants, in 1e-9.
+    /// @param departmentEpsilonMilli ε all the accounts of one consumer department may spend
+    ///        on the dataset together (at least `lifetimeEpsilonMilli`).
+    /// @param departmentDeltaNano δ a department's accounts may spend together (at least
+    ///        `lifetimeDeltaNano`).
     struct Policy {
         uint8 autoApproveRoles;
         uint8 reviewerApprovals;
         bool rawAllowed;
         uint64 epsilonCeilingMilli;
+        uint64 lifetimeEpsilonMilli;
+        uint64 lifetimeDeltaNano;
+        uint64 departmentEpsilonMilli;
+        uint64 departmentDeltaNano;
     }
 
     /// @notice One published version of a dataset.
+    /// @param dpMetadataHash SHA-256 of the canonical DP metadata (bounds, public keys) the
+    ///        owner's gate answers queries with; zero when the version has none.
     struct Version {
         bytes32 plaintextHash;
         bytes32 ciphertextHash;
         bytes32 schemaHash;
         uint64 size;
         uint64 publishedAt;
+        bytes32 dpMetadataHash;
     }
 
     /// @notice Where a derived (e.g. desensitized) version comes from.
@@ -66,7 +80,8 @@ contract DataCatalog {
     error UnknownVersion(bytes32 datasetId, uint32 version);
     /// @notice Classification above MAX_CLASSIFICATION.
     error InvalidClassification(uint8 classification);
-    /// @notice A policy that lets nothing through, or that has unknown role bits.
+    /// @notice A policy that lets nothing through, that has unknown role bits, or whose
+    ///         lifetime ceilings are below the grant ceiling (department below account).
     error InvalidPolicy();
     /// @notice Names must be 1-128 bytes.
     error InvalidName();
@@ -84,7 +99,8 @@ contract DataCatalog {
         bytes32 plaintextHash,
         bytes32 ciphertextHash,
         bytes32 schemaHash,
-        uint64 size
+        uint64 size,
+        bytes32 dpMetadataHash
     );
     /// @notice `version` of `datasetId` was derived from `sourceVersion` of `sourceDatasetId`.
     event VersionDerived(
@@ -129,24 +145,29 @@ contract DataCatalog {
     }
 
     /// @notice Anchors a new version (its encrypted blob is already stored at the owner).
+    /// @param dpMetadataHash SHA-256 of the version's canonical DP metadata (zero: none); the
+    ///        owner's gate answers only with metadata of this hash.
     function publishVersion(
         bytes32 datasetId,
         bytes32 plaintextHash,
         bytes32 ciphertextHash,
         bytes32 schemaHash,
-        uint64 size
+        uint64 size,
+        bytes32 dpMetadataHash
     ) external returns (uint32 version) {
-        return _publish(datasetId, plaintextHash, ciphertextHash, schemaHash, size);
+        return _publish(datasetId, plaintextHash, ciphertextHash, schemaHash, size, dpMetadataHash);
     }
 
     /// @notice Anchors a version derived from one of the caller's own versions (a
     ///         desensitized release), with its lineage: source, profile hash and k-anonymity.
+    /// @param dpMetadataHash SHA-256 of the version's canonical DP metadata (zero: none).
     function publishDerivedVersion(
         bytes32 datasetId,
         bytes32 plaintextHash,
         bytes32 ciphertextHash,
         bytes32 schemaHash,
         uint64 size,
+        bytes32 dpMetadataHash,
         Lineage calldata lineage
     ) external returns (uint32 version) {
         Dataset storage source = _owned(lineage.sourceDatasetId);
@@ -154,7 +175,7 @@ contract DataCatalog {
             revert UnknownVersion(lineage.sourceDatasetId, lineage.sourceVersion);
         }
         if (lineage.profileHash == bytes32(0)) revert InvalidHash();
-        version = _publish(datasetId, plaintextHash, ciphertextHash, schemaHash, size);
+        version = _publish(datasetId, plaintextHash, ciphertextHash, schemaHash, size, dpMetadataHash);
         _lineage[datasetId][version] = lineage;
         emit VersionDerived(
             datasetId,
@@ -166,9 +187,12 @@ contract DataCatalog {
         );
     }
 
-    /// @notice Replaces the access policy of a dataset the caller owns.
+    /// @notice Replaces the access policy of a dataset the caller owns (an active provider:
+    ///         a suspended owner changes nothing).
+    /// @dev Reverts with `NotProvider` unless the caller is an active provider.
     function setPolicy(bytes32 datasetId, Policy calldata policy) external {
         Dataset storage d = _owned(datasetId);
+        _onlyProvider();
         _checkPolicy(policy);
         d.policy = policy;
         emit PolicyChanged(datasetId, policy);
@@ -217,7 +241,8 @@ contract DataCatalog {
         bytes32 plaintextHash,
         bytes32 ciphertextHash,
         bytes32 schemaHash,
-        uint64 size
+        uint64 size,
+        bytes32 dpMetadataHash
     ) private returns (uint32 version) {
         Dataset storage d = _owned(datasetId);
         _onlyProvider();
@@ -230,9 +255,10 @@ contract DataCatalog {
             ciphertextHash: ciphertextHash,
             schemaHash: schemaHash,
             size: size,
-            publishedAt: uint64(block.timestamp)
+            publishedAt: uint64(block.timestamp),
+            dpMetadataHash: dpMetadataHash
         });
-        emit VersionPublished(datasetId, version, plaintextHash, ciphertextHash, schemaHash, size);
+        emit VersionPublished(datasetId, version, plaintextHash, ciphertextHash, schemaHash, size, dpMetadataHash);
     }
 
     function _owned(bytes32 datasetId) private view returns (Dataset storage d) {
@@ -249,5 +275,10 @@ contract DataCatalog {
         if (policy.autoApproveRoles > 15) revert InvalidPolicy();
         // A policy must allow at least one use: raw release or a positive DP budget.
         if (!policy.rawAllowed && policy.epsilonCeilingMilli == 0) revert InvalidPolicy();
+        // A grant draws on the lifetime budgets: one it could never spend in full is a mistake,
+        // and a department's accounts together get at least what one of them may.
+        if (policy.lifetimeEpsilonMilli < policy.epsilonCeilingMilli) revert InvalidPolicy();
+        if (policy.departmentEpsilonMilli < policy.lifetimeEpsilonMilli) revert InvalidPolicy();
+        if (policy.departmentDeltaNano < policy.lifetimeDeltaNano) revert InvalidPolicy();
     }
 }

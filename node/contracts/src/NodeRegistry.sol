@@ -80,6 +80,13 @@ contract NodeRegistry is AccessControl {
     error SelfAction(address account);
     /// @notice `name` is already the name of member `holder`.
     error NameTaken(string name, address holder);
+    /// @notice `account` already belongs to a department, or `department` is itself an
+    ///         account of another department.
+    error InvalidDepartment(address account, address department);
+    /// @notice The network's contracts are named once; they are already set.
+    error NetworkContractsAlreadySet();
+    /// @notice A network contract address must hold code.
+    error InvalidContract(address account);
 
     /// @notice `account` asked to join as `name` with `roles`.
     event MemberRegistered(
@@ -97,12 +104,20 @@ contract NodeRegistry is AccessControl {
     event EncryptionKeyRotated(address indexed account, bytes32 encryptionKey);
     /// @notice `account` moved its API endpoint.
     event EndpointChanged(address indexed account, string endpoint);
+    /// @notice `regulator` made `account` one of the accounts of department `department`.
+    event DepartmentAssigned(address indexed account, address indexed department, address indexed regulator);
+    /// @notice `regulator` named the network's DataCatalog, AccessManager and AuditLog.
+    event NetworkContractsSet(address indexed regulator, address catalog, address access, address audit);
 
     uint256 private immutable _threshold;
     mapping(address account => Member) private _members;
     mapping(address account => mapping(address regulator => bool)) private _approvedBy;
     address[] private _accounts;
     mapping(bytes32 nameHash => address account) private _byName;
+    mapping(address account => address department) private _departmentOf;
+    address private _catalog;
+    address private _access;
+    address private _audit;
 
     /// @param genesis Members active from the start (at least `threshold` regulators).
     /// @param threshold Regulator approvals needed to activate a registration.
@@ -166,6 +181,25 @@ contract NodeRegistry is AccessControl {
         emit MemberReinstated(account, msg.sender);
     }
 
+    /// @notice Makes a pending `account` one more account of the active member `department`,
+    ///         for good: budgets kept per department (e.g. lifetime privacy budgets) are then
+    ///         shared by all its accounts.
+    /// @dev Only while `account` is pending, so it has used nothing on its own yet; reverts
+    ///      with `WrongStatus` otherwise or unless `department` is active, with
+    ///      `InvalidDepartment` when `account` is already assigned or `department` is itself
+    ///      an account of another department.
+    function assignDepartment(address account, address department) external onlyRole(REGULATOR_ROLE) {
+        Member storage m = _existing(account);
+        if (m.status != Status.Pending) revert WrongStatus(account, Status.Pending, m.status);
+        Status headStatus = _members[department].status;
+        if (headStatus != Status.Active) revert WrongStatus(department, Status.Active, headStatus);
+        if (_departmentOf[account] != address(0) || _departmentOf[department] != address(0)) {
+            revert InvalidDepartment(account, department);
+        }
+        _departmentOf[account] = department;
+        emit DepartmentAssigned(account, department, msg.sender);
+    }
+
     /// @notice Replaces the caller's X25519 encryption key (pending or active members).
     function rotateEncryptionKey(bytes32 encryptionKey) external {
         Member storage m = _selfNotSuspended();
@@ -182,7 +216,36 @@ contract NodeRegistry is AccessControl {
         emit EndpointChanged(msg.sender, endpoint);
     }
 
+    // ------------------------------------------------------------------ network
+
+    /// @notice Names the network's other contracts, once, so that a new department's node
+    ///         finds them from this registry's address alone.
+    /// @dev Reverts with `AccessControlUnauthorizedAccount` unless the caller is an active
+    ///      regulator; with `NetworkContractsAlreadySet` on a second call; with
+    ///      `InvalidContract` for an address without code.
+    /// @param catalog The DataCatalog bound to this registry.
+    /// @param access The AccessManager bound to this registry and `catalog`.
+    /// @param audit The AuditLog bound to this registry.
+    function setNetworkContracts(address catalog, address access, address audit)
+        external
+        onlyRole(REGULATOR_ROLE)
+    {
+        if (_catalog != address(0)) revert NetworkContractsAlreadySet();
+        if (catalog.code.length == 0) revert InvalidContract(catalog);
+        if (access.code.length == 0) revert InvalidContract(access);
+        if (audit.code.length == 0) revert InvalidContract(audit);
+        _catalog = catalog;
+        _access = access;
+        _audit = audit;
+        emit NetworkContractsSet(msg.sender, catalog, access, audit);
+    }
+
     // ------------------------------------------------------------------ views
+
+    /// @notice The network's DataCatalog, AccessManager and AuditLog (zero until named).
+    function networkContracts() external view returns (address catalog, address access, address audit) {
+        return (_catalog, _access, _audit);
+    }
 
     /// @notice Everything the registry holds on `account` (status None when unknown).
     function member(address account) external view returns (Member memory) {
@@ -223,6 +286,13 @@ contract NodeRegistry is AccessControl {
     /// @notice The member holding `name` (the zero address when none does).
     function accountOf(string calldata name) external view returns (address) {
         return _byName[keccak256(bytes(name))];
+    }
+
+    /// @notice The department `account` belongs to: the account it was assigned to, or
+    ///         `account` itself (a member is its own department unless assigned).
+    function departmentOf(address account) external view returns (address) {
+        address department = _departmentOf[account];
+        return department == address(0) ? account : department;
     }
 
     /// @notice Number of members ever registered.
