@@ -55,12 +55,11 @@ from node.chain.raw import RawBlock, header_links, receipt_logs
 from node.errors import TanlianError
 from node.peer.client import NodeApiError, NodeClient
 from node.privacy.budget import BudgetError, BudgetTooFine, Epsilon
-from node.privacy.downloads import STARTED
+from node.privacy.downloads import INTERRUPTED, STARTED
 from node.privacy.dp_queries import DatasetMeta
 from node.registry.registry import ARTIFACT as REGISTRY
 from node.registry.registry import mask_to_roles
 from node.sharing.contracts import ACCESS, CATALOG
-from node.sharing.download import INTERRUPTED
 
 logger = logging.getLogger(__name__)
 SEVERITIES = ("critical", "high", "medium", "low", "info")

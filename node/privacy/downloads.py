@@ -12,6 +12,12 @@ from node.privacy.models import DownloadLog
 
 #: the outcome of a download row until its stream ends
 STARTED = "started"
+COMPLETED = "completed"
+ABORTED = "aborted"
+REVOKED = "grant revoked during transfer"
+ENDED = "grant ended during transfer"
+#: the outcome a restarted node gives a download its stop cut off (bytes sent unknown)
+INTERRUPTED = "interrupted: the node stopped mid-stream"
 
 
 class DownloadLogStore:

@@ -24,14 +24,25 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
-from node.audit.log import AccessLog
 from node.db import durable_session
-from node.privacy.downloads import STARTED, DownloadLogStore
+from node.privacy.downloads import (
+    ABORTED,
+    COMPLETED,
+    ENDED,
+    INTERRUPTED,
+    REVOKED,
+    STARTED,
+    DownloadLogStore,
+)
 from node.privacy.models import DownloadLog, StoredVersion
 from node.sharing.contracts import RequestInfo, Sharing, State
+
+if TYPE_CHECKING:  # the audit package reads the sharing contracts; no import back at load
+    from node.audit.log import AccessLog
 
 logger = logging.getLogger(__name__)
 
@@ -39,13 +50,6 @@ logger = logging.getLogger(__name__)
 FRAME = 1 << 20
 #: the grant is asked about at least this often even while the chain head stays put
 RECHECK_SECONDS = 1.0
-
-COMPLETED = "completed"
-ABORTED = "aborted"
-REVOKED = "grant revoked during transfer"
-ENDED = "grant ended during transfer"
-#: the outcome a restarted node gives a download its stop cut off (bytes sent unknown)
-INTERRUPTED = "interrupted: the node stopped mid-stream"
 
 
 @dataclass

@@ -317,12 +317,19 @@ def test_key_rotation_requires_a_fresh_release(net: LocalNetwork, panel, tmp_pat
         analyst.registry.rotate_encryption_key(analyst.keys.encryption_public_key)  # restore
 
 
-def test_download_log_records_who_what_when(net: LocalNetwork, panel) -> None:
+def test_download_log_records_who_what_when(net: LocalNetwork, panel, tmp_path: Path) -> None:
+    with session(net, "analyst") as analyst:  # one pull of its own: tests may run in any order
+        sh = analyst.require_sharing()
+        r = sh.apply(panel.dataset_id, 1, "download log", Mode.RAW, duration=3600)
+        rid = r.event("AccessRequested").args["requestId"]
+        wait_state(analyst, rid, State.RELEASED)
+        assert pull(sh, analyst.registry, analyst.keys, rid, tmp_path / "p.csv")["verified"]
     with session(net, "drc") as drc:
         stats_dept = next(d for d in net.config.departments if d.name == "stats")
         with NodeClient(stats_dept.endpoint, drc.keys.account.key) as c:
             log = c.get("/v1/downloads")["downloads"]
-    done = [d for d in log if d["completed"]]
+    # other tests in this module may publish and pull their own datasets on the same node
+    done = [d for d in log if d["completed"] and d["dataset_id"] == "0x" + panel.dataset_id.hex()]
     assert done and all(d["bytes"] > 0 for d in done)
     assert {d["ciphertext_sha256"] for d in done} == {"0x" + panel.ciphertext_hash.hex()}
     with session(net, "eco") as eco:
