@@ -99,8 +99,13 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         home / "kwh.csv",
         name="kwh",
         classification="restricted",
+        # every example is a new grant on this one dataset: the lifetime ledger (tested in
+        # tests/contracts/test_lifetime_budget.py) is set wide so that it never binds here
         policy=Policy(
-            auto_approve_roles=("analyst",), raw_allowed=False, epsilon_ceiling=Epsilon(5000)
+            auto_approve_roles=("analyst",),
+            raw_allowed=False,
+            epsilon_ceiling=Epsilon(5000),
+            lifetime_epsilon=Epsilon(1_000_000),
         ),
         dp_metadata=META,
     )
