@@ -178,13 +178,15 @@ def _describe(r: dict, members: dict, datasets: dict, key: bytes, unreachable: s
 
 
 def _when(ts: int | None) -> str | None:
-    """A unix time as an ISO 8601 date and time in Beijing time."""
+    """A unix time as ISO 8601 with its offset, in the display zone (``TANLIAN_DISPLAY_TZ``,
+    else Beijing time)."""
     import datetime as dt
-    from zoneinfo import ZoneInfo
+
+    from node.display import display_zone
 
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, ZoneInfo("Asia/Shanghai")).isoformat(timespec="minutes")
+    return dt.datetime.fromtimestamp(ts, display_zone()).isoformat(timespec="minutes")
 
 
 @app.command("approve")

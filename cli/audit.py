@@ -138,6 +138,14 @@ def trail_cmd(
         ),
     ] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="Print CSV.")] = False,
+    excel: Annotated[
+        bool,
+        typer.Option(
+            "--excel",
+            help="Print CSV that starts with a UTF-8 byte-order mark, so that Excel "
+            "(Chinese Windows included) opens the redirected file with its names intact.",
+        ),
+    ] = False,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -170,7 +178,9 @@ def trail_cmd(
     columns = ["when", "what", "department", "request", "consumer", "owner", "detail", "evidence"]
     if as_json:
         emit({"events": rows}, True)
-    elif as_csv:
+    elif as_csv or excel:
+        if excel:
+            sys.stdout.write("\ufeff")
         w = csv.DictWriter(sys.stdout, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)

@@ -13,6 +13,23 @@ from node.errors import TanlianError
 _PLAIN: dict[str, list[Callable[[dict[str, Any]], str | None]]] = {}
 
 
+#: department names of the accounts this process has read from the registry, so refusals
+#: can name a member ("member eco (0xAb…) is active") instead of showing a bare address
+_NAMES: dict[str, str] = {}
+
+
+def learn_name(account: str, name: str) -> None:
+    """Remember that ``account`` is the member registered as ``name``."""
+    if name:
+        _NAMES[account.lower()] = name
+
+
+def named(account: object) -> str:
+    """``account`` as a person reads it: ``eco (0x…)`` when its name is known."""
+    name = _NAMES.get(str(account).lower())
+    return f"{name} ({account})" if name else str(account)
+
+
 def explain_revert(error: str, words: Callable[[dict[str, Any]], str | None]) -> None:
     """Say ``error`` in the user's terms (names, ε, days) instead of raw numbers."""
     _PLAIN.setdefault(error, []).append(words)
@@ -102,7 +119,7 @@ class ContractReverted(ChainError):
         self.error_args = dict(args or {})
         self.tx_hash = tx_hash
         self.raw = raw
-        shown = ", ".join(f"{k}={v!r}" for k, v in self.error_args.items())
+        shown = ", ".join(f"{k}={_jsonable(v)}" for k, v in self.error_args.items())
         plain = _plain(error, self.error_args)
         super().__init__(
             f"{plain} (contract error {error})"

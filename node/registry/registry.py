@@ -10,7 +10,7 @@ from eth_utils import is_address, keccak, to_checksum_address
 
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient, Contract, TxResult
-from node.chain.errors import explain_revert
+from node.chain.errors import explain_revert, learn_name, named
 from node.errors import InvalidInput
 
 ARTIFACT = "NodeRegistry"
@@ -31,17 +31,19 @@ class Status(IntEnum):
 explain_revert(
     "WrongStatus",
     lambda a: (
-        f"member {a['account']} is {Status(a['actual']).label}; this needs it "
+        f"member {named(a['account'])} is {Status(a['actual']).label}; this needs it "
         f"{Status(a['expected']).label}"
         if Status(a["actual"]) != Status.NONE
-        else f"{a['account']} is not registered"
+        else f"{named(a['account'])} is not registered"
     ),
 )
-explain_revert("NotRegistered", lambda a: f"{a['account']} is not registered")
+explain_revert("NotRegistered", lambda a: f"{named(a['account'])} is not registered")
 explain_revert(
     "AlreadyApproved",
     lambda a: (
-        f"regulator {a['regulator']} already approved {a['account']}" if "regulator" in a else None
+        f"regulator {named(a['regulator'])} already approved {named(a['account'])}"
+        if "regulator" in a
+        else None
     ),
 )
 
@@ -131,6 +133,7 @@ class Registry:
         account = self.account_of(who) if who else None
         if account is None:
             raise InvalidInput(f"no department named {who!r} in the registry")
+        learn_name(account, who)
         return account
 
     def approve(self, account: str) -> TxResult:
@@ -168,6 +171,7 @@ class Registry:
         name, roles, key, endpoint, status, approvals, registered = self.client.call(
             self.contract, "member", to_checksum_address(account)
         )
+        learn_name(to_checksum_address(account), name)
         return MemberInfo(
             to_checksum_address(account),
             name,

@@ -15,7 +15,7 @@ from eth_utils import keccak, to_checksum_address
 
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient, Contract, TxResult
-from node.chain.errors import explain_revert
+from node.chain.errors import explain_revert, named
 from node.display import days, when
 from node.errors import InvalidInput
 from node.privacy.budget import ZERO_DELTA, ZERO_EPSILON, Budget, Delta, Epsilon, Ledger
@@ -77,7 +77,8 @@ for _error, _words in {
         f"request {a['requestId']}: {_eps(a['asked'])} asked, only {_eps(a['remaining'])} left"
     ),
     "NotEligible": lambda a: (
-        f"{a['account']} may not ask for {Mode(a['mode']).name.lower()} access to this dataset"
+        f"{named(a['account'])} may not ask for {Mode(a['mode']).name.lower()} access "
+        "to this dataset"
     ),
     "UnknownRequest": lambda a: f"request {a['requestId']} does not exist",
 }.items():

@@ -69,10 +69,6 @@ def test_no_import_cycle_between_packages() -> None:
     graph: dict[str, set[str]] = defaultdict(set)
     for p in _files("node"):
         rel = p.relative_to(ROOT)
-        # The DP gate moves from node.privacy to node.sharing (issue 14, done on its own
-        # branch); until it has, it is the one import from privacy back into sharing.
-        if rel == Path("node/privacy/gate.py"):
-            continue
         source = _package(".".join(rel.with_suffix("").parts))
         for m in _module_imports(p, top_level_only=True):
             if _package(m) != source and m != "node":

@@ -284,6 +284,10 @@ def test_the_audit_from_the_command_line(pilot: Pilot, tmp_path: Path) -> None:
     )
     whats = [r["what"] for r in rows]
     assert whats.index("dataset created") < whats.index("access requested")
+    excel = tanlian(pilot, "drc", "audit", "trail", "--dataset", "grid/kwh", "--excel").stdout
+    assert excel.startswith("\ufeff")
+    again = list(csv.DictReader(io.StringIO(excel.removeprefix("\ufeff"))))
+    assert again[: len(rows)] == rows  # the same CSV, after the mark
     assert whats.count("DP budget spent") == 2 and whats.count("DP answer given") == 2
     by_dept = json.loads(
         tanlian(pilot, "drc", "audit", "trail", "--department", "stats", "--json").stdout

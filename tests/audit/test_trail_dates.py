@@ -91,3 +91,52 @@ def test_unknown_dataset_or_consumer_and_reversed_bounds_are_errors(
         )
     with pytest.raises(InvalidInput, match="is not a time"):
         parse_time("soon")
+
+
+def _log(seq: int, kind: str, at: str, block: int | None, **detail: object) -> dict:
+    return {
+        "seq": seq,
+        "kind": kind,
+        "at": _at(at),
+        "dataset_id": DATASET,
+        "request_id": 7,
+        "consumer": CONSUMER,
+        "batch": None,
+        "detail": {"block": block, **detail},
+    }
+
+
+def test_chain_time_running_ahead_does_not_reorder_what_happened(result: AuditResult) -> None:
+    # The chain's clock runs ahead of the nodes' (each block at least 1 s after its parent):
+    # block 2 says 00:30 while the node served the download of block 2's version at 00:10 by
+    # its own clock. By time alone the download would come before the publication it serves.
+    facts = result.facts
+    assert facts is not None
+    facts.times[3] = _at("2026-11-26T00:31:00+08:00")
+    facts.events.append(
+        _event(3, "VersionPublished", {"datasetId": DATASET, "version": 2}),
+    )
+    result.logs["0x" + "33" * 20] = [
+        _log(2, "download", "2026-11-26T00:10:05+08:00", 2, bytes=10, outcome="completed"),
+        _log(1, "download_intent", "2026-11-26T00:10:00+08:00", 2),
+        _log(3, "download", "2026-11-26T00:05:00+08:00", None, bytes=0, outcome="aborted"),
+    ]
+    rows = trail(result, dataset=DATASET)
+    assert [r["what"] for r in rows] == [
+        "dataset created",
+        "version published",  # block 2, by the chain's clock 00:30
+        "download started",  # both acting on block 2, by the node's clock 00:10
+        "download served",
+        "version published",  # block 3
+        "download served",  # a log entry that names no block comes last
+    ]
+    assert rows[2]["when"] == "2026-11-26T00:10:00+08:00"
+    assert [r["evidence"] for r in rows[2:4]] == [
+        f"log {'0x' + '33' * 20}#1 (unanchored)",
+        f"log {'0x' + '33' * 20}#2 (unanchored)",
+    ]
+    assert rows[5]["evidence"].endswith("#3 (unanchored)")
+    # the same facts in another order give the same trail
+    result.logs["0x" + "33" * 20].reverse()
+    facts.events.reverse()
+    assert trail(result, dataset=DATASET) == rows

@@ -53,6 +53,8 @@ def test_decimal_text_and_json_numbers_are_read_exactly(value: object, milli: in
         ("0.0005", "budget_too_fine"),
         (1e-10, "budget_too_fine"),
         ("1e-400", "budget_too_fine"),
+        (1e-320, "budget_too_fine"),  # a subnormal double, as the security review sent it
+        ("1e-320", "budget_too_fine"),
         (0, "budget_not_positive"),
         ("0.000", "budget_not_positive"),
         (-0.5, "budget_not_positive"),

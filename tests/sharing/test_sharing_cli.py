@@ -143,6 +143,7 @@ def test_publish_request_pull_revoke_from_the_command_line(
         .splitlines()[-1]
         .endswith("is active; this needs it pending (contract error WrongStatus)")
     )
+    assert "member eco (0x" in approved.stderr  # named, not a bare address
     # a raw grant has no ε budget to show
     raw_budget = tanlian(net, "analyst", "budget", "show", str(req["request"]))
     assert raw_budget.stderr.strip().splitlines()[-1].startswith("tanlian: error [grant_mismatch]")
@@ -152,6 +153,61 @@ def test_publish_request_pull_revoke_from_the_command_line(
     assert again.returncode == 1 and "Traceback" not in again.stderr
     assert again.stderr.strip().splitlines()[-1].startswith("tanlian: error [grant_not_usable]")
     assert not (tmp_path / "no.csv").exists()
+
+
+def _status_of(net: LocalNetwork, name: str, want: str) -> str:
+    deadline = time.monotonic() + 20
+    while True:  # the drc node's registry view follows the chain a moment later
+        members = ok(tanlian(net, "drc", "registry", "list", "--json"))["members"]
+        status = next(m["status"] for m in members if m["name"] == name)
+        if status == want or time.monotonic() > deadline:
+            return status
+        time.sleep(0.3)
+
+
+def test_a_department_is_suspended_and_reinstated_by_its_name(net: LocalNetwork) -> None:
+    suspended = ok(
+        tanlian(net, "drc", "registry", "suspend", "transport", "--reason", "audit", "--json")
+    )
+    assert suspended["events"] == ["MemberSuspended"] and suspended["account"].startswith("0x")
+    assert _status_of(net, "transport", "suspended") == "suspended"
+    twice = tanlian(net, "drc", "registry", "suspend", "transport", "--reason", "again")
+    assert twice.returncode == 1 and "Traceback" not in twice.stderr
+    assert twice.stderr.strip().splitlines()[-1] == (
+        f"tanlian: error [contract_reverted]: member transport ({suspended['account']}) is "
+        "suspended; this needs it active (contract error WrongStatus)"
+    )
+    reinstated = ok(tanlian(net, "drc", "registry", "reinstate", "transport", "--json"))
+    assert reinstated["events"] == ["MemberReinstated"]
+    assert _status_of(net, "transport", "active") == "active"
+
+
+def test_a_request_is_rejected_from_the_command_line_with_its_reason(
+    net: LocalNetwork, tmp_path: Path
+) -> None:
+    data = tmp_path / "trips.csv"
+    data.write_text("district,year,trips\n锦江区,2024,12\n", encoding="utf-8")
+    ok(tanlian(net, "eco", "dataset", "publish", str(data), "--name", "trips", "--json"))
+    req = ok(
+        tanlian(net, "analyst", "access", "request", "eco/trips", "--purpose", "a study", "--json")
+    )
+    assert req["state"] == "pending"  # no preset policy: the owner decides
+    no_reason = tanlian(net, "eco", "access", "reject", str(req["request"]))
+    assert no_reason.returncode != 0 and "--reason" in no_reason.stderr
+    rejected = ok(
+        tanlian(
+            net, "eco", "access", "reject", str(req["request"]), "--reason", "not yet", "--json"
+        )
+    )
+    assert rejected["events"] == ["AccessRejected"]
+    deadline = time.monotonic() + 20
+    while True:  # the analyst node's view follows the chain a moment later
+        mine = ok(tanlian(net, "analyst", "access", "list", "--mine", "--json"))
+        state = next(r["state"] for r in mine["requests"] if r["request_id"] == req["request"])
+        if state == "rejected" or time.monotonic() > deadline:
+            break
+        time.sleep(0.3)
+    assert state == "rejected"
 
 
 @pytest.mark.parametrize(
