@@ -86,20 +86,11 @@ class Anvil:
         ).raise_for_status()
 
 
-@pytest.fixture(scope="session")
-def anvil() -> Iterator[Anvil]:
+def start_anvil(*args: str) -> Anvil:
+    """An anvil process on a free loopback port, answering, started with ``args``."""
     port = free_port()
     proc = subprocess.Popen(
-        [
-            _tool("anvil"),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--silent",
-            "--chain-id",
-            "31337",
-        ],
+        [_tool("anvil"), "--host", "127.0.0.1", "--port", str(port), "--silent", *args],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -113,15 +104,23 @@ def anvil() -> Iterator[Anvil]:
                 timeout=1,
             )
             if r.ok:
-                break
+                return Anvil(url, proc)
         except requests.RequestException:
             time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("anvil did not start")
-    yield Anvil(url, proc)
-    proc.terminate()
-    proc.wait(10)
+    proc.kill()
+    pytest.fail(f"anvil {' '.join(args)} did not start")
+
+
+def stop_anvil(node: Anvil) -> None:
+    node.process.terminate()
+    node.process.wait(10)
+
+
+@pytest.fixture(scope="session")
+def anvil() -> Iterator[Anvil]:
+    node = start_anvil("--chain-id", "31337")
+    yield node
+    stop_anvil(node)
 
 
 @pytest.fixture

@@ -75,12 +75,10 @@ def test_genesis_is_qbft_zero_fee_with_the_committed_validators() -> None:
     assert [to_checksum_address(v) for v in validators] == expected
     besu = tomllib.loads((BESU / "config.toml").read_text())
     assert besu["min-gas-price"] == 0
-    # account permissioning on, from the file mounted beside it, which starts empty
-    assert besu["permissions-accounts-config-file-enabled"] is True
-    allowlist = besu["permissions-accounts-config-file"]
-    assert allowlist == "/config/permissions_config.toml"
-    mounted = BESU / Path(allowlist).name
-    assert tomllib.loads(mounted.read_text()) == {"accounts-allowlist": []}
+    # account permissioning on, by the account rules in the genesis alloc
+    assert besu["permissions-accounts-contract-enabled"] is True
+    assert genesis["alloc"][besu["permissions-accounts-contract-address"].lower()]["code"]
+    assert "permissions-accounts-config-file-enabled" not in besu
     assert "PERM" not in besu["rpc-http-api"]  # nobody edits the allowlist over open RPC
     assert "DEVELOPMENT KEYS" in (BESU / "keys" / "README.md").read_text()
 
