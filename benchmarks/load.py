@@ -18,9 +18,12 @@ Baseline, same run, same concurrency: GET /healthz (unsigned) for a few seconds 
 Reported: throughput, p50/p99 per kind, errors (target 0), the target node's resident
 memory (VmRSS) before and after the load and its peak (target growth < 50 MiB), and the
 client's CPU use (near 100 % means the client, not the node, was the bound).
+Also the CPU each server process used during the mix (a share of one core: the chain host
+and the nodes share the cores the client does not use), and with --profile a py-spy
+sampling profile of the target node over the mix, summed by where its time went.
 Bounded: stops after D seconds or --max-requests, whichever first; loopback only.
 Usage: python benchmarks/load.py [--clients 200] [--seconds 60] [--baseline-seconds 10]
-       [--max-requests 1000000] [--mix nodes=35,datasets=35,dp=15,pull=15]
+       [--max-requests 1000000] [--mix nodes=35,datasets=35,dp=15,pull=15] [--profile]
 """
 
 from __future__ import annotations
@@ -153,6 +156,54 @@ def _rss(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of ``pid`` so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+#: Where a sampled stack's time is charged: the first of these found in it, innermost first.
+_WHERE = (
+    ("signature check (secp256k1 recover)", ("recover", "ecdsa_raw_recover", "coincurve")),
+    ("nonce journal (replay check, fsync)", ("nonces.py",)),
+    ("chain calls (JSON-RPC to the host)", ("rpc_backend.py", "web3/")),
+    ("DP mechanism (diffprivlib, pandas)", ("diffprivlib", "pandas/", "numpy/")),
+    ("SQL (SQLAlchemy, sqlite3)", ("sqlalchemy/", "sqlite3")),
+    ("ciphertext streaming (file reads)", ("download.py", "blobs.py", "store.py")),
+    ("response encoding (pydantic, JSON)", ("pydantic", "json/", "orjson", "encoders.py")),
+    ("HTTP server (uvicorn, starlette, h11)", ("uvicorn/", "starlette/", "httptools", "h11/")),
+    ("event loop and threads (asyncio, anyio)", ("asyncio/", "anyio/", "threading.py")),
+)
+
+
+def _profile_summary(raw: Path, rate: int, seconds: float) -> list[str]:
+    """py-spy's raw (collapsed) stacks of the node summed by _WHERE; the busy share is of
+    the samples a fully busy thread would have given."""
+    totals: dict[str, int] = {}
+    samples = 0
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if not stack:
+            continue
+        n = int(count)
+        samples += n
+        frames = stack.split(";")
+        where = "other (node code, imports)"
+        for frame in reversed(frames):
+            hit = next((name for name, keys in _WHERE if any(k in frame for k in keys)), None)
+            if hit:
+                where = hit
+                break
+        totals[where] = totals.get(where, 0) + n
+    out = [
+        f"py-spy: {samples} busy samples of the node's threads at {rate} Hz over {seconds:.0f} s "
+        f"(= {samples / (rate * seconds):.2f} threads busy on average)"
+    ]
+    for where, n in sorted(totals.items(), key=lambda kv: -kv[1]):
+        out.append(f"  {n / samples * 100:5.1f} %  {where}")
+    return out
+
+
 def _pin(pid: int, cpus: set[int]) -> None:
     """Pin every thread of ``pid`` (threads started later inherit it from theirs)."""
     for task in Path(f"/proc/{pid}/task").iterdir():
@@ -266,6 +317,18 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=1_000_000)
     parser.add_argument("--mix", default="nodes=35,datasets=35,dp=15,pull=15")
     parser.add_argument("--pull-kib", type=int, default=256, help="size of the pulled dataset")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="FILE",
+        help="sample the target node with py-spy during the mix, write its stacks (collapsed) "
+        "to FILE and say where its time went",
+    )
+    parser.add_argument(
+        "--profile-gil",
+        action="store_true",
+        help="with --profile: sample only the thread holding the GIL (CPU work), not waits",
+    )
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
@@ -310,6 +373,44 @@ def main() -> None:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        servers = {"chain host": state["chain"]["pid"]} | {
+            name: v["pid"] for name, v in state["nodes"].items()
+        }
+        cpu_at: dict[str, dict[str, float]] = {}
+        spy: list[subprocess.Popen] = []
+        raw = args.profile.resolve() if args.profile else root / "profile.txt"
+        rate = 100
+
+        def mix_starts() -> None:
+            # the client runs the baseline first: the mix starts about baseline-seconds in
+            cpu_at["start"] = {k: _cpu_seconds(pid) for k, pid in servers.items()}
+            cpu_at["t0"] = {"t": time.monotonic()}
+            if args.profile:
+                spy.append(
+                    subprocess.Popen(
+                        [
+                            str(Path(sys.executable).parent / "py-spy"),
+                            "record",
+                            "--pid",
+                            str(target_pid),
+                            "--rate",
+                            str(rate),
+                            "--duration",
+                            str(int(args.seconds)),
+                            "--format",
+                            "raw",
+                            "--output",
+                            str(raw),
+                            "--nonblocking",
+                            *(["--gil"] if args.profile_gil else []),
+                        ],
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    )
+                )
+
+        timer = threading.Timer(args.baseline_seconds + 0.5, mix_starts)
+        timer.start()
         proc = subprocess.run(
             [sys.executable, __file__, "--client"],
             input=json.dumps(plan),
@@ -317,9 +418,17 @@ def main() -> None:
             text=True,
             timeout=args.seconds + args.baseline_seconds + 300,
         )
+        timer.cancel()
+        cpu_end = {k: _cpu_seconds(pid) for k, pid in servers.items()}
+        cpu_wall = time.monotonic() - cpu_at["t0"]["t"] if "t0" in cpu_at else 0.0
         stop.set()
         sampler.join()
         rss_after = _rss(target_pid)
+        profile: list[str] = []
+        for p in spy:
+            p.wait(timeout=120)
+            if raw.exists():
+                profile = _profile_summary(raw, rate, args.seconds)
         if proc.returncode != 0:
             raise RuntimeError(f"client process failed: {proc.stderr[-2000:]}")
         out = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -355,6 +464,13 @@ def main() -> None:
         f"client CPU: {load['cpu'] * 100:.0f} % of one core during the mix "
         f"({base['cpu'] * 100:.0f} % during the baseline)"
     )
+    if cpu_wall:
+        shares = ", ".join(
+            f"{k} {(cpu_end[k] - cpu_at['start'][k]) / cpu_wall * 100:.0f} %" for k in servers
+        )
+        print(f"server CPU during the mix (% of one core): {shares}")
+    for line in profile:
+        print(line)
     mib = 2**20
     print(
         f"node {TARGET} RSS: {rss_before / mib:.0f} MiB before, {rss_after / mib:.0f} MiB after "

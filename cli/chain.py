@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, emit
+from cli.common import KEEP_ALIVE_SECONDS, HomeOpt, JsonOpt, emit
 from node.chain.embedded.intake import MAX_BODY_BYTES
 from node.chain.embedded.limits import (
     CALL_GAS_CAP,
@@ -136,6 +136,7 @@ def chain_serve(
             host=host,
             port=port,
             log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     finally:
         chain.close()

@@ -17,6 +17,12 @@ from node.errors import TanlianError
 from node.registry.keystore import KEYSTORE_FILE, NodeKeys, resolve_password, unlock
 from node.settings import NodeSettings, load_settings
 
+#: How long a served node or chain host keeps an idle HTTP connection open. Longer than the
+#: usual client pools' idle expiry (httpx 5 s, as uvicorn's own default): with equal
+#: timeouts a client can send on a connection in the very moment the server closes it,
+#: and the request fails with a read error (seen under benchmarks/load.py).
+KEEP_ALIVE_SECONDS = 30
+
 HomeOpt = Annotated[
     Path, typer.Option("--home", help="The node's home directory.", envvar="TANLIAN_HOME")
 ]

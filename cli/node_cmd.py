@@ -7,7 +7,7 @@ import signal
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, node_context
+from cli.common import KEEP_ALIVE_SECONDS, HomeOpt, JsonOpt, PasswordFileOpt, emit, node_context
 from node.errors import TanlianError
 
 app = typer.Typer(help="Run the department node and see its state.", no_args_is_help=True)
@@ -45,7 +45,11 @@ def serve(home: HomeOpt, password_file: PasswordFileOpt = None) -> None:
         # (the node anchors its pending access log on the way out).
         signal.signal(signal.SIGTERM, _exit_on_signal)
         uvicorn.run(
-            create_app(runtime), host=settings.api.host, port=settings.api.port, log_level="warning"
+            create_app(runtime),
+            host=settings.api.host,
+            port=settings.api.port,
+            log_level="warning",
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         )
     finally:
         runtime.close()

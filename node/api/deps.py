@@ -49,14 +49,17 @@ class RegistryNotConfigured(TanlianError):
 
 
 # -- the node's parts -------------------------------------------------------------------
-def get_runtime(request: Request) -> NodeRuntime:
+# Dependencies that only look something up are coroutines: FastAPI runs a plain function
+# dependency on a worker thread, so every request, the cheapest read included, would wait
+# for a thread that a DP spend or a download's grant check may be holding.
+async def get_runtime(request: Request) -> NodeRuntime:
     return request.app.state.runtime
 
 
 Runtime = Annotated[NodeRuntime, Depends(get_runtime)]
 
 
-def get_sharing(rt: Runtime) -> Sharing:
+async def get_sharing(rt: Runtime) -> Sharing:
     if rt.sharing is None:
         raise RegistryNotConfigured("this node has no data catalog configured")
     return rt.sharing
@@ -65,14 +68,14 @@ def get_sharing(rt: Runtime) -> Sharing:
 SharingDep = Annotated[Sharing, Depends(get_sharing)]
 
 
-def get_gate(request: Request) -> DpGate:
+async def get_gate(request: Request) -> DpGate:
     return request.app.state.gate
 
 
 Gate = Annotated[DpGate, Depends(get_gate)]
 
 
-def get_downloads(request: Request) -> DownloadLogStore:
+async def get_downloads(request: Request) -> DownloadLogStore:
     return request.app.state.downloads
 
 
@@ -127,7 +130,7 @@ def json_body(model: type[M]) -> Callable[..., Awaitable[M]]:
 
 
 # -- authorization ----------------------------------------------------------------------
-def regulator(who: Caller) -> MemberView:
+async def regulator(who: Caller) -> MemberView:
     if "regulator" not in who.roles:
         raise AuthForbidden("only regulators may use this route")
     return who
@@ -136,7 +139,7 @@ def regulator(who: Caller) -> MemberView:
 Regulator = Annotated[MemberView, Depends(regulator)]
 
 
-def owner_or_regulator(who: Caller, rt: Runtime) -> MemberView:
+async def owner_or_regulator(who: Caller, rt: Runtime) -> MemberView:
     """A regulator, or this node's own account (its operator's CLI)."""
     if "regulator" not in who.roles and who.address != rt.address:
         raise AuthForbidden("only regulators and this node's own account may use this route")

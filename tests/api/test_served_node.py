@@ -18,7 +18,6 @@ import orjson
 import pytest
 from eth_keys import keys
 
-from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeClient
 from node.peer.signing import sign_request
@@ -26,23 +25,18 @@ from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.download import FRAME, REVOKED
 from node.sharing.service import publish_as
-from tests.network.test_local_network import _config
+from tests.network.running import running_network
 
 ROOT = Path(__file__).resolve().parents[2]
+#: asyncio's (and uvloop's) default high-water mark of a transport's write buffer
+WRITE_HIGH_WATER = 64 << 10
 BOMB = b"[" * 100_000 + b"]" * 100_000  # the review's body: ~200 KB, 100,000 levels
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    root = tmp_path_factory.mktemp("served")
-    network = LocalNetwork(
-        load_network_config(_config(root / "net.toml")), root / "state", say=lambda _: None
-    )
-    try:
-        network.up()
+    with running_network(tmp_path_factory.mktemp("served")) as network:
         yield network
-    finally:
-        network.down()
 
 
 def _dept(net: LocalNetwork, name: str):
@@ -317,9 +311,12 @@ def test_revocation_during_a_download_stops_it_within_one_frame(
         f"in kernel buffers {in_flight} B; after the revoke was mined {after} B"
     )
     assert received < size, "the download was not cut"
-    # what left the node after the revoke was mined: at most the rest of the frame it had
-    # handed to its event loop before (no new frame is read once the grant is unusable)
-    assert 0 <= after <= FRAME, after
+    # what left the node after the revoke was mined: at most the frame it had handed to its
+    # event loop before (no new frame is read once the grant is unusable), plus what of the
+    # frame before it still sat in the transport's buffer when that frame's check passed: the
+    # next frame is checked once the buffer drains below its low-water mark, at most
+    # WRITE_HIGH_WATER (seen: 3,392 bytes over one frame)
+    assert 0 <= after <= FRAME + WRITE_HIGH_WATER, after
     # the cut is logged: in the download log and, anchored, in the access log
     drc = _keys(net, "drc")
     with NodeClient(_dept(net, "stats").endpoint, drc.account.key) as c:
@@ -350,3 +347,38 @@ def test_nothing_in_the_network_is_open_to_other_users(net: LocalNetwork) -> Non
     ]
     assert open_to_others == []
     assert any(net.root.rglob("node.db")) and any(net.root.rglob("*.log"))
+
+
+def _answers_after_idle(port: int, request: bytes, idle: float) -> bytes:
+    """Send ``request`` twice on one keep-alive connection, ``idle`` seconds apart; the
+    second answer's status line (b"" when the server closed the connection meanwhile)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200"), first[:80]
+        time.sleep(idle)
+        try:
+            sock.sendall(request)
+            second = sock.recv(65536)
+        except (BrokenPipeError, ConnectionResetError):
+            second = b""
+        return second.split(b"\r\n", 1)[0]
+
+
+def test_an_idle_connection_outlives_the_usual_client_pool_expiry(net: LocalNetwork) -> None:
+    """Pools drop an idle connection after 5 s (httpx); a server that closes it at the same
+    moment makes a client's next request fail with a read error under load. The node and
+    the chain host keep it open for KEEP_ALIVE_SECONDS, well past that."""
+    from cli.common import KEEP_ALIVE_SECONDS
+
+    assert KEEP_ALIVE_SECONDS >= 15
+    get = b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    assert _answers_after_idle(_port(net, "stats"), get, 6.0) == b"HTTP/1.1 200 OK"
+    chain_port = int(net.chain_url.rsplit(":", 1)[1])
+    body = b'{"jsonrpc":"2.0","id":1,"method":"eth_chainId","params":[]}'
+    post = (
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Content-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    assert _answers_after_idle(chain_port, post, 6.0) == b"HTTP/1.1 200 OK"

@@ -415,9 +415,11 @@ class CrashLab:
             self.windows[op] = 1.2 * result.recovery
         return self.windows
 
-    def _trial_publish(self, delay: float | None) -> TrialResult:
+    def _publish_command(self, prefix: str) -> tuple[str, Path, list[str], Path]:
+        """A new dataset's name and file, the CLI that publishes it as stats, and the
+        folder where its publish stages the blob."""
         self._count += 1
-        name = f"crash-{self._count}"
+        name = f"{prefix}-{self._count}"
         self.names.append(name)
         file = payload(self.root / "data" / f"{name}.zip")
         stats = self.dept("stats")
@@ -427,6 +429,10 @@ class CrashLab:
             "--password-file", str(self.net.secret(stats)), "--json",
         )  # fmt: skip
         tmp = self.net.home(stats) / "blobs" / "tmp"
+        return name, file, cmd, tmp
+
+    def _trial_publish(self, delay: float | None) -> TrialResult:
+        name, file, cmd, tmp = self._publish_command("crash")
         in_flight, ack, at = self._run_killed(cmd, delay, lambda _pid: any(os.scandir(tmp)))
         if delay is None:  # calibration: the operation's own duration
             file.unlink()
@@ -644,17 +650,7 @@ class CrashLab:
         return result
 
     def _trial_publish_restart(self, delay: float | None) -> TrialResult:
-        self._count += 1
-        name = f"restart-{self._count}"
-        self.names.append(name)
-        file = payload(self.root / "data" / f"{name}.zip")
-        stats = self.dept("stats")
-        cmd = self._cli(
-            "dataset", "publish", str(file), "--home", str(self.net.home(stats)),
-            "--name", name, "--auto-approve", "analyst",
-            "--password-file", str(self.net.secret(stats)), "--json",
-        )  # fmt: skip
-        tmp = self.net.home(stats) / "blobs" / "tmp"
+        name, file, cmd, tmp = self._publish_command("restart")
         proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT, text=True
         )

@@ -17,9 +17,8 @@ import pytest
 import tomli_w
 
 from node.chain.embedded.host import free_port
-from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
-from tests.network.test_local_network import _config
+from tests.network.running import running_network
 from tests.sharing.test_sharing_cli import ok, tanlian
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,15 +26,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    root = tmp_path_factory.mktemp("onboard")
-    network = LocalNetwork(
-        load_network_config(_config(root / "net.toml")), root / "state", say=lambda _: None
-    )
-    try:
-        network.up()
+    with running_network(tmp_path_factory.mktemp("onboard")) as network:
         yield network
-    finally:
-        network.down()
 
 
 def cli(*args: str) -> subprocess.CompletedProcess:

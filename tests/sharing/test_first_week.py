@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
-from tests.network.test_local_network import _config
+from tests.network.running import running_network
 from tests.sharing.test_sharing_cli import ok, tanlian
 
 PURPOSE = "Annual green space per district for the 2024 index (汇总到区)"
@@ -20,15 +19,8 @@ PURPOSE = "Annual green space per district for the 2024 index (汇总到区)"
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    root = tmp_path_factory.mktemp("week")
-    network = LocalNetwork(
-        load_network_config(_config(root / "net.toml")), root / "state", say=lambda _: None
-    )
-    try:
-        network.up()
+    with running_network(tmp_path_factory.mktemp("week")) as network:
         yield network
-    finally:
-        network.down()
 
 
 def _home(net: LocalNetwork, dept: str) -> Path:

@@ -16,25 +16,18 @@ import pytest
 import requests
 from nacl.public import PrivateKey
 
-from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import publish_as
-from tests.network.test_local_network import _config
+from tests.network.running import running_network
 
 CSV = "district,year,gdp\n锦江区,2023,1342.5\n武侯区,2023,1428.0\n"
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    root = tmp_path_factory.mktemp("retry")
-    config = load_network_config(_config(root / "net.toml"))
-    network = LocalNetwork(config, root / "state", say=lambda _: None)
-    try:
-        network.up()
+    with running_network(tmp_path_factory.mktemp("retry")) as network:
         yield network
-    finally:
-        network.down()
 
 
 def wait_for(check, what: str, timeout: float = 20) -> None:

@@ -12,26 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
-from tests.network.test_local_network import _config
+from tests.network.running import running_network
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    root = tmp_path_factory.mktemp("cli")
-    network = LocalNetwork(
-        load_network_config(_config(root / "net.toml", full=True)),
-        root / "state",
-        say=lambda _: None,
-    )
-    try:
-        network.up()
+    with running_network(tmp_path_factory.mktemp("cli"), full=True) as network:
         yield network
-    finally:
-        network.down()
 
 
 def tanlian(net: LocalNetwork, dept: str, *args: str) -> subprocess.CompletedProcess:

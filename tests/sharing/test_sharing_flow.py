@@ -11,7 +11,6 @@ import pytest
 
 from node.chain.errors import ContractReverted
 from node.errors import TanlianError
-from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeApiError, NodeClient
 from node.peer.signing import sign_request
@@ -20,21 +19,15 @@ from node.privacy.crypto import IntegrityError
 from node.runtime import NodeSession
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import GrantNotUsable, publish, publish_as, pull, recover
-from tests.network.test_local_network import _config
+from tests.network.running import running_network
 
 CSV = "district,year,gdp\r\n锦江区,2023,1342.5\r\n武侯区,2023,1428.0\r\n"
 
 
 @pytest.fixture(scope="module")
 def net(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalNetwork]:
-    root = tmp_path_factory.mktemp("share")
-    config = load_network_config(_config(root / "net.toml", full=True))
-    network = LocalNetwork(config, root / "state", say=lambda _: None)
-    try:
-        network.up()
+    with running_network(tmp_path_factory.mktemp("share"), full=True) as network:
         yield network
-    finally:
-        network.down()
 
 
 def session(net: LocalNetwork, name: str) -> NodeSession:
