@@ -168,16 +168,21 @@ _WHERE = (
     ("nonce journal (replay check, fsync)", ("nonces.py",)),
     ("chain calls (JSON-RPC to the host)", ("rpc_backend.py", "web3/")),
     ("DP mechanism (diffprivlib, pandas)", ("diffprivlib", "pandas/", "numpy/")),
+    # the chain host's own parts (--profile-process chain)
+    ("EVM execution (py-evm)", ("(eth/vm/", "(eth/_utils/", "(eth/precompiles")),
+    ("state and chain database (py-evm db, trie)", ("(eth/db/", "(trie/", "embedded/store.py")),
+    ("transaction decoding and signatures", ("(eth/rlp/", "(rlp/", "(eth_keys/", "(eth/chains/")),
     ("SQL (SQLAlchemy, sqlite3)", ("sqlalchemy/", "sqlite3")),
     ("ciphertext streaming (file reads)", ("download.py", "blobs.py", "store.py")),
     ("response encoding (pydantic, JSON)", ("pydantic", "json/", "orjson", "encoders.py")),
     ("HTTP server (uvicorn, starlette, h11)", ("uvicorn/", "starlette/", "httptools", "h11/")),
+    ("JSON-RPC serving", ("rpc_server.py", "intake.py")),
     ("event loop and threads (asyncio, anyio)", ("asyncio/", "anyio/", "threading.py")),
 )
 
 
 def _profile_summary(raw: Path, rate: int, seconds: float) -> list[str]:
-    """py-spy's raw (collapsed) stacks of the node summed by _WHERE; the busy share is of
+    """py-spy's raw (collapsed) stacks of the process summed by _WHERE; the busy share is of
     the samples a fully busy thread would have given."""
     totals: dict[str, int] = {}
     samples = 0
@@ -196,8 +201,8 @@ def _profile_summary(raw: Path, rate: int, seconds: float) -> list[str]:
                 break
         totals[where] = totals.get(where, 0) + n
     out = [
-        f"py-spy: {samples} busy samples of the node's threads at {rate} Hz over {seconds:.0f} s "
-        f"(= {samples / (rate * seconds):.2f} threads busy on average)"
+        f"py-spy: {samples} busy samples of the process's threads at {rate} Hz over "
+        f"{seconds:.0f} s (= {samples / (rate * seconds):.2f} threads busy on average)"
     ]
     for where, n in sorted(totals.items(), key=lambda kv: -kv[1]):
         out.append(f"  {n / samples * 100:5.1f} %  {where}")
@@ -325,6 +330,17 @@ def main() -> None:
         "to FILE and say where its time went",
     )
     parser.add_argument(
+        "--profile-process",
+        default=TARGET,
+        help="with --profile: the process to sample, a department's node or 'chain' (the "
+        f"chain host); default {TARGET}",
+    )
+    parser.add_argument(
+        "--profile-idle",
+        action="store_true",
+        help="with --profile: count waiting threads too (where requests spend wall time)",
+    )
+    parser.add_argument(
         "--profile-gil",
         action="store_true",
         help="with --profile: sample only the thread holding the GIL (CPU work), not waits",
@@ -363,6 +379,12 @@ def main() -> None:
             "max_requests": args.max_requests,
             "mix": mix,
         }
+        if args.profile_process == "chain":
+            profiled_pid = state["chain"]["pid"]
+        elif args.profile_process in state["nodes"]:
+            profiled_pid = state["nodes"][args.profile_process]["pid"]
+        else:
+            parser.error(f"--profile-process: no node {args.profile_process!r} and not 'chain'")
         rss_before = _rss(target_pid)
         peak = [rss_before]
         stop = threading.Event()
@@ -392,7 +414,7 @@ def main() -> None:
                             str(Path(sys.executable).parent / "py-spy"),
                             "record",
                             "--pid",
-                            str(target_pid),
+                            str(profiled_pid),
                             "--rate",
                             str(rate),
                             "--duration",
@@ -403,6 +425,7 @@ def main() -> None:
                             str(raw),
                             "--nonblocking",
                             *(["--gil"] if args.profile_gil else []),
+                            *(["--idle"] if args.profile_idle else []),
                         ],
                         stdout=subprocess.DEVNULL,
                         stderr=subprocess.DEVNULL,
