@@ -352,14 +352,32 @@ def test_nothing_in_the_network_is_open_to_other_users(net: LocalNetwork) -> Non
 def _answers_after_idle(port: int, request: bytes, idle: float) -> bytes:
     """Send ``request`` twice on one keep-alive connection, ``idle`` seconds apart; the
     second answer's status line (b"" when the server closed the connection meanwhile)."""
+
+    def response(sock: socket.socket) -> bytes:
+        data = b""
+        while b"\r\n\r\n" not in data:
+            chunk = sock.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+        head, body = data.split(b"\r\n\r\n", 1)
+        length = next(
+            int(line.split(b":", 1)[1])
+            for line in head.split(b"\r\n")
+            if line.lower().startswith(b"content-length:")
+        )
+        while len(body) < length:
+            body += sock.recv(65536)
+        return head
+
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)
-        first = sock.recv(65536)
+        first = response(sock)
         assert first.startswith(b"HTTP/1.1 200"), first[:80]
         time.sleep(idle)
         try:
             sock.sendall(request)
-            second = sock.recv(65536)
+            second = response(sock)
         except (BrokenPipeError, ConnectionResetError):
             second = b""
         return second.split(b"\r\n", 1)[0]
