@@ -23,7 +23,8 @@ and the nodes share the cores the client does not use), and with --profile a py-
 sampling profile of the target node over the mix, summed by where its time went.
 Bounded: stops after D seconds or --max-requests, whichever first; loopback only.
 Usage: python benchmarks/load.py [--clients 200] [--seconds 60] [--baseline-seconds 10]
-       [--max-requests 1000000] [--mix nodes=35,datasets=35,dp=15,pull=15] [--profile]
+       [--max-requests 1000000] [--mix nodes=35,datasets=35,dp=15,pull=15]
+       [--profile FILE [--profile-process NAME|chain] [--profile-gil | --profile-idle]]
 """
 
 from __future__ import annotations
@@ -357,6 +358,10 @@ def main() -> None:
 
     root = Path(tempfile.mkdtemp(prefix="tanlian-load-"))
     net = _network(root)
+    names = {d.name for d in net.config.departments}
+    if args.profile_process != "chain" and args.profile_process not in names:
+        shutil.rmtree(root, ignore_errors=True)
+        parser.error(f"--profile-process takes 'chain' or one of {', '.join(sorted(names))}")
     try:
         t = time.monotonic()
         plan = _setup(net, root, args.pull_kib)
@@ -379,12 +384,11 @@ def main() -> None:
             "max_requests": args.max_requests,
             "mix": mix,
         }
-        if args.profile_process == "chain":
-            profiled_pid = state["chain"]["pid"]
-        elif args.profile_process in state["nodes"]:
-            profiled_pid = state["nodes"][args.profile_process]["pid"]
-        else:
-            parser.error(f"--profile-process: no node {args.profile_process!r} and not 'chain'")
+        profiled_pid = (
+            state["chain"]["pid"]
+            if args.profile_process == "chain"
+            else state["nodes"][args.profile_process]["pid"]
+        )
         rss_before = _rss(target_pid)
         peak = [rss_before]
         stop = threading.Event()
@@ -398,15 +402,16 @@ def main() -> None:
         servers = {"chain host": state["chain"]["pid"]} | {
             name: v["pid"] for name, v in state["nodes"].items()
         }
-        cpu_at: dict[str, dict[str, float]] = {}
+        cpu_start: dict[str, float] = {}  # per server, when the mix starts
+        mix_t0: list[float] = []
         spy: list[subprocess.Popen] = []
         raw = args.profile.resolve() if args.profile else root / "profile.txt"
         rate = 100
 
         def mix_starts() -> None:
             # the client runs the baseline first: the mix starts about baseline-seconds in
-            cpu_at["start"] = {k: _cpu_seconds(pid) for k, pid in servers.items()}
-            cpu_at["t0"] = {"t": time.monotonic()}
+            cpu_start.update({k: _cpu_seconds(pid) for k, pid in servers.items()})
+            mix_t0.append(time.monotonic())
             if args.profile:
                 spy.append(
                     subprocess.Popen(
@@ -443,7 +448,7 @@ def main() -> None:
         )
         timer.cancel()
         cpu_end = {k: _cpu_seconds(pid) for k, pid in servers.items()}
-        cpu_wall = time.monotonic() - cpu_at["t0"]["t"] if "t0" in cpu_at else 0.0
+        cpu_wall = time.monotonic() - mix_t0[0] if mix_t0 else 0.0
         stop.set()
         sampler.join()
         rss_after = _rss(target_pid)
@@ -489,7 +494,7 @@ def main() -> None:
     )
     if cpu_wall:
         shares = ", ".join(
-            f"{k} {(cpu_end[k] - cpu_at['start'][k]) / cpu_wall * 100:.0f} %" for k in servers
+            f"{k} {(cpu_end[k] - cpu_start[k]) / cpu_wall * 100:.0f} %" for k in servers
         )
         print(f"server CPU during the mix (% of one core): {shares}")
     for line in profile:

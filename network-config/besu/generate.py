@@ -50,7 +50,7 @@ def account_rules_alloc(admins: list[str]) -> dict:
         storage["0x" + keccak(key).hex()] = "0x" + (1).to_bytes(32, "big").hex()
     return {
         "balance": "0x0",
-        "code": code if code.startswith("0x") else "0x" + code,
+        "code": code,
         "storage": storage,
     }
 

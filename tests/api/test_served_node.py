@@ -69,22 +69,32 @@ def _alive_and_healthy(net: LocalNetwork, name: str, pid: int) -> None:
         assert anon.health()["status"] == "ok"
 
 
+def _read_response(sock: socket.socket) -> tuple[bytes, bytes]:
+    """One HTTP/1.1 response with a Content-Length from ``sock``: (head, body); (data, b"")
+    when the server closed the connection before a whole head arrived."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data, b""
+        data += chunk
+    head, body = data.split(b"\r\n\r\n", 1)
+    length = int(
+        next(h for h in head.split(b"\r\n") if h.lower().startswith(b"content-length")).split(b":")[
+            1
+        ]
+    )
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head, body[:length]
+
+
 def _raw_request(port: int, head: bytes, body: bytes = b"") -> tuple[int, dict]:
     """One HTTP/1.1 exchange on a plain socket: (status, JSON body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
         s.sendall(head + body)
-        data = b""
-        while b"\r\n\r\n" not in data:
-            data += s.recv(65536)
-        header, rest = data.split(b"\r\n\r\n", 1)
-        length = int(
-            next(h for h in header.split(b"\r\n") if h.lower().startswith(b"content-length")).split(
-                b":"
-            )[1]
-        )
-        while len(rest) < length:
-            rest += s.recv(65536)
-    return int(header.split(b" ")[1]), orjson.loads(rest[:length])
+        header, rest = _read_response(s)
+    return int(header.split(b" ")[1]), orjson.loads(rest)
 
 
 def test_json_nesting_bomb_would_crash_the_node_process_if_parsed() -> None:
@@ -353,31 +363,14 @@ def _answers_after_idle(port: int, request: bytes, idle: float) -> bytes:
     """Send ``request`` twice on one keep-alive connection, ``idle`` seconds apart; the
     second answer's status line (b"" when the server closed the connection meanwhile)."""
 
-    def response(sock: socket.socket) -> bytes:
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = sock.recv(65536)
-            if not chunk:
-                return data
-            data += chunk
-        head, body = data.split(b"\r\n\r\n", 1)
-        length = next(
-            int(line.split(b":", 1)[1])
-            for line in head.split(b"\r\n")
-            if line.lower().startswith(b"content-length:")
-        )
-        while len(body) < length:
-            body += sock.recv(65536)
-        return head
-
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
         sock.sendall(request)
-        first = response(sock)
+        first, _ = _read_response(sock)
         assert first.startswith(b"HTTP/1.1 200"), first[:80]
         time.sleep(idle)
         try:
             sock.sendall(request)
-            second = response(sock)
+            second, _ = _read_response(sock)
         except (BrokenPipeError, ConnectionResetError):
             second = b""
         return second.split(b"\r\n", 1)[0]
