@@ -8,8 +8,18 @@ from typing import Annotated
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, emit_tx, node_context, table
+from cli.common import (
+    HomeOpt,
+    JsonOpt,
+    PasswordFileOpt,
+    emit,
+    emit_tx,
+    node_context,
+    open_session,
+    table,
+)
 from cli.progress import bar
+from node.display import when
 from node.errors import InvalidInput
 
 app = typer.Typer(help="Publish datasets and browse the catalog.", no_args_is_help=True)
@@ -29,6 +39,29 @@ ReviewersOpt = Annotated[
         help="Reviewer approvals needed otherwise (reviewers: active providers other than "
         "the owner and the applicant)."
     ),
+]
+SchemaOpt = Annotated[
+    Path | None,
+    typer.Option(help="Frictionless Table Schema (JSON or YAML) the CSV is validated against."),
+]
+ThemeOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="Catalog theme: energy, emissions, environment, transport, buildings, "
+        "socioeconomic, spatial or others."
+    ),
+]
+MetadataOpt = Annotated[
+    Path | None,
+    typer.Option(help="JSON catalog metadata (titles zh/en, publisher, coverage, licence…)."),
+]
+ReviewPeriodOpt = Annotated[
+    str | None,
+    typer.Option(help="How often the current version is re-checked: 30d, 12h, monthly…"),
+]
+UpdateEveryOpt = Annotated[
+    str | None,
+    typer.Option(help="How often the dataset is updated: monthly, annual, 7d…"),
 ]
 NewVersionOpt = Annotated[
     str | None,
@@ -120,6 +153,22 @@ def publish(
         Path | None,
         typer.Option(help="JSON: bounds and public keys per column, for DP queries."),
     ] = None,
+    schema: SchemaOpt = None,
+    accept_errors: Annotated[
+        bool,
+        typer.Option(
+            "--accept-errors",
+            help="Publish even though the file fails its --schema (consumers see the errors).",
+        ),
+    ] = False,
+    theme: ThemeOpt = None,
+    metadata: MetadataOpt = None,
+    review_period: ReviewPeriodOpt = None,
+    update_every: UpdateEveryOpt = None,
+    resolves: Annotated[
+        int | None,
+        typer.Option(help="Feedback id this version corrects (resolved once it is published)."),
+    ] = None,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -127,7 +176,12 @@ def publish(
 
     A new dataset takes the policy options (default: no automatic approval, no reviewers,
     raw copies allowed, no DP). For an existing dataset policy options must match its
-    policy: change it with `tanlian dataset policy`. Every check runs before encrypting."""
+    policy: change it with `tanlian dataset policy`. With --schema (a Frictionless Table
+    Schema) the file is validated first and refused with its first errors unless
+    --accept-errors; the result is anchored with the version. Every check runs before
+    encrypting."""
+    from node.quality.ledger import QualityLedger
+    from node.quality.tabular import load_schema
     from node.runtime import NodeSession
     from node.sharing.service import publish as do_publish
 
@@ -142,21 +196,74 @@ def publish(
             meta = json.loads(dp_metadata.read_text())
         except (OSError, json.JSONDecodeError) as exc:
             raise InvalidInput(f"cannot read DP metadata {dp_metadata}: {exc}") from None
-    with NodeSession(settings, keys) as s, bar(f"encrypting {file.name}", not as_json) as tick:
-        result = do_publish(
-            s.blobs,
-            s.versions,
-            s.require_sharing(),
-            keys,
-            file,
-            name=name,
-            classification=classification,
-            policy=policy,
-            progress=tick,
-            dp_metadata=meta,
-            new_version=new_version,
-        )
-    emit({"name": name, **result.as_dict()}, as_json)
+    table_schema = load_schema(schema) if schema is not None else None
+    entry = _catalog_entry(theme, metadata, review_period, update_every)
+    with NodeSession(settings, keys) as s:
+        sharing = s.require_sharing()
+        ledger = QualityLedger(sharing)
+        if resolves is not None:
+            _check_resolvable(ledger, sharing, keys.address, name, resolves)
+        with bar(f"encrypting {file.name}", not as_json) as tick:
+            result = do_publish(
+                s.blobs,
+                s.versions,
+                sharing,
+                keys,
+                file,
+                name=name,
+                classification=classification,
+                policy=policy,
+                progress=tick,
+                dp_metadata=meta,
+                new_version=new_version,
+                table_schema=table_schema,
+                accept_errors=accept_errors,
+                catalog=entry,
+            )
+        out = {"name": name, **result.as_dict()}
+        if resolves is not None:
+            out["resolved"] = ledger.resolve(resolves, result.version).tx_hash
+    emit(out, as_json)
+
+
+def _check_resolvable(ledger, sharing, owner: str, name: str, feedback_id: int) -> None:
+    """Refuse --resolves before publishing when the feedback is not open on this dataset."""
+    from node.chain.errors import ContractReverted
+
+    try:
+        f = ledger.feedback(feedback_id)
+    except ContractReverted:
+        raise InvalidInput(f"there is no feedback {feedback_id}") from None
+    if f["dataset_id"] != "0x" + sharing.dataset_id(owner, name).hex():
+        raise InvalidInput(f"feedback {feedback_id} is on another dataset, not {name!r}")
+    if f["state"] == "resolved":
+        raise InvalidInput(f"feedback {feedback_id} is already resolved")
+
+
+def _catalog_entry(
+    theme: str | None,
+    metadata: Path | None,
+    review_period: str | None,
+    update_every: str | None,
+):
+    """The catalog entry the options give (None: none given), checked before publishing."""
+    from node.quality.catalog import CatalogEntry, parse_period
+    from node.quality.metadata import parse_metadata
+
+    if theme is None and metadata is None and review_period is None and update_every is None:
+        return None
+    meta = None
+    if metadata is not None:
+        try:
+            meta = parse_metadata(json.loads(metadata.read_text(encoding="utf-8-sig")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InvalidInput(f"cannot read catalog metadata {metadata}: {exc}") from None
+    return CatalogEntry(
+        theme=theme or (meta.theme if meta else "others"),
+        metadata=meta,
+        update_interval=parse_period(update_every or (meta.update_frequency if meta else "0")),
+        review_period=parse_period(review_period or "0"),
+    )
 
 
 @app.command("desensitize")
@@ -288,39 +395,242 @@ def list_datasets(
     )
 
 
+@app.command("search")
+def search(
+    home: HomeOpt,
+    theme: ThemeOpt = None,
+    keyword: Annotated[
+        str | None, typer.Option(help="Words in the name, titles, descriptions or keywords.")
+    ] = None,
+    year: Annotated[int | None, typer.Option(help="Covers this year.")] = None,
+    adcode: Annotated[
+        str | None, typer.Option(help="Covers this admin unit (e.g. 510104 for 锦江区).")
+    ] = None,
+    quality: Annotated[
+        str | None,
+        typer.Option(help="passed, errors-accepted, undeclared, review-overdue or unpublished."),
+    ] = None,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search the catalog by theme, keyword, coverage and quality status."""
+    params = {
+        k: v
+        for k, v in {
+            "theme": theme,
+            "keyword": keyword,
+            "year": year,
+            "adcode": adcode,
+            "quality": quality,
+        }.items()
+        if v is not None
+    }
+    with _client(home, password_file) as c:
+        data = c.get("/v1/catalog", params=params)
+    if as_json:
+        emit(data, True)
+        return
+    rows = [
+        {
+            "theme": d["theme"],
+            "name": d["name"],
+            "title": (d["metadata"] or {}).get("title_zh", ""),
+            "owner": d["owner"][:10] + "…",
+            "versions": len(d["versions"]),
+            "quality": _quality_text(d["quality"]),
+            "dataset_id": d["dataset_id"][:12] + "…",
+        }
+        for d in sorted(data["datasets"], key=lambda d: (d["theme"], d["name"]))
+    ]
+    table(
+        rows,
+        ["theme", "name", "title", "owner", "versions", "quality", "dataset_id"],
+        title=f"{len(rows)} dataset(s), catalog as of block {data['as_of_block']}",
+    )
+
+
+def _quality_text(q: dict) -> str:
+    text = {
+        "passed": "schema passed",
+        "errors-accepted": f"{q['errors']} error(s) accepted ({q['error_kinds']})",
+        "undeclared": "no schema",
+        "unpublished": "no version yet",
+    }[q["status"]]
+    if q["review"] == "overdue":
+        text += ", REVIEW OVERDUE"
+    return text
+
+
+def _find(c, which: str) -> dict:
+    """The catalog entry of a 0x id or a dataset name (several departments may use one
+    name: then the id is needed)."""
+    entries = c.get("/v1/catalog")["datasets"]
+    found = [d for d in entries if d["dataset_id"] == which.lower() or d["name"] == which]
+    if not found:
+        raise InvalidInput(f"no dataset {which!r} in the catalog (see tanlian dataset search)")
+    if len(found) > 1:
+        ids = ", ".join(d["dataset_id"] for d in found)
+        raise InvalidInput(f"several datasets are named {which!r}: give one id of {ids}")
+    return found[0]
+
+
 @app.command("show")
 def show(
-    dataset_id: Annotated[str, typer.Argument(help="0x… dataset id.")],
+    dataset: Annotated[str, typer.Argument(help="Dataset name or 0x… id.")],
     home: HomeOpt,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """One dataset: owner, policy and every anchored version with its hashes."""
+    """One dataset: owner, policy, catalog metadata, declared schema, quality status, every
+    anchored version with its hashes and validation, the review history and feedback."""
     with _client(home, password_file) as c:
-        d = c.get(f"/v1/datasets/{dataset_id}")
+        d = _find(c, dataset)
+        latest = d["versions"][-1] if d["versions"] else None
+        v = latest["validation"] if latest else None
+        schema = report = None
+        if v is not None:
+            owner = {"owner": d["owner"]}
+            schema = c.get(f"/v1/documents/{v['table_schema_sha256']}", params=owner)
+            report = c.get(f"/v1/documents/{v['report_sha256']}", params=owner)
+        fb = c.get("/v1/feedback", params={"dataset_id": d["dataset_id"]})["feedback"]
     if as_json:
-        emit(d, True)
+        emit({**d, "table_schema": schema, "validation_report": report, "feedback": fb}, True)
         return
+    m = d["metadata"] or {}
+    cycle = d["review_cycle"] or {}
     emit(
-        {k: d[k] for k in ("name", "dataset_id", "owner", "classification")}
-        | {"policy": _policy_text(d["policy"])},
+        {k: d[k] for k in ("name", "dataset_id", "owner", "classification", "theme")}
+        | {
+            "title": f"{m.get('title_zh', '')} / {m.get('title_en', '')}" if m else "",
+            "publisher": m.get("publisher", ""),
+            "coverage": _coverage(m),
+            "licence": m.get("licence", ""),
+            "policy": _policy_text(d["policy"]),
+            "quality": _quality_text(d["quality"]),
+            "review every": f"{cycle.get('review_period', 0)} s"
+            if cycle.get("review_period")
+            else "no cycle",
+            "next review due": when(d["quality"]["due_at"]) if d["quality"]["due_at"] else "",
+        },
         False,
     )
+    if schema is not None:
+        table(
+            [
+                {
+                    "field": f["name"],
+                    "type": f.get("type", "string"),
+                    "unit": f.get("unit", ""),
+                    "constraints": ", ".join(
+                        f"{k}={v}" if not isinstance(v, list) else f"{k}=[{len(v)}]"
+                        for k, v in (f.get("constraints") or {}).items()
+                    ),
+                }
+                for f in schema.get("fields", [])
+            ],
+            ["field", "type", "unit", "constraints"],
+            title="declared Table Schema (primary key: "
+            + ", ".join(_as_list(schema.get("primaryKey")))
+            + ")",
+        )
+    if report is not None and report.get("first_errors"):
+        table(
+            report["first_errors"],
+            ["row", "field", "type", "message"],
+            title=f"validation of v{latest['version']}: {report['error_count']} error(s)",
+        )
     rows = [
         {
-            **v,
+            **ver,
+            "validation": (
+                "no schema"
+                if ver["validation"] is None
+                else (
+                    "passed"
+                    if ver["validation"]["error_count"] == 0
+                    else ver["validation"]["error_kinds"]
+                )
+            ),
             "derived_from": (
-                f"{v['derived_from']['dataset_id'][:10]}… v{v['derived_from']['version']} "
-                f"(k={v['derived_from']['k_anonymity']})"
-                if v.get("derived_from")
+                f"{ver['derived_from']['dataset_id'][:10]}… v{ver['derived_from']['version']} "
+                f"(k={ver['derived_from']['k_anonymity']})"
+                if ver.get("derived_from")
                 else ""
             ),
         }
-        for v in d["versions"]
+        for ver in d["versions"]
     ]
-    table(
-        rows, ["version", "size", "plaintext_sha256", "ciphertext_sha256", "block", "derived_from"]
-    )
+    table(rows, ["version", "size", "plaintext_sha256", "validation", "block", "derived_from"])
+    if d["reviews"]:
+        table(d["reviews"], ["version", "error_count", "report_sha256", "block"], title="reviews")
+    if fb:
+        table(
+            [
+                {**f, "by": "anonymous (ring)" if f["anonymous"] else f["filer"][:10] + "…"}
+                for f in fb
+            ],
+            ["feedback_id", "version", "category", "state", "by", "text", "answer"],
+            title="feedback",
+        )
+
+
+def _as_list(v) -> list[str]:
+    return [] if v is None else ([v] if isinstance(v, str) else list(v))
+
+
+def _coverage(m: dict) -> str:
+    parts = []
+    if m.get("temporal"):
+        parts.append(f"{m['temporal']['start']} – {m['temporal']['end']}")
+    if m.get("spatial"):
+        parts.append(", ".join(m["spatial"]))
+    return "; ".join(parts)
+
+
+@app.command("describe")
+def describe(
+    name: Annotated[str, typer.Argument(help="One of this department's dataset names.")],
+    home: HomeOpt,
+    theme: ThemeOpt = None,
+    metadata: MetadataOpt = None,
+    review_period: ReviewPeriodOpt = None,
+    update_every: UpdateEveryOpt = None,
+    password_file: PasswordFileOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """File an existing dataset under a theme, with its metadata and review cycle."""
+    from node.quality.catalog import describe as do_describe
+    from node.quality.documents import DocumentStore
+    from node.quality.ledger import QualityLedger
+
+    entry = _catalog_entry(theme, metadata, review_period, update_every)
+    if entry is None:
+        raise InvalidInput("give --theme, --metadata, --review-period or --update-every")
+    with open_session(home, password_file) as s:
+        sharing = s.require_sharing()
+        dataset_id = sharing.dataset_id(s.keys.address, name)
+        ds = sharing.dataset(dataset_id)
+        if ds is None:
+            raise InvalidInput(f"this department has no dataset {name!r}")
+        do_describe(QualityLedger(sharing), DocumentStore(s.engine), dataset_id, entry)
+    emit({"name": name, "dataset_id": "0x" + dataset_id.hex(), "theme": entry.theme}, as_json)
+
+
+@app.command("dcat")
+def dcat(
+    home: HomeOpt,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON-LD here.")] = None,
+    password_file: PasswordFileOpt = None,
+) -> None:
+    """The catalog as DCAT JSON-LD."""
+    with _client(home, password_file) as c:
+        doc = c.get("/v1/catalog/dcat")
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if out is None:
+        typer.echo(text)
+    else:
+        out.write_text(text + "\n", encoding="utf-8")
+        typer.echo(f"{len(doc['dcat:dataset'])} dataset(s) written to {out}")
 
 
 def _policy_text(p: dict) -> str:

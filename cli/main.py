@@ -25,6 +25,7 @@ from cli import (
     network,
     node_cmd,
     park,
+    quality,
     query,
     registry,
 )
@@ -49,6 +50,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(index.app, name="index")
 app.add_typer(carbon.app, name="carbon")
 app.add_typer(park.app, name="park")
+app.add_typer(quality.feedback_app, name="feedback")
+app.add_typer(quality.quality_app, name="quality")
 app.command("query")(query.query)
 app.command("init")(identity.init)
 

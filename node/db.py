@@ -66,6 +66,7 @@ def create_schema(engine: Engine) -> None:
     import node.audit.models
     import node.chain.indexer.models
     import node.privacy.models
+    import node.quality.documents
     import node.sharing.purposes  # noqa: F401
 
     Base.metadata.create_all(engine)

@@ -17,6 +17,10 @@ from node.home import make_private
 from node.peer.nonces import JOURNAL_FILE, NonceStore
 from node.privacy.downloads import DownloadLogStore
 from node.privacy.store import BlobStore, VersionStore
+from node.quality.documents import DocumentStore
+from node.quality.feedback import ring_public
+from node.quality.ledger import QualityLedger
+from node.quality.review import review_due
 from node.registry.directory import MemberDirectory
 from node.registry.keystore import NodeKeys
 from node.registry.registry import ARTIFACT as REGISTRY_ARTIFACT
@@ -62,6 +66,8 @@ class NodeRuntime:
         self._request_owner: dict[int, bool] = {}  # request id -> a grant on our dataset
         self._adopt: dict[int, int] = {}  # stored row -> chain versions compared with it
         self._block_times: dict[int, int] = {}
+        self._last_review_check = 0.0
+        self._feedback_key_set = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.last_sync_error: str | None = None
@@ -147,6 +153,35 @@ class NodeRuntime:
         interval = self.settings.audit.anchor_interval_seconds
         if self.anchors is not None and time.monotonic() - self._last_anchor >= interval:
             self.anchor_log()
+        if self.sharing is not None:
+            self._quality_duties()
+
+    def _quality_duties(self) -> None:
+        """Register this department's feedback ring key (once), and run the reviews that
+        are due on its datasets (every ``quality.review_check_seconds``)."""
+        assert self.sharing is not None
+        ledger = QualityLedger(self.sharing)
+        if (
+            not self._feedback_key_set
+            and self.registry is not None
+            and self.registry.member(self.address).status.label == "active"
+        ):
+            ours = ring_public(self.keys.account.key)
+            if ledger.feedback_key(self.address) != ours:
+                ledger.set_feedback_key(ours)
+                logger.info("registered the feedback ring key")
+            self._feedback_key_set = True
+        every = self.settings.quality.review_check_seconds
+        if time.monotonic() - self._last_review_check < every:
+            return
+        self._last_review_check = time.monotonic()
+        review_due(
+            ledger,
+            DocumentStore(self.engine),
+            self.blobs,
+            self.versions,
+            self.keys.encryption_key,
+        )
 
     def anchor_log(self) -> list[int]:
         """Anchor the access log's unanchored entries now (also run on shutdown)."""

@@ -102,6 +102,13 @@ class AuditSettings(BaseModel):
     anchor_interval_seconds: float = Field(default=30.0, gt=0, le=86400)
 
 
+class QualitySettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    #: How often the node looks for its datasets whose review is due, and re-checks them.
+    review_check_seconds: float = Field(default=60.0, gt=0, le=86400)
+
+
 class NodeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TANLIAN_", env_nested_delimiter="__", extra="forbid"
@@ -117,6 +124,7 @@ class NodeSettings(BaseSettings):
     contracts: ContractSettings = ContractSettings()
     store: StoreSettings = StoreSettings()
     audit: AuditSettings = AuditSettings()
+    quality: QualitySettings = QualitySettings()
     #: SQLAlchemy URL of the node's index and metadata (default: SQLite in HOME).
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -56,5 +56,37 @@ def test_demo_brings_up_six_departments_and_writes_summary(tmp_path: Path) -> No
         assert [t["rank"] for t in index["top"]] == [1, 2, 3, 4, 5]
         assert (tmp_path / "demo" / "index" / "results.csv").is_file()
         assert (tmp_path / "demo" / "index" / "sensitivity.csv").is_file()
+        # data quality: eco's planted errors refused, everything else validated and filed
+        assert steps["publish_refused"] == {
+            "step": "publish_refused",
+            "department": "eco",
+            "dataset": "environment-panel",
+            "code": "table_invalid",
+            "errors": {"constraint-error": 2},
+        }
+        assert any("first file refused before encryption" in line for line in lines)
+        fb = steps["anonymous_feedback"]
+        assert fb["ring_size"] == 2 and fb["second_filing"] == "refused: feedback_refused"
+        assert steps["review_overdue"] == {
+            "step": "review_overdue",
+            "datasets": ["transport-panel"],
+            "cleared_after_restart": True,
+        }
+        report = json.loads((tmp_path / "demo" / "audit" / "report.json").read_text())
+        quality = {r["dataset"]: r for r in report["data_quality"]}
+        assert quality["district-socioeconomic-panel"]["feedback_answered"] == 1
+        assert quality["district-socioeconomic-panel"]["feedback_anonymous"] == 1
+        assert quality["transport-panel"]["reviews"] >= 1
+        assert quality["transport-panel"]["review"] == "ok"
+        assert {r["theme"] for r in report["data_quality"]} >= {
+            "socioeconomic",
+            "environment",
+            "transport",
+            "energy",
+        }
+        assert all(
+            quality[n]["status"] == "passed"
+            for n in ("district-socioeconomic-panel", "environment-panel", "transport-panel")
+        )
     finally:
         LocalNetwork(load_network_config(config), tmp_path / "demo" / "network").down()

@@ -20,14 +20,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import node
 from node.api.body import BODY_MODELS, BodyTooLarge, body_unread, declared_length
-from node.api.routes import audit, health, nodes, query, sharing
+from node.api.routes import audit, health, nodes, quality, query, sharing
 from node.api.schemas import ErrorBody
 from node.errors import TanlianError
 from node.runtime import NodeRuntime
 from node.sharing.gate import DpGate, GateContext
 
 logger = logging.getLogger(__name__)
-ROUTERS = (health.router, nodes.router, sharing.router, query.router, audit.router)
+ROUTERS = (
+    health.router,
+    nodes.router,
+    sharing.router,
+    quality.router,
+    query.router,
+    audit.router,
+)
 
 
 def error_response(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:

@@ -83,6 +83,46 @@ class DerivedFrom(Open):
     k_anonymity: int
 
 
+class VersionValidation(BaseModel):
+    table_schema_sha256: str
+    report_sha256: str
+    error_count: int
+    #: "constraint-error=3;type-error=1"; empty when the file passed
+    error_kinds: str
+
+
+class ReviewCycle(BaseModel):
+    #: seconds between updates and between reviews (0: none)
+    update_interval: int
+    review_period: int
+
+
+class ReviewRecord(BaseModel):
+    version: int
+    report_sha256: str
+    error_count: int
+    block: int
+    tx: str
+
+
+class FeedbackRecord(Open):
+    feedback_id: int
+    version: int
+    category: str
+    filer: str | None
+    anonymous: bool
+    text_sha256: str
+    key_image: str | None
+    ring_sha256: str | None
+    state: str
+    answer_sha256: str | None
+    corrected_version: int | None
+    history: list[tuple[int, str, str]]
+    #: the texts, where the node could read them (from the owner's node, checked by hash)
+    text: str | None = None
+    answer: str | None = None
+
+
 class DatasetVersion(Open):
     version: int
     plaintext_sha256: str
@@ -94,6 +134,8 @@ class DatasetVersion(Open):
     #: digest of the DP metadata the owner's gate answers with (zero: no DP queries)
     dp_metadata_hash: str
     derived_from: DerivedFrom | None
+    #: the check against the declared Table Schema at publish (None: no schema declared)
+    validation: VersionValidation | None = None
 
 
 class Dataset(Open):
@@ -104,6 +146,56 @@ class Dataset(Open):
     policy: Policy
     versions: list[DatasetVersion]
     created_block: int
+    theme: str = "others"
+    metadata_sha256: str | None = None
+    review_cycle: ReviewCycle | None = None
+    reviews: list[ReviewRecord] = []
+    feedback: list[FeedbackRecord] = []
+
+
+class QualityStatus(BaseModel):
+    #: passed, errors-accepted, undeclared or unpublished
+    status: str
+    version: int | None = None
+    errors: int = 0
+    error_kinds: str = ""
+    #: ok, overdue or none (no review cycle)
+    review: str
+    due_at: int | None
+    last_review_errors: int | None = None
+
+
+class CatalogEntry(Dataset):
+    quality: QualityStatus
+    #: the owner's catalog metadata (checked against metadata_sha256), when readable
+    metadata: dict[str, Any] | None
+
+
+class Catalog(BaseModel):
+    as_of_block: int
+    now: int
+    datasets: list[CatalogEntry]
+
+
+class FeedbackList(BaseModel):
+    as_of_block: int
+    feedback: list[FeedbackRecord]
+
+
+class FeedbackKeys(BaseModel):
+    as_of_block: int
+    keys: dict[str, str]
+
+
+class FeedbackText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class FeedbackFiledAnswer(BaseModel):
+    feedback_id: int
+    tx: str
+    text_sha256: str
 
 
 class DatasetList(BaseModel):

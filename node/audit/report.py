@@ -12,6 +12,21 @@ from typing import Any
 
 from node.audit.trail import iso, trail
 from node.audit.verify import AuditResult
+from node.quality.catalog import quality_of
+from node.sharing.views import datasets_from
+
+#: the catalog's events a data-quality section reads
+CATALOG_EVENTS = {
+    "DatasetCreated",
+    "VersionPublished",
+    "VersionValidated",
+    "VersionReviewed",
+    "ReviewCycleSet",
+    "MetadataSet",
+    "FeedbackFiled",
+    "FeedbackAnswered",
+    "FeedbackResolved",
+}
 
 #: each finding kind in plain words
 EXPLAIN = {
@@ -37,6 +52,9 @@ EXPLAIN = {
     "unlogged_answer": "Budget was paid for answers the owner's log does not show.",
     "unlogged_key_release": "A data key was released on chain without the owner logging it.",
     "non_reviewer_approval": "An approval came from someone who was not a reviewer.",
+    "quality_document_missing": "A schema, report, metadata or feedback on the ledger is gone.",
+    "quality_document_mismatch": "A quality document differs from its fingerprint on the ledger.",
+    "anonymous_feedback_invalid": "Anonymous feedback's ring signature does not prove it.",
 }
 COLOURS = {
     "critical": "#b00020",
@@ -89,6 +107,7 @@ def report_data(result: AuditResult) -> dict[str, Any]:
             )
     return {
         **result.as_dict(),
+        "data_quality": data_quality(facts),
         "departments": {
             names.get(a, a): dict(per_dept.get(names.get(a, a), Counter())) for a in names
         },
@@ -96,6 +115,69 @@ def report_data(result: AuditResult) -> dict[str, Any]:
         "budgets": sorted(budget, key=lambda b: b["request"]),
         "trail": events,
     }
+
+
+def data_quality(facts: Any) -> list[dict[str, Any]]:
+    """Each dataset's quality as the chain records it at the audited head: its current
+    version's validation, its review cycle (overdue or not at the head's time), and its
+    feedback by state."""
+    catalog = [e for e in facts.events if e.event in CATALOG_EVENTS]
+    head_time = max(facts.times.values(), default=0)
+    rows = []
+    for d in datasets_from(catalog):
+        q = quality_of(d, head_time, lambda n: facts.times.get(n, 0))
+        states = Counter(f["state"] for f in d["feedback"])
+        rows.append(
+            {
+                "dataset": d["name"],
+                "owner": facts.names.get(d["owner"], d["owner"]),
+                "theme": d["theme"],
+                "versions": len(d["versions"]),
+                "status": q["status"],
+                "errors": q["errors"],
+                "error_kinds": q["error_kinds"],
+                "review": q["review"],
+                "due": iso(q["due_at"]) if q["due_at"] else None,
+                "reviews": len(d["reviews"]),
+                "feedback_open": states["open"],
+                "feedback_answered": states["answered"],
+                "feedback_resolved": states["resolved"],
+                "feedback_anonymous": sum(f["anonymous"] for f in d["feedback"]),
+            }
+        )
+    return rows
+
+
+def _quality_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "<p>No datasets.</p>"
+    e = html.escape
+    words = {
+        "passed": "checked against its declared schema: passed",
+        "errors-accepted": "published with errors the owner accepted",
+        "undeclared": "no declared schema",
+        "unpublished": "no version yet",
+    }
+    body = "".join(
+        f"<tr><td>{e(r['dataset'])}</td><td>{e(r['owner'])}</td><td>{e(r['theme'])}</td>"
+        f"<td>{e(words[r['status']])}"
+        + (f" ({r['errors']}: {e(r['error_kinds'])})" if r["errors"] else "")
+        + "</td>"
+        + (
+            f'<td style="color:{COLOURS["high"]};font-weight:bold">overdue since {e(r["due"])}</td>'
+            if r["review"] == "overdue"
+            else f"<td>{'none' if r['review'] == 'none' else 'on time'}</td>"
+        )
+        + f"<td>{r['reviews']}</td><td>{r['feedback_open']} / {r['feedback_answered']} / "
+        f"{r['feedback_resolved']} ({r['feedback_anonymous']} anonymous)</td></tr>"
+        for r in rows
+    )
+    return (
+        "<table><tr><th>dataset</th><th>owner</th><th>theme</th><th>quality</th>"
+        "<th>review</th><th>reviews</th><th>feedback open / answered / resolved</th></tr>"
+        + body
+        + "</table>"
+    )
 
 
 def _bars(series: dict[str, dict[str, int]], keys: list[str], title: str) -> str:
@@ -226,6 +308,10 @@ department's sealed log of who received which data and when.</p>
             "accesses per day",
         )
     }
+<h2>Data quality</h2>
+<p>Whether each dataset's current version passed its declared schema when it was published,
+whether its owner re-checked it on its review cycle, and what consumers reported.</p>
+{_quality_table(data["data_quality"])}
 <h2>Privacy budgets</h2>
 {_budget_bars(data["budgets"])}
 <h2>What was checked</h2>

@@ -46,6 +46,7 @@ from node.audit.blob_frames import FrameReader
 from node.audit.contracts import AUDIT
 from node.audit.digest import index_digest
 from node.audit.log import entry_hash
+from node.audit.quality import check_quality_documents
 from node.chain.abi import checksum
 from node.chain.artifacts import load_artifact
 from node.chain.backend import ChainBackend, RawLog
@@ -516,6 +517,8 @@ class Auditor:
             info["items"] = len(self.facts.versions)
         with self.check("dp_metadata") as info:
             info["items"] = self._check_dp_metadata()
+        with self.check("quality_documents") as info:
+            info["items"] = check_quality_documents(self)
         say("verifying the access logs against their anchored roots")
         with self.check("access_logs") as info:
             logs = self._check_logs()

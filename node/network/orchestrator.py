@@ -486,6 +486,17 @@ class LocalNetwork:
             "departments": rows,
         }
 
+    def stop_node(self, name: str) -> bool:
+        """Stop one department's node (SIGTERM, as `down` does); `up` starts it again."""
+        state = self.load_state()
+        info = state.get("nodes", {}).get(name)
+        if info is None:
+            return False
+        stopped = _terminate([(name, info["pid"], str(self.root / "nodes" / name))])
+        del state["nodes"][name]
+        self.save_state(state)
+        return bool(stopped)
+
     def down(self) -> list[str]:
         state = self.load_state()
         nodes = [

@@ -71,6 +71,15 @@ class NodeClient:
     def post(self, path: str, body: Any = None) -> Any:
         return self._send("POST", path, body=body)
 
+    def post_unsigned(self, path: str, body: Any) -> Any:
+        """A request that authenticates itself in its body (anonymous feedback's ring
+        signature): an account signature would name the sender."""
+        return self._send("POST", path, body=body, signed=False)
+
+    def document(self, sha256: str) -> bytes:
+        """The exact bytes of a quality document (the caller checks them by hash)."""
+        return b"".join(self.stream("GET", f"/v1/documents/{sha256}", chunk=None))
+
     def stream(
         self,
         method: str,

@@ -40,9 +40,16 @@ from node.errors import TanlianError
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeApiError, NodeClient
+from node.pilot import catalog as pilot_catalog
 from node.pilot import synthetic
 from node.privacy.budget import Epsilon
 from node.privacy.desensitize import KAnonymityTooLow, load_profile
+from node.quality.catalog import CatalogEntry, parse_period
+from node.quality.documents import DocumentStore
+from node.quality.feedback import active_consumers, ring_for, sign_anonymous
+from node.quality.ledger import QualityLedger
+from node.quality.metadata import parse_metadata
+from node.quality.tabular import TableRefused, load_schema
 from node.registry.keystore import KEYSTORE_FILE, generate_keys, unlock
 from node.runtime import NodeSession
 from node.sharing.contracts import Mode, Policy, State
@@ -260,7 +267,19 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
     steps: list[dict[str, Any]] = []
     published = {}
     for dept, (name, cls, policy) in policies.items():
+        schema = load_schema(pilot_catalog.SCHEMAS[dept])
+        meta = parse_metadata(pilot_catalog.metadata(dept))
+        entry = CatalogEntry(
+            meta.theme,
+            meta,
+            update_interval=parse_period(meta.update_frequency),
+            # transport's panel is re-checked every few seconds, so that its review falls
+            # due while the demo runs (see _quality_story); the others quarterly
+            review_period=OVERDUE_PERIOD if dept == "transport" else parse_period("quarterly"),
+        )
         with network.session(dept) as s:
+            if dept == "eco":
+                steps.append(_planted_error(s, files[dept], name, cls, policy, schema, say))
             pub = publish_as(
                 s,
                 files[dept],
@@ -268,12 +287,14 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
                 classification=cls,
                 policy=policy,
                 dp_metadata=synthetic.GRID_DP_METADATA if dept == "grid" else None,
+                table_schema=schema,
+                catalog=entry,
             )
         published[dept] = pub
         steps.append({"step": "published", "department": dept, "dataset": name, **pub.as_dict()})
         say(
             f"    {dept:<9} published {name} v{pub.version} ({pub.plaintext_size} bytes, "
-            f"{'raw' if policy.raw_allowed else 'DP only'})"
+            f"{'raw' if policy.raw_allowed else 'DP only'}; theme {meta.theme}, schema passed)"
         )
 
     pulled = []
@@ -388,7 +409,155 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
         say(f"    transport revoked request {grants['transport']}; a new pull is {after}")
         if after.startswith("pulled") or raw_refused != "RawNotAllowed":
             raise RuntimeError("the sharing rules did not hold in the demo")
+        steps.extend(_quality_story(network, analyst, published, say))
     return steps, pulled
+
+
+#: seconds between reviews of transport's panel in the demo (so that one falls due)
+OVERDUE_PERIOD = 5
+
+
+def _planted_error(s: NodeSession, source: Path, name, cls, policy, schema, say: Say) -> dict:
+    """eco's first attempt carries two planted errors: refused, nothing stored."""
+    bad = source.with_name("eco_panel_with_errors.csv")
+    lines = source.read_text(encoding="utf-8").splitlines()
+    cells = lines[5].split(",")
+    cells[0], cells[4] = "510199", "-12.0"  # no such admin unit; a negative PM2.5
+    lines[5] = ",".join(cells)
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = len(s.versions.anchored())
+    try:
+        publish_as(s, bad, name=name, classification=cls, policy=policy, table_schema=schema)
+        raise RuntimeError("a file with planted errors was published")
+    except TableRefused as exc:
+        refusal = exc
+    if len(s.versions.anchored()) != before or s.require_sharing().dataset(
+        s.require_sharing().dataset_id(s.keys.address, name)
+    ):
+        raise RuntimeError("a refused publish left something behind")
+    say(f"    eco       first file refused before encryption: {refusal.message}")
+    say("    eco       fixed the two cells and publishes again")
+    return {
+        "step": "publish_refused",
+        "department": "eco",
+        "dataset": name,
+        "code": refusal.code,
+        "errors": refusal.report.errors_by_kind,
+    }
+
+
+def _quality_story(
+    network: LocalNetwork, analyst: NodeSession, published: dict, say: Say
+) -> list[dict[str, Any]]:
+    """eco also uses the stats panel; the analyst files anonymous feedback on it (signed
+    for the ring of its active consumers), stats answers; transport's node goes down for
+    maintenance, its panel's review falls due and the regulator lists it; back up, the
+    node re-checks it at once."""
+    steps: list[dict[str, Any]] = []
+    stats_id = published["stats"].dataset_id
+    hex_id = "0x" + stats_id.hex()
+    with network.session("eco") as eco, network.session("stats") as stats:
+        r = eco.require_sharing().apply(
+            stats_id, 1, "PM2.5 per unit of GDP", Mode.RAW, duration=30 * 86400
+        )
+        rid = r.event("AccessRequested").args["requestId"]
+        stats.require_sharing().approve(rid)
+    say(f"    eco applied for the stats panel too (request {rid}, approved by stats)")
+    analyst_dept = network.department("analyst")
+    with NodeClient(analyst_dept.endpoint, analyst.keys.account.key) as own:
+        ring = _ring(own, hex_id, want=2)
+        fb = sign_anonymous(
+            analyst.keys.account.key,
+            hex_id,
+            1,
+            "accuracy",
+            "锦江区 area_km2 is 0.0 in every year: GDP per km² cannot be computed for it.",
+            ring,
+        )
+        owner = network.department("stats")
+        with NodeClient(owner.endpoint) as node:
+            filed = node.post_unsigned("/v1/feedback/anonymous", fb.model_dump())
+            try:
+                node.post_unsigned(
+                    "/v1/feedback/anonymous",
+                    sign_anonymous(
+                        analyst.keys.account.key, hex_id, 1, "format", "again", ring
+                    ).model_dump(),
+                )
+                again = "accepted (UNEXPECTED)"
+            except NodeApiError as exc:
+                again = f"refused: {exc.code}"
+    say(
+        f"    analyst filed anonymous feedback {filed['feedback_id']} on the stats panel, "
+        f"signed for a ring of {len(ring)} active consumers; a second filing by the same "
+        f"member is {again}"
+    )
+    with network.session("stats") as stats:
+        ledger = QualityLedger(stats.require_sharing())
+        answer = "Thanks: 锦江区's area was rounded to 0 in the synthetic panel; v2 will fix it."
+        digest = DocumentStore(stats.engine).put("answer", answer.encode())
+        ans = ledger.answer(filed["feedback_id"], digest)
+    say(f"    stats answered feedback {filed['feedback_id']}")
+    steps.append(
+        {
+            "step": "anonymous_feedback",
+            "feedback": filed["feedback_id"],
+            "ring_size": len(ring),
+            "second_filing": again,
+            "answer_tx": ans.tx_hash,
+        }
+    )
+    if not again.startswith("refused"):
+        raise RuntimeError("a ring member filed twice on one version")
+
+    network.stop_node("transport")
+    say("    transport's node stopped for maintenance")
+    drc = network.department("drc")
+    with (
+        network.session("drc") as regulator,
+        NodeClient(drc.endpoint, regulator.keys.account.key) as node,
+    ):
+        overdue = _poll(
+            lambda: node.get("/v1/catalog", params={"quality": "review-overdue"})["datasets"],
+            timeout=OVERDUE_PERIOD * 4,
+        )
+        names = [d["name"] for d in overdue]
+        say(f"    regulator (drc): review overdue: {', '.join(names)}")
+        network.up()
+        cleared = _poll(lambda: _reviewed(node, "transport-panel"), timeout=30)
+    say("    transport's node is back; it re-checked its panel at once: nothing overdue")
+    steps.append({"step": "review_overdue", "datasets": names, "cleared_after_restart": cleared})
+    if names != ["transport-panel"] or not cleared:
+        raise RuntimeError(f"the review cycle did not behave: {names}, cleared {cleared}")
+    return steps
+
+
+def _ring(node: NodeClient, dataset_id: str, want: int, timeout: float = 20) -> list[bytes]:
+    """The ring of a dataset's active consumers with a feedback key, once it has ``want``
+    members (each node registers its key at its first sync)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        keys = {a: bytes.fromhex(k[2:]) for a, k in node.get("/v1/feedback/keys")["keys"].items()}
+        requests = node.get("/v1/access")["requests"]
+        ring = ring_for(active_consumers(requests, dataset_id, int(time.time())), keys)
+        if len(ring) >= want or time.monotonic() > deadline:
+            return ring
+        time.sleep(0.2)
+
+
+def _reviewed(node: NodeClient, name: str) -> bool:
+    """Whether dataset ``name`` has a recorded review and none is overdue."""
+    d = next(d for d in node.get("/v1/catalog")["datasets"] if d["name"] == name)
+    return bool(d["reviews"]) and d["quality"]["review"] == "ok"
+
+
+def _poll(check, timeout: float):
+    deadline = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got or time.monotonic() > deadline:
+            return got
+        time.sleep(0.25)
 
 
 def _dp_story(network: LocalNetwork, analyst: NodeSession, dataset_id: bytes, say: Say) -> list:

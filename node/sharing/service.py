@@ -44,6 +44,10 @@ from node.privacy.desensitize import Profile, desensitize_lines, profile_hash, p
 from node.privacy.dp_queries import DatasetMeta
 from node.privacy.models import StoredVersion
 from node.privacy.store import BlobStore, VersionStore, read_plaintext
+from node.quality.catalog import CatalogEntry, describe
+from node.quality.documents import DocumentStore
+from node.quality.ledger import QualityLedger, Validation
+from node.quality.tabular import TableRefused, TableSchema, validate_table
 from node.registry.keystore import NodeKeys
 from node.registry.registry import Registry
 from node.sharing.contracts import (
@@ -127,11 +131,19 @@ def publish(
     dp_metadata: dict[str, Any] | None = None,
     lineage: Lineage | None = None,
     new_version: bool = False,
+    table_schema: TableSchema | None = None,
+    accept_errors: bool = False,
+    catalog: CatalogEntry | None = None,
 ) -> Published:
     """Publish ``file`` as a new dataset (``classification`` and ``policy``: defaults when
     None) or as the next version of dataset ``name``: of the same columns, or of others
     when ``new_version`` says so; policy options for an existing dataset must match its
-    policy (change it with :meth:`Sharing.set_policy`). Every check runs before encrypting."""
+    policy (change it with :meth:`Sharing.set_policy`). Every check runs before encrypting.
+
+    With ``table_schema`` the file is validated first: a file with errors is refused with
+    the report's first errors, unless ``accept_errors``; the schema's and the report's
+    hashes and the error counts are anchored with the version, in its transaction.
+    ``catalog`` (theme, metadata, review cycle) is anchored before the version."""
     meta_hash = ZERO_HASH
     if dp_metadata is not None:
         meta = validate_dp_metadata(dp_metadata)
@@ -152,6 +164,15 @@ def publish(
         lineage=lineage,
     )
     dataset_id, existing, policy = plan.dataset_id, plan.existing, plan.policy
+    report = None
+    if table_schema is not None:
+        if canonical.format != "csv":
+            raise InvalidInput(
+                f"a declared Table Schema applies to CSV files, not {canonical.format}"
+            )
+        report = validate_table(Path(file), table_schema)
+        if not report.valid and not accept_errors:
+            raise TableRefused(report)
     # leased until anchored: a node restarting meanwhile leaves this blob and its row alone
     written = blobs.write_encrypted(chunks, keys.encryption_public_key, hold=True)
     assert written.lease is not None
@@ -171,10 +192,22 @@ def publish(
             dp_metadata=dp_metadata,
             source_encoding=canonical.encoding,
         )
+        docs = DocumentStore(versions.engine)
+        validation = None
+        if report is not None and table_schema is not None:
+            # documents first: an anchored hash always has its document at this node
+            validation = Validation(
+                docs.put_json("table-schema", table_schema.descriptor),
+                docs.put_json("validation-report", report.as_dict()),
+                report.error_count,
+                report.kinds_text(),
+            )
         created = None
         if existing is None:
             assert policy is not None
             created = sharing.create_dataset(name, classification or "internal", policy).tx_hash
+        if catalog is not None:
+            describe(QualityLedger(sharing), docs, dataset_id, catalog)
         anchor_args = (
             dataset_id,
             d.plaintext_sha256,
@@ -190,7 +223,12 @@ def publish(
                 "that does not honour publish leases, or by hand); nothing was anchored: "
                 "publish it again"
             )
-        if lineage is None:
+        if validation is not None:
+            assert lineage is None
+            result = QualityLedger(sharing).publish_validated_version(
+                *anchor_args, meta_hash, validation
+            )
+        elif lineage is None:
             result = sharing.publish_version(*anchor_args, meta_hash)
         else:
             result = sharing.publish_derived_version(*anchor_args, lineage, meta_hash)

@@ -55,8 +55,9 @@ EXAMPLES = int(os.environ.get("TANLIAN_FUZZ_EXAMPLES", "10"))
 #: refusals of unsigned and non-member requests need few examples: auth runs before the route
 REFUSAL_EXAMPLES = 3
 CODE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
-#: served without a signature by design
-PUBLIC = {"/healthz"}
+#: served without a signature by design (anonymous feedback authenticates with its ring
+#: signature: an account signature would name the filer)
+PUBLIC = {"/healthz", "/v1/feedback/anonymous"}
 #: GET /v1/audit/index waits up to 10 s for the node to index ``to_block``: generated
 #: values past the head at seeding are capped to it, so that the bounded run is spent on
 #: inputs, not on waiting for blocks that will not come
