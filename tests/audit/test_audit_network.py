@@ -37,6 +37,7 @@ from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeApiError, NodeClient
 from node.privacy.budget import Epsilon
+from node.quality.tabular import load_schema
 from node.registry.registry import Registry
 from node.sharing.contracts import Mode, Policy, State
 from node.sharing.service import GrantNotUsable, publish_as, pull
@@ -166,6 +167,16 @@ def _activity(p: Pilot) -> None:
             panel,
             name="panel",
             policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+            # a declared schema anchors a quality document, for the quality_documents check
+            table_schema=load_schema(
+                {
+                    "fields": [
+                        {"name": "district", "type": "string"},
+                        {"name": "year", "type": "integer"},
+                        {"name": "gdp", "type": "number"},
+                    ]
+                }
+            ),
         )
         p.ids["panel"] = pub.dataset_id
         p.ids["panel_blob"] = pub.ciphertext_hash

@@ -20,14 +20,16 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dic
     regulator = w.sharing["regulator"].client
     contract = deploy_audit(regulator, w.registry.address)
     anchors = {a: AuditAnchors(s.client, contract.address) for a, s in w.sharing.items()}
-    yield w, anchors
+    # The owner's first batch is anchored here, not in a test: under xdist the tests of one
+    # module may run on different workers, each with its own world.
+    first = anchors["owner"].anchor(0, ROOT, 3, 100, 200)
+    yield w, anchors, first
     w.backend.close()
 
 
 def test_batches_are_anchored_in_order_with_exact_events(world) -> None:
-    w, anchors = world
+    w, anchors, r = world
     owner = anchors["owner"]
-    r = owner.anchor(0, ROOT, 3, 100, 200)
     assert r.event("LogBatchAnchored").args == {
         "node": w.addr("owner"),
         "seq": 0,
@@ -41,8 +43,9 @@ def test_batches_are_anchored_in_order_with_exact_events(world) -> None:
     assert (b.root, b.count, b.first_at, b.last_at) == (ROOT, 3, 100, 200)
     assert b.anchored_at > 0
     # another node's sequence is its own
-    anchors["consumer"].anchor(0, ROOT, 1, 5, 5)
-    assert owner.batch_count(w.addr("consumer")) == 1
+    before = owner.batch_count(w.addr("consumer"))
+    anchors["consumer"].anchor(before, ROOT, 1, 5, 5)
+    assert owner.batch_count(w.addr("consumer")) == before + 1
 
 
 @pytest.mark.parametrize(
@@ -58,7 +61,7 @@ def test_batches_are_anchored_in_order_with_exact_events(world) -> None:
     ],
 )
 def test_refusals(world, who: str, args: tuple, error: str, error_args) -> None:
-    w, anchors = world
+    w, anchors, _ = world
     before = anchors[who].batch_count(w.addr(who))
     with pytest.raises(ContractReverted) as exc:
         anchors[who].anchor(*args)
@@ -68,7 +71,7 @@ def test_refusals(world, who: str, args: tuple, error: str, error_args) -> None:
 
 
 def test_reading_a_batch_that_does_not_exist(world) -> None:
-    w, anchors = world
+    w, anchors, _ = world
     with pytest.raises(ContractReverted) as exc:
         anchors["owner"].batch(w.addr("regulator"), 0)
     assert exc.value.error == "OutOfOrder"
