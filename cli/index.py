@@ -10,7 +10,6 @@ import pandas as pd
 import typer
 
 from analytics.indicators import ahp
-from analytics.indicators.analysis import analyse, profile
 from analytics.indicators.pipeline import (
     Pipeline,
     load_pipeline,
@@ -19,7 +18,6 @@ from analytics.indicators.pipeline import (
     unit_names,
     write_outputs,
 )
-from analytics.indicators.sensitivity import monte_carlo_of
 from analytics.tables import staged_dir, write_csv_atomic
 from cli.common import JsonOpt, emit, table
 
@@ -217,6 +215,8 @@ def sensitivity(
 ) -> None:
     """Monte Carlo uncertainty of ranks: median rank and 5-95 % interval per unit."""
     res = run(_load(pipeline, panel, column, allow_synthetic))
+    from analytics.indicators.sensitivity import monte_carlo_of  # scipy: slow to import
+
     mc = monte_carlo_of(
         res,
         alternatives=alternative or (),
@@ -259,6 +259,8 @@ def analyse_cmd(
 ) -> None:
     """Trends (Theil-Sen, Mann-Kendall, YoY, CAGR), early warnings, anomalies, correlations."""
     res = run(_load(pipeline, panel, column, allow_synthetic))
+    from analytics.indicators.analysis import analyse, profile  # scipy: ~0.5 s to import
+
     tables = analyse(res)
     if unit is not None:
         tables["profile"] = profile(res, unit)

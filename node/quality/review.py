@@ -3,7 +3,7 @@ due, and record the review on chain.
 
 A review decrypts the stored version, checks its plaintext against the anchored hash (the
 store was not tampered with), and re-validates the rows against the declared Table Schema
-with the vectorized checks (:func:`node.quality.tabular.validate_frame`). The report is
+with the fast checks (:func:`node.quality.tabular.validate_data`). The report is
 stored before its hash is anchored. A version published without a declared schema is
 reviewed for integrity only.
 """
@@ -20,7 +20,7 @@ from node.privacy.crypto import IntegrityError
 from node.privacy.store import BlobStore, VersionStore, read_plaintext
 from node.quality.documents import DocumentStore
 from node.quality.ledger import QualityLedger
-from node.quality.tabular import load_schema, read_table, validate_frame
+from node.quality.tabular import load_schema, validate_data
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ def review_version(
     validation = ledger.validation(raw_id, version)
     if validation is not None and intact:
         schema = load_schema(docs.get_json("0x" + validation.table_schema_hash.hex()))
-        result = validate_frame(read_table(data), schema)
+        result = validate_data(data, schema)
         report["validation"] = result.as_dict()
         errors = result.error_count
     del data

@@ -69,7 +69,21 @@ out.sent = sent;
 
 const emitted = await (await probe.emitBatch(77, 5, 2)).wait();
 out.emitted = { hash: emitted.hash, blockNumber: emitted.blockNumber, logs: emitted.logs.length };
-const event = await withTimeout(seen, 20000, "Pinged subscription");
+// ethers polls a filter on a new block only, and each time re-arms a block poller that
+// starts from the head it first reads: a block mined in between is never announced. A
+// chain that mines only on transactions (this one) could then leave the event unpolled,
+// so keep blocks coming, as a live network does, until the subscription has answered.
+let ticking = true;
+const ticker = (async () => {
+  while (ticking) {
+    await new Promise((r) => setTimeout(r, 500));
+    if (ticking) await (await wallet.sendTransaction({ to: wallet.address, value: 0n })).wait();
+  }
+})();
+const event = await withTimeout(seen, 20000, "Pinged subscription").finally(() => {
+  ticking = false;
+});
+await ticker;
 out.subscribed = { tag: event.args[0].toString(), seq: event.args[1].toString(), tx: event.log.transactionHash };
 const logs = await provider.getLogs({
   address: input.probe,
