@@ -55,6 +55,7 @@ bench: $(PY_STAMP) $(NPM_STAMP)
 	$(BIN)/python benchmarks/dp_queries.py
 	$(BIN)/python benchmarks/dp_gate.py
 	$(BIN)/python benchmarks/quality.py
+	$(BIN)/python benchmarks/commitments.py
 	$(BIN)/python benchmarks/index_pipeline.py
 	$(BIN)/python benchmarks/carbon_inventory.py
 	$(BIN)/python benchmarks/load.py

@@ -1,0 +1,1 @@
+"""Pedersen commitments to published values, and totals checked against them on chain."""
