@@ -54,7 +54,7 @@ def _audit(
             max_log_delay = s.settings.audit.anchor_interval_seconds + LOG_DELAY_SLACK
         auditor = Auditor(
             s.backend,
-            {"registry": c.registry, "catalog": c.catalog, "access": c.access, "audit": c.audit},
+            c.model_dump(),
             s.keys.account.key,
             max_log_delay=max_log_delay,
             roots=roots,

@@ -19,6 +19,7 @@ from cli import (
     audit,
     carbon,
     chain,
+    commit,
     dataset,
     identity,
     index,
@@ -52,6 +53,7 @@ app.add_typer(carbon.app, name="carbon")
 app.add_typer(park.app, name="park")
 app.add_typer(quality.feedback_app, name="feedback")
 app.add_typer(quality.quality_app, name="quality")
+app.add_typer(commit.app, name="commit")
 app.command("query")(query.query)
 app.command("init")(identity.init)
 

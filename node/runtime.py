@@ -11,6 +11,7 @@ from node.audit.log import AccessLog
 from node.chain.backend import backend_from_settings
 from node.chain.client import ChainClient
 from node.chain.indexer.indexer import EventIndexer
+from node.commitments.contracts import VALUE_COMMITMENTS, CommitmentLedger
 from node.db import create_schema, make_engine
 from node.errors import TanlianError
 from node.home import make_private
@@ -57,6 +58,7 @@ class NodeRuntime:
         #: DP answers recorded before their spend (the gate's); reconciled at every sync
         self.spends = SpendJournal(self.engine, self.access_log)
         self.anchors: AuditAnchors | None = None
+        self._watched_extra: set[str] = set()
         self._wire_contracts(settings.contracts)
         #: why node.toml as edited since the start is not in force (None: it is)
         self.settings_error: str | None = None
@@ -91,6 +93,9 @@ class NodeRuntime:
         if contracts.audit and self.anchors is None:
             self.indexer.watch(contracts.audit, AUDIT)
             self.anchors = AuditAnchors(self.client, contracts.audit)
+        if contracts.commitments and contracts.commitments not in self._watched_extra:
+            self.indexer.watch(contracts.commitments, VALUE_COMMITMENTS)
+            self._watched_extra.add(contracts.commitments)
 
     def _config_mtime(self) -> int | None:
         try:
@@ -340,6 +345,15 @@ class NodeSession:
         if self.sharing is None:
             raise RegistryMissing("node.toml names no data catalog (contracts.catalog/access)")
         return self.sharing
+
+    def require_commitments(self) -> CommitmentLedger:
+        address = self.settings.contracts.commitments
+        if not address:
+            raise RegistryMissing(
+                "node.toml names no ValueCommitments contract (contracts.commitments); "
+                "the network's operator deploys it with `tanlian network up`"
+            )
+        return CommitmentLedger(self.client, address)
 
     @property
     def engine(self):

@@ -93,6 +93,8 @@ class ContractSettings(BaseModel):
     catalog: str | None = None
     access: str | None = None
     audit: str | None = None
+    #: ValueCommitments (Pedersen commitments to published values and checked totals)
+    commitments: str | None = None
 
 
 class AuditSettings(BaseModel):

@@ -43,6 +43,7 @@ from trie import HexaryTrie
 
 from node.audit import merkle
 from node.audit.blob_frames import FrameReader
+from node.audit.commitments import check_commitment_totals
 from node.audit.contracts import AUDIT
 from node.audit.digest import index_digest
 from node.audit.log import entry_hash
@@ -53,6 +54,7 @@ from node.chain.backend import ChainBackend, RawLog
 from node.chain.client import ChainClient
 from node.chain.indexer.indexer import IndexedEvent, decode_events, decode_logs, watched_abis
 from node.chain.raw import RawBlock, header_links, receipt_logs
+from node.commitments.contracts import VALUE_COMMITMENTS
 from node.errors import TanlianError
 from node.peer.client import NodeApiError, NodeClient
 from node.privacy.budget import BudgetError, BudgetTooFine, Epsilon
@@ -472,6 +474,7 @@ class Auditor:
                 ("catalog", CATALOG),
                 ("access", ACCESS),
                 ("audit", AUDIT),
+                ("commitments", VALUE_COMMITMENTS),
             )
             if self.contracts.get(key)
         }
@@ -519,6 +522,8 @@ class Auditor:
             info["items"] = self._check_dp_metadata()
         with self.check("quality_documents") as info:
             info["items"] = check_quality_documents(self)
+        with self.check("commitment_totals") as info:
+            info["items"] = check_commitment_totals(self)
         say("verifying the access logs against their anchored roots")
         with self.check("access_logs") as info:
             logs = self._check_logs()

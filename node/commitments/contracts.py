@@ -9,6 +9,7 @@ from eth_utils import keccak, to_checksum_address
 
 from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient, Contract, TxResult
+from node.chain.errors import ContractReverted
 from node.commitments.errors import InvalidValue
 from node.commitments.pedersen import CommitmentSet, check_value
 
@@ -33,6 +34,7 @@ class AnchoredSet:
     count: int
     owner: str
     anchored_at: int
+    anchored_block: int
 
 
 class CommitmentLedger:
@@ -74,7 +76,7 @@ class CommitmentLedger:
         indexes: Sequence[int],
         total: int,
         blinding: int,
-        group: bytes,
+        group: str,
     ) -> TxResult:
         return self.client.transact(
             self.contract, "recordTotal", set_id, packed, list(indexes), total, blinding, group
@@ -87,12 +89,21 @@ class CommitmentLedger:
             self.contract, "checkTotal", set_id, packed, list(indexes), total, blinding
         )
 
-    def commitment_set(self, set_id: bytes) -> AnchoredSet:
-        digest, count, owner, at = self.client.call(self.contract, "commitmentSet", set_id)
-        return AnchoredSet(digest, count, to_checksum_address(owner), at)
+    def exists(self, set_id: bytes) -> bool:
+        try:
+            self.commitment_set(set_id)
+        except ContractReverted as exc:
+            if exc.error == "UnknownSet":
+                return False
+            raise
+        return True
 
-    def recorded_total(self, set_id: bytes, group: bytes) -> int | None:
-        found, total = self.client.call(self.contract, "recordedTotal", set_id, group)
+    def commitment_set(self, set_id: bytes) -> AnchoredSet:
+        digest, count, owner, at, block = self.client.call(self.contract, "commitmentSet", set_id)
+        return AnchoredSet(digest, count, to_checksum_address(owner), at, block)
+
+    def recorded_total(self, set_id: bytes, group: str) -> int | None:
+        found, total = self.client.call(self.contract, "recordedTotal", set_id, group_hash(group))
         return total if found else None
 
     def generators(self) -> tuple[tuple[int, int], tuple[int, int]]:

@@ -35,6 +35,7 @@ from node.audit.contracts import deploy_audit
 from node.chain.backend import open_backend
 from node.chain.client import ChainClient
 from node.chain.embedded.permissioning import PermissionSettings
+from node.commitments.contracts import deploy_commitments
 from node.errors import TanlianError
 from node.home import DIR_MODE, make_private, open_private, write_private
 from node.network.config import Department, NetworkConfig
@@ -322,9 +323,18 @@ class LocalNetwork:
             self.save_state(state)
             self.events.append({"step": "audit_log_deployed", "audit": state["audit"]})
             self.say(f"AuditLog at {state['audit']}")
+        commitments = state.get("commitments")
+        if not (commitments and backend.get_code(commitments)):
+            deployer = ChainClient(backend, self._keys(self.config.genesis_regulators[0]).account)
+            state["commitments"] = deploy_commitments(deployer, state["registry"]).address
+            self.save_state(state)
+            self.events.append(
+                {"step": "commitments_deployed", "commitments": state["commitments"]}
+            )
+            self.say(f"ValueCommitments at {state['commitments']}")
         self._permit(
             registry=state["registry"],
-            contracts=[state["catalog"], state["access"], state["audit"]],
+            contracts=[state["catalog"], state["access"], state["audit"], state["commitments"]],
         )
         self._name_network_contracts(state, backend)
         for dept in self.config.departments:
@@ -335,6 +345,7 @@ class LocalNetwork:
                     "catalog": state["catalog"],
                     "access": state["access"],
                     "audit": state["audit"],
+                    "commitments": state["commitments"],
                 },
                 audit={"anchor_interval_seconds": self.config.network.log_anchor_seconds},
             )

@@ -684,7 +684,7 @@ def audit_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, Any
         c = drc.settings.contracts
         result = Auditor(
             drc.backend,
-            {"registry": c.registry, "catalog": c.catalog, "access": c.access, "audit": c.audit},
+            c.model_dump(),
             drc.keys.account.key,
         ).run()
     for name, check in result.checks.items():

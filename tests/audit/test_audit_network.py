@@ -33,6 +33,7 @@ from node.audit.verify import Auditor, AuditResult
 from node.chain.client import ChainClient, new_account
 from node.chain.errors import ContractReverted
 from node.chain.indexer.models import ChainEvent
+from node.commitments.service import commit_column, record_totals
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.peer.client import NodeApiError, NodeClient
@@ -79,12 +80,7 @@ class Pilot:
             c = drc.settings.contracts
             return Auditor(
                 drc.backend,
-                {
-                    "registry": c.registry,
-                    "catalog": c.catalog,
-                    "access": c.access,
-                    "audit": c.audit,
-                },
+                c.model_dump(),
                 drc.keys.account.key,
                 **options,
             ).run()
@@ -193,6 +189,10 @@ def _activity(p: Pilot) -> None:
             dp_metadata=DP_META,
         )
         p.ids["kwh"] = pub.dataset_id
+        # grid commits to its enterprises' kWh and records totals by district, for the
+        # commitment_totals check
+        commit_column(s, pub.dataset_id, "kwh", "kWh")
+        record_totals(s, pub.dataset_id, "kwh", "district")
     with p.net.session("eco") as s:
         pub = publish_as(
             s,

@@ -604,13 +604,7 @@ def _audit(net: LocalNetwork):
 
     with net.session("drc") as drc:
         c = drc.settings.contracts
-        contracts = {
-            "registry": c.registry,
-            "catalog": c.catalog,
-            "access": c.access,
-            "audit": c.audit,
-        }
-        return Auditor(drc.backend, contracts, drc.keys.account.key).run()
+        return Auditor(drc.backend, c.model_dump(), drc.keys.account.key).run()
 
 
 def test_the_audit_fetches_every_anchored_quality_document_and_spots_a_missing_one(

@@ -17,11 +17,13 @@ contract ValueCommitments {
     /// @param count Number of commitments (rows).
     /// @param owner The department that committed.
     /// @param anchoredAt Block time of the anchoring.
+    /// @param anchoredBlock Block of the anchoring (where its event, with the points, is).
     struct CommitmentSet {
         bytes32 digest;
         uint32 count;
         address owner;
         uint64 anchoredAt;
+        uint64 anchoredBlock;
     }
 
     /// @notice At most this many commitments in one set (calldata and log size stay bounded).
@@ -73,10 +75,16 @@ contract ValueCommitments {
         uint32 count,
         bytes commitments
     );
-    /// @notice The owner recorded `total` over `members` rows of `setId` (the group named by
-    ///         `groupHash`), opened with `blinding`.
+    /// @notice The owner recorded `total` over the rows `indexes` of `setId` for `group`
+    ///         (e.g. "district=510104"; groupHash = keccak256 of it), opened with `blinding`:
+    ///         anyone can re-check it from the events.
     event TotalRecorded(
-        bytes32 indexed setId, bytes32 indexed groupHash, uint256 total, uint256 blinding, uint32 members
+        bytes32 indexed setId,
+        bytes32 indexed groupHash,
+        string group,
+        uint256 total,
+        uint256 blinding,
+        uint32[] indexes
     );
 
     NodeRegistry private immutable _registry;
@@ -120,7 +128,11 @@ contract ValueCommitments {
         if (_sets[setId].owner != address(0)) revert SetExists(setId);
         bytes32 digest = keccak256(commitments);
         _sets[setId] = CommitmentSet({
-            digest: digest, count: uint32(n), owner: msg.sender, anchoredAt: uint64(block.timestamp)
+            digest: digest,
+            count: uint32(n),
+            owner: msg.sender,
+            anchoredAt: uint64(block.timestamp),
+            anchoredBlock: uint64(block.number)
         });
         emit CommitmentsAnchored(setId, msg.sender, datasetId, version, column, unit, digest, uint32(n), commitments);
     }
@@ -132,20 +144,21 @@ contract ValueCommitments {
     /// @param indexes The rows summed, strictly increasing.
     /// @param total The total of their values.
     /// @param blinding The sum of their blinding factors, reduced below GROUP_ORDER.
-    /// @param groupHash What the group is (e.g. keccak256 of "district=510104"), for the record.
+    /// @param group What the group is (e.g. "district=510104"), for the record.
     function recordTotal(
         bytes32 setId,
         bytes calldata commitments,
         uint32[] calldata indexes,
         uint256 total,
         uint256 blinding,
-        bytes32 groupHash
+        string calldata group
     ) external {
+        bytes32 groupHash = keccak256(bytes(group));
         CommitmentSet memory s = _set(setId);
         if (s.owner != msg.sender) revert NotSetOwner(setId, msg.sender);
         if (!_opens(s, setId, commitments, indexes, total, blinding)) revert TotalMismatch(setId, groupHash);
         _totals[setId][groupHash] = total + 1; // 0 means none recorded
-        emit TotalRecorded(setId, groupHash, total, blinding, uint32(indexes.length));
+        emit TotalRecorded(setId, groupHash, group, total, blinding, indexes);
     }
 
     /// @notice Whether `total` with `blinding` opens the sum of the commitments at `indexes`
