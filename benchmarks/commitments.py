@@ -82,9 +82,7 @@ def main() -> None:
             assert pedersen.total_matches(part.commitments, indexes, total, blinding)
             off = time.perf_counter() - t
             t = time.perf_counter()
-            r = ledger.record_total(
-                set_id, part.packed, indexes, total, blinding, f"rows={rows}"
-            )
+            r = ledger.record_total(set_id, part.packed, indexes, total, blinding, f"rows={rows}")
             on = time.perf_counter() - t
             gas = r.receipt.gas_used
             print(f"{rows:>14,} {gas:>11,} {gas / rows:>8,.0f} {on:>8.3f} {off:>9.3f}")

@@ -356,7 +356,9 @@ class LocalNetwork:
         regulator = ChainClient(backend, self._keys(self.config.genesis_regulators[0]).account)
         registry = Registry(regulator, state["registry"])
         if registry.network_contracts() is None:
-            registry.set_network_contracts(state["catalog"], state["access"], state["audit"])
+            registry.set_network_contracts(
+                state["catalog"], state["access"], state["audit"], state["commitments"]
+            )
             self.events.append({"step": "network_contracts_named"})
         descriptor = {
             "network": self.config.network.name,

@@ -63,8 +63,9 @@ def discover_contracts(chain: dict[str, Any] | None, registry: str) -> dict[str,
         backend.close()
     if found is None:
         raise InvalidInput(
-            f"the registry at {registry} names no catalog, access manager or audit log yet; "
-            "ask the network's regulator to name them (tanlian network up does)"
+            f"the registry at {registry} names no catalog, access manager, audit log or "
+            "commitments contract yet; ask the network's regulator to name them "
+            "(tanlian network up does)"
         )
     return {"registry": to_checksum_address(registry), **found}
 

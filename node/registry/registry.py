@@ -191,22 +191,26 @@ class Registry:
     def threshold(self) -> int:
         return self.client.call(self.contract, "threshold")
 
-    def set_network_contracts(self, catalog: str, access: str, audit: str) -> TxResult:
+    def set_network_contracts(
+        self, catalog: str, access: str, audit: str, commitments: str
+    ) -> TxResult:
         return self.client.transact(
             self.contract,
             "setNetworkContracts",
-            *(to_checksum_address(a) for a in (catalog, access, audit)),
+            *(to_checksum_address(a) for a in (catalog, access, audit, commitments)),
         )
 
     def network_contracts(self) -> dict[str, str] | None:
-        """The catalog, access manager and audit log a regulator named, or None."""
-        catalog, access, audit = self.client.call(self.contract, "networkContracts")
+        """The catalog, access manager, audit log and value commitments a regulator named,
+        or None."""
+        catalog, access, audit, commitments = self.client.call(self.contract, "networkContracts")
         if int(catalog, 16) == 0:
             return None
         return {
             "catalog": to_checksum_address(catalog),
             "access": to_checksum_address(access),
             "audit": to_checksum_address(audit),
+            "commitments": to_checksum_address(commitments),
         }
 
     def members(self) -> list[MemberInfo]:

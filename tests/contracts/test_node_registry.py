@@ -348,25 +348,40 @@ def test_department_names_are_unique(tmp_path: Path, net: Net) -> None:
 
 def test_network_contracts_are_named_once_by_a_regulator(net: Net) -> None:
     from node.audit.contracts import deploy_audit
+    from node.commitments.contracts import deploy_commitments
     from node.sharing.contracts import deploy_sharing
 
     catalog, access = deploy_sharing(net.reg1, net.address)
     audit = deploy_audit(net.reg1, net.address)
+    commitments = deploy_commitments(net.reg1, net.address)
     assert net.r1.network_contracts() is None
     outsider = net.newcomer()
     reverts(
-        lambda: outsider.set_network_contracts(catalog.address, access.address, audit.address),
+        lambda: outsider.set_network_contracts(
+            catalog.address, access.address, audit.address, commitments.address
+        ),
         "AccessControlUnauthorizedAccount",
         account=outsider.client.address,
         neededRole=REGULATOR_ROLE,
     )
     nobody = new_account().address  # an account without code is no contract
     reverts(
-        lambda: net.r1.set_network_contracts(catalog.address, nobody, audit.address),
+        lambda: net.r1.set_network_contracts(
+            catalog.address, nobody, audit.address, commitments.address
+        ),
         "InvalidContract",
         account=nobody,
     )
-    result = net.r1.set_network_contracts(catalog.address, access.address, audit.address)
+    reverts(
+        lambda: net.r1.set_network_contracts(
+            catalog.address, access.address, audit.address, nobody
+        ),
+        "InvalidContract",
+        account=nobody,
+    )
+    result = net.r1.set_network_contracts(
+        catalog.address, access.address, audit.address, commitments.address
+    )
     assert [(e.event, e.args) for e in result.events] == [
         (
             "NetworkContractsSet",
@@ -375,6 +390,7 @@ def test_network_contracts_are_named_once_by_a_regulator(net: Net) -> None:
                 "catalog": catalog.address,
                 "access": access.address,
                 "audit": audit.address,
+                "commitments": commitments.address,
             },
         )
     ]
@@ -382,10 +398,13 @@ def test_network_contracts_are_named_once_by_a_regulator(net: Net) -> None:
         "catalog": catalog.address,
         "access": access.address,
         "audit": audit.address,
+        "commitments": commitments.address,
     }
     # named once: no regulator can point the network at other contracts later
     reverts(
-        lambda: net.r2.set_network_contracts(access.address, catalog.address, audit.address),
+        lambda: net.r2.set_network_contracts(
+            access.address, catalog.address, audit.address, commitments.address
+        ),
         "NetworkContractsAlreadySet",
     )
 

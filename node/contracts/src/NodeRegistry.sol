@@ -107,7 +107,9 @@ contract NodeRegistry is AccessControl {
     /// @notice `regulator` made `account` one of the accounts of department `department`.
     event DepartmentAssigned(address indexed account, address indexed department, address indexed regulator);
     /// @notice `regulator` named the network's DataCatalog, AccessManager and AuditLog.
-    event NetworkContractsSet(address indexed regulator, address catalog, address access, address audit);
+    event NetworkContractsSet(
+        address indexed regulator, address catalog, address access, address audit, address commitments
+    );
 
     uint256 private immutable _threshold;
     mapping(address account => Member) private _members;
@@ -118,6 +120,7 @@ contract NodeRegistry is AccessControl {
     address private _catalog;
     address private _access;
     address private _audit;
+    address private _commitments;
 
     /// @param genesis Members active from the start (at least `threshold` regulators).
     /// @param threshold Regulator approvals needed to activate a registration.
@@ -226,7 +229,8 @@ contract NodeRegistry is AccessControl {
     /// @param catalog The DataCatalog bound to this registry.
     /// @param access The AccessManager bound to this registry and `catalog`.
     /// @param audit The AuditLog bound to this registry.
-    function setNetworkContracts(address catalog, address access, address audit)
+    /// @param commitments The ValueCommitments bound to this registry.
+    function setNetworkContracts(address catalog, address access, address audit, address commitments)
         external
         onlyRole(REGULATOR_ROLE)
     {
@@ -234,17 +238,24 @@ contract NodeRegistry is AccessControl {
         if (catalog.code.length == 0) revert InvalidContract(catalog);
         if (access.code.length == 0) revert InvalidContract(access);
         if (audit.code.length == 0) revert InvalidContract(audit);
+        if (commitments.code.length == 0) revert InvalidContract(commitments);
         _catalog = catalog;
         _access = access;
         _audit = audit;
-        emit NetworkContractsSet(msg.sender, catalog, access, audit);
+        _commitments = commitments;
+        emit NetworkContractsSet(msg.sender, catalog, access, audit, commitments);
     }
 
     // ------------------------------------------------------------------ views
 
-    /// @notice The network's DataCatalog, AccessManager and AuditLog (zero until named).
-    function networkContracts() external view returns (address catalog, address access, address audit) {
-        return (_catalog, _access, _audit);
+    /// @notice The network's DataCatalog, AccessManager, AuditLog and ValueCommitments (zero
+    ///         until named).
+    function networkContracts()
+        external
+        view
+        returns (address catalog, address access, address audit, address commitments)
+    {
+        return (_catalog, _access, _audit, _commitments);
     }
 
     /// @notice Everything the registry holds on `account` (status None when unknown).
