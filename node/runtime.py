@@ -58,7 +58,7 @@ class NodeRuntime:
         #: DP answers recorded before their spend (the gate's); reconciled at every sync
         self.spends = SpendJournal(self.engine, self.access_log)
         self.anchors: AuditAnchors | None = None
-        self._watched_extra: set[str] = set()
+        self.commitments: CommitmentLedger | None = None
         self._wire_contracts(settings.contracts)
         #: why node.toml as edited since the start is not in force (None: it is)
         self.settings_error: str | None = None
@@ -93,9 +93,9 @@ class NodeRuntime:
         if contracts.audit and self.anchors is None:
             self.indexer.watch(contracts.audit, AUDIT)
             self.anchors = AuditAnchors(self.client, contracts.audit)
-        if contracts.commitments and contracts.commitments not in self._watched_extra:
+        if contracts.commitments and self.commitments is None:
             self.indexer.watch(contracts.commitments, VALUE_COMMITMENTS)
-            self._watched_extra.add(contracts.commitments)
+            self.commitments = CommitmentLedger(self.client, contracts.commitments)
 
     def _config_mtime(self) -> int | None:
         try:

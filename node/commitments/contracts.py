@@ -11,7 +11,7 @@ from node.chain.artifacts import load_artifact
 from node.chain.client import ChainClient, Contract, TxResult
 from node.chain.errors import ContractReverted
 from node.commitments.errors import InvalidValue
-from node.commitments.pedersen import CommitmentSet, check_value
+from node.commitments.pedersen import CommitmentSet
 
 VALUE_COMMITMENTS = "ValueCommitments"
 #: what the contract takes at most in one set
@@ -89,14 +89,17 @@ class CommitmentLedger:
             self.contract, "checkTotal", set_id, packed, list(indexes), total, blinding
         )
 
-    def exists(self, set_id: bytes) -> bool:
+    def find_set(self, set_id: bytes) -> AnchoredSet | None:
+        """The anchored set, or None if nobody anchored ``set_id``."""
         try:
-            self.commitment_set(set_id)
+            return self.commitment_set(set_id)
         except ContractReverted as exc:
             if exc.error == "UnknownSet":
-                return False
+                return None
             raise
-        return True
+
+    def exists(self, set_id: bytes) -> bool:
+        return self.find_set(set_id) is not None
 
     def commitment_set(self, set_id: bytes) -> AnchoredSet:
         digest, count, owner, at, block = self.client.call(self.contract, "commitmentSet", set_id)
@@ -109,8 +112,3 @@ class CommitmentLedger:
     def generators(self) -> tuple[tuple[int, int], tuple[int, int]]:
         g, h = self.client.call(self.contract, "generators")
         return (g[0], g[1]), (h[0], h[1])
-
-
-def total_of(values: Sequence[int], indexes: Sequence[int]) -> int:
-    """The exact total of the values at ``indexes`` (each checked as committable)."""
-    return sum(check_value(values[i]) for i in indexes)

@@ -176,14 +176,19 @@ def commit_all(values: Sequence[int]) -> CommitmentSet:
     )
 
 
-def set_digest(packed: bytes) -> bytes:
+def _check_packed(packed: bytes) -> bytes:
     if len(packed) % POINT_BYTES:
         raise InvalidCommitment(f"packed commitments are a multiple of {POINT_BYTES} bytes")
-    return keccak(packed)
+    return packed
+
+
+def set_digest(packed: bytes) -> bytes:
+    """keccak256 of packed commitments (what the contract keeps of a set)."""
+    return keccak(_check_packed(packed))
 
 
 def unpack(packed: bytes) -> list[bytes]:
-    set_digest(packed)
+    _check_packed(packed)
     return [packed[i : i + POINT_BYTES] for i in range(0, len(packed), POINT_BYTES)]
 
 

@@ -31,6 +31,7 @@ from node.commitments.errors import CommitmentError, InvalidValue
 from node.commitments.models import CommittedColumn
 from node.commitments.pedersen import (
     MAX_VALUE,
+    POINT_BYTES,
     CommitmentSet,
     commit_all,
     set_digest,
@@ -122,12 +123,15 @@ def commit_column(
     key = "0x" + set_id.hex()
     with Session(session.engine) as db:
         stored = db.get(CommittedColumn, key)
+        if stored is not None:  # an earlier run stored it: anchor that one, not new ones
+            packed, unit, tx = stored.packed, stored.unit, stored.anchored_tx
     if stored is None:
         values = _values(_frame(session, row, [column]), column, unit)
         cset = commit_all(values)
         sealed = SealedBox(session.keys.encryption_key.public_key).encrypt(
             b"".join(r.to_bytes(32, "big") for r in cset.blindings)
         )
+        packed, tx = cset.packed, None
         with durable_session(session.engine) as db:
             db.add(
                 CommittedColumn(
@@ -136,20 +140,19 @@ def commit_column(
                     version=version,
                     column=column,
                     unit=unit,
-                    packed=cset.packed,
+                    packed=packed,
                     sealed_blindings=sealed,
                 )
             )
-        with Session(session.engine) as db:
-            stored = db.get(CommittedColumn, key)
-    assert stored is not None
+    rows = len(packed) // POINT_BYTES
     if ledger.exists(set_id):
-        return Committed(key, len(stored.packed) // 64, stored.unit, stored.anchored_tx, True)
-    cset = CommitmentSet(tuple(unpack(stored.packed)), ())
-    result = ledger.anchor(dataset_id, version, column, stored.unit, cset)
+        return Committed(key, rows, unit, tx, True)
+    result = ledger.anchor(
+        dataset_id, version, column, unit, CommitmentSet(tuple(unpack(packed)), ())
+    )
     with durable_session(session.engine) as db:
         db.get(CommittedColumn, key).anchored_tx = result.tx_hash
-    return Committed(key, len(cset.commitments), stored.unit, result.tx_hash, False)
+    return Committed(key, rows, unit, result.tx_hash, False)
 
 
 def record_totals(
@@ -168,17 +171,18 @@ def record_totals(
     set_id = ledger.set_id(session.keys.address, dataset_id, version, column)
     with Session(session.engine) as db:
         stored = db.get(CommittedColumn, "0x" + set_id.hex())
-    if stored is None or not ledger.exists(set_id):
+    anchored = ledger.find_set(set_id)
+    if stored is None or anchored is None:
         raise NotCommitted(
             f"{row.name} v{version} column {column!r} is not committed to yet: "
             "run `tanlian commit anchor` first"
         )
+    if set_digest(stored.packed) != anchored.digest:
+        raise CommitmentError("the stored commitments are not the anchored ones")
     opened = SealedBox(session.keys.encryption_key).decrypt(stored.sealed_blindings)
     blindings = [int.from_bytes(opened[i : i + 32], "big") for i in range(0, len(opened), 32)]
     frame = _frame(session, row, [column, group_by])
     values = _values(frame, column, stored.unit)
-    if set_digest(stored.packed) != ledger.commitment_set(set_id).digest:
-        raise CommitmentError("the stored commitments are not the anchored ones")
     cset = CommitmentSet(tuple(unpack(stored.packed)), tuple(blindings))
     groups: dict[str, list[int]] = {}
     for i, g in enumerate(frame[group_by].tolist()):

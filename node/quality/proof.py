@@ -9,7 +9,8 @@ strings to reproduce frictionless' errors, messages and row numbers exactly).
 :func:`proven_rows` either *proves* the table valid, giving its number of data rows, or
 gives up (None), and the caller runs the exact check. It never decides that a table is
 invalid. Every accepted spelling is a subset of what the exact check accepts with the same
-value (``-?[1-9][0-9]*`` for integers, plain decimals for numbers, ``YYYY-MM-DD`` dates...),
+value (ASCII digits with an optional ``-`` for integers, plain decimals for numbers,
+``YYYY-MM-DD`` dates...),
 comparisons that floats could get wrong are re-decided exactly (a tie with a bound), and
 anything unusual gives up: quotes, a lone CR, NUL bytes, a header other than the field
 names, a missing value that would read as a cell of its type, a ragged or blank line, a
@@ -51,8 +52,8 @@ _INT64_MAX = 2**63 - 1
 _PATTERN_DISTINCT = 1 << 16
 
 
-class _GiveUp(Exception):  # control flow, not an error
-    pass
+class _GiveUp(Exception):
+    """The proof cannot be made: control flow back to the exact check, not an error."""
 
 
 def proven_rows(body: bytes, schema: TableSchema) -> int | None:
@@ -267,24 +268,26 @@ def _constraint(plan: _Plan, name: str, value: Any, cells: Any, typed: Any) -> N
         raise _GiveUp
 
 
-def _distinct(typed: Any) -> None:
+def _as_keys(typed: Any) -> Any:
+    """Values compared as frictionless compares them: -0.0 and 0.0 are one number."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pa.types.is_floating(typed.type):
-        typed = pc.add(typed, pa.scalar(0.0, typed.type))  # -0.0 + 0.0 is 0.0: one value
-    if len(typed) and len(pc.unique(typed)) != len(typed):
+        return pc.add(typed, pa.scalar(0.0, typed.type))  # -0.0 + 0.0 is 0.0
+    return typed
+
+
+def _distinct(typed: Any) -> None:
+    import pyarrow.compute as pc
+
+    if len(typed) and len(pc.unique(_as_keys(typed))) != len(typed):
         raise _GiveUp
 
 
 def _distinct_rows(keys: dict[str, Any], rows: int) -> None:
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    keys = {
-        k: pc.add(v, pa.scalar(0.0, v.type)) if pa.types.is_floating(v.type) else v
-        for k, v in keys.items()
-    }
-    table = pa.table(keys)
+    table = pa.table({k: _as_keys(v) for k, v in keys.items()})
     if table.group_by(list(keys)).aggregate([]).num_rows != rows:
         raise _GiveUp
