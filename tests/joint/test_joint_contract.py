@@ -1,0 +1,178 @@
+"""JointQuery: admission by preset policy or decision, runs bound to announced certificates,
+failure and retry, completion and acknowledgement; exact custom errors and event arguments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from eth_utils import keccak
+
+from node.chain.errors import ContractReverted
+from node.joint.contracts import JointLedger, JointState, deploy_joint
+from node.privacy.budget import Epsilon
+from node.sharing.contracts import Mode, Policy
+from tests.contracts.test_access_manager import World, build
+
+QUERY = b"\x51" * 32
+CERT = b"\xce" * 32
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dict, dict]]:
+    # "owner"'s dataset authorizes consumers by preset policy; "reviewer"'s needs a decision
+    w = build(
+        tmp_path_factory.mktemp("joint") / "chain",
+        Policy(auto_approve_roles=("consumer",), raw_allowed=False, epsilon_ceiling=Epsilon.parse("5")),
+    )
+    s = w.sharing
+    s["reviewer"].create_dataset(
+        "energy", "internal", Policy(raw_allowed=False, epsilon_ceiling=Epsilon.parse("5"))
+    )
+    other = s["reviewer"].dataset_id(w.addr("reviewer"), "energy")
+    s["reviewer"].publish_version(other, b"\x01" * 32, b"\x02" * 32, b"\x03" * 32, 10)
+    grants = {}
+    for who, ds in (("consumer", w.dataset), ("consumer2", other)):
+        r = s["consumer"].apply(ds, 1, "joint", Mode.DP, Epsilon.parse("2"), duration=3600)
+        grants[who] = r.event("AccessRequested").args["requestId"]
+    s["reviewer"].approve(grants["consumer2"])
+    r = s["other"].apply(w.dataset, 1, "joint", Mode.DP, Epsilon.parse("2"), duration=3600)
+    grants["other"] = r.event("AccessRequested").args["requestId"]
+    contract = deploy_joint(s["regulator"].client, w.registry.address, s["owner"].catalog.address,
+                            s["owner"].access.address)
+    ledgers = {a: JointLedger(x.client, contract.address) for a, x in s.items()}
+    yield w, ledgers, grants
+    w.backend.close()
+
+
+def _revert(fn, *args) -> ContractReverted:
+    with pytest.raises(ContractReverted) as exc:
+        fn(*args)
+    return exc.value
+
+
+def _propose(ledgers: dict, grants: dict) -> int:
+    r = ledgers["consumer"].propose(QUERY, [grants["consumer"], grants["consumer2"]], [500, 700])
+    return r.event("JointProposed").args["jointId"]
+
+
+def test_admission_by_preset_policy_then_by_the_owner(world) -> None:
+    w, ledgers, grants = world
+    r = ledgers["consumer"].propose(QUERY, [grants["consumer"], grants["consumer2"]], [500, 700])
+    jid = r.event("JointProposed").args["jointId"]
+    assert r.event("JointProposed").args == {
+        "jointId": jid, "consumer": w.addr("consumer"), "queryHash": QUERY,
+        "participants": 2, "noiseless": False,
+    }
+    assert r.event("ParticipantAdmitted").args == {
+        "jointId": jid, "owner": w.addr("owner"), "automatic": True,
+    }
+    assert ledgers["other"].joint(jid).state == JointState.PROPOSED
+    parts = ledgers["other"].participants(jid)
+    assert [(p.owner, p.grant_id, p.epsilon_milli, p.admitted) for p in parts] == [
+        (w.addr("owner"), grants["consumer"], 500, True),
+        (w.addr("reviewer"), grants["consumer2"], 700, False),
+    ]
+    assert _revert(ledgers["owner"].admit, jid).error == "AlreadyDone"
+    assert _revert(ledgers["stranger"].admit, jid).error == "NotParticipant"
+    assert _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x").error == "WrongState"
+    r = ledgers["reviewer"].admit(jid)
+    assert r.event("ParticipantAdmitted").args == {
+        "jointId": jid, "owner": w.addr("reviewer"), "automatic": False,
+    }
+    assert r.event("JointAdmitted").args == {"jointId": jid}
+    assert ledgers["other"].joint(jid).state == JointState.ADMITTED
+
+
+def test_a_run_fails_is_retried_completes_and_is_acknowledged(world) -> None:
+    w, ledgers, grants = world
+    jid = _propose(ledgers, grants)
+    ledgers["reviewer"].admit(jid)
+    r = ledgers["owner"].join(jid, 0, 1, CERT, "127.0.0.1:7001")
+    assert r.event("PartyJoined").args == {
+        "jointId": jid, "attempt": 0, "pid": 1, "account": w.addr("owner"),
+        "certHash": CERT, "endpoint": "127.0.0.1:7001",
+    }
+    assert ledgers["other"].cert_of(jid, 0, 1) == CERT
+    err = _revert(ledgers["reviewer"].join, jid, 0, 1, CERT, "x")
+    assert (err.error, err.error_args) == ("NotParticipant", {"jointId": jid, "account": w.addr("reviewer")})
+    assert _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x").error == "AlreadyDone"
+    assert _revert(ledgers["other"].join, jid, 0, 0, CERT, "x").error == "NotParticipant"
+    assert _revert(ledgers["stranger"].fail, jid, 0, b"\0" * 32).error == "NotParticipant"
+    r = ledgers["reviewer"].fail(jid, 0, keccak(text="party 1 timed out"))
+    assert r.event("RunFailed").args == {
+        "jointId": jid, "attempt": 0, "by": w.addr("reviewer"),
+        "reasonHash": keccak(text="party 1 timed out"),
+    }
+    err = _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x")
+    assert (err.error, err.error_args) == ("WrongAttempt", {"jointId": jid, "attempt": 0, "current": 1})
+    ledgers["owner"].join(jid, 1, 1, CERT, "127.0.0.1:7002")
+    assert ledgers["other"].cert_of(jid, 1, 1) == CERT
+    result = b"\x77" * 32
+    assert _revert(ledgers["owner"].complete, jid, 1, result).error == "NotConsumer"
+    assert _revert(ledgers["owner"].acknowledge, jid, result).error == "WrongState"
+    r = ledgers["consumer"].complete(jid, 1, result)
+    assert r.event("JointCompleted").args == {"jointId": jid, "attempt": 1, "resultHash": result}
+    info = ledgers["other"].joint(jid)
+    assert (info.state, info.attempt, info.result_hash) == (JointState.COMPLETED, 1, result)
+    err = _revert(ledgers["owner"].acknowledge, jid, b"\x78" * 32)
+    assert (err.error, err.error_args) == (
+        "ResultMismatch", {"jointId": jid, "recorded": result, "given": b"\x78" * 32}
+    )
+    r = ledgers["owner"].acknowledge(jid, result)
+    assert r.event("ResultAcknowledged").args == {
+        "jointId": jid, "owner": w.addr("owner"), "resultHash": result,
+    }
+    assert _revert(ledgers["owner"].acknowledge, jid, result).error == "AlreadyDone"
+    assert [p.acknowledged for p in ledgers["other"].participants(jid)] == [True, False]
+
+
+def test_a_rejected_query_never_runs(world) -> None:
+    w, ledgers, grants = world
+    jid = _propose(ledgers, grants)
+    r = ledgers["reviewer"].reject(jid, keccak(text="no"))
+    assert r.event("JointRejected").args == {
+        "jointId": jid, "owner": w.addr("reviewer"), "reasonHash": keccak(text="no"),
+    }
+    err = _revert(ledgers["reviewer"].admit, jid)
+    assert (err.error, err.error_args) == ("WrongState", {"jointId": jid, "actual": JointState.REJECTED})
+
+
+@pytest.mark.parametrize(
+    "case, error",
+    [
+        ("noiseless", "NoiselessNotAllowed"),
+        ("someone_elses_grant", "GrantNotUsable"),
+        ("same_owner_twice", "DuplicateOwner"),
+        ("epsilon_above_grant", "InvalidEpsilon"),
+        ("zero_epsilon", "InvalidEpsilon"),
+        ("no_grants", "InvalidParticipants"),
+        ("stranger", "NotActiveMember"),
+    ],
+)
+def test_proposal_refusals(world, case: str, error: str) -> None:
+    _, ledgers, grants = world
+    a, b, o = grants["consumer"], grants["consumer2"], grants["other"]
+    who, args = {
+        "noiseless": ("consumer", ([a, b], [1, 1], True)),
+        "someone_elses_grant": ("consumer", ([a, o], [1, 1], False)),
+        "same_owner_twice": ("consumer", ([a, a], [1, 1], False)),
+        "epsilon_above_grant": ("consumer", ([a, b], [1, 2001], False)),
+        "zero_epsilon": ("consumer", ([a, b], [0, 1], False)),
+        "no_grants": ("consumer", ([], [], False)),
+        "stranger": ("stranger", ([a], [1], False)),
+    }[case]
+    before = ledgers["other"].count()
+    assert _revert(ledgers[who].propose, QUERY, *args).error == error
+    assert ledgers["other"].count() == before
+
+
+def test_only_a_test_deployment_allows_noise_off(world) -> None:
+    w, ledgers, grants = world
+    s = w.sharing
+    contract = deploy_joint(s["regulator"].client, w.registry.address, s["owner"].catalog.address,
+                            s["owner"].access.address, test_mode=True)
+    test_ledger = JointLedger(s["consumer"].client, contract.address)
+    assert test_ledger.test_mode() and not ledgers["consumer"].test_mode()
+    r = test_ledger.propose(QUERY, [grants["consumer"]], [1], True)
+    assert r.event("JointProposed").args["noiseless"] is True
