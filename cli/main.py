@@ -23,6 +23,7 @@ from cli import (
     dataset,
     identity,
     index,
+    joint,
     network,
     node_cmd,
     park,
@@ -54,6 +55,7 @@ app.add_typer(park.app, name="park")
 app.add_typer(quality.feedback_app, name="feedback")
 app.add_typer(quality.quality_app, name="quality")
 app.add_typer(commit.app, name="commit")
+app.add_typer(joint.app, name="joint")
 app.command("query")(query.query)
 app.command("init")(identity.init)
 

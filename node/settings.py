@@ -95,6 +95,8 @@ class ContractSettings(BaseModel):
     audit: str | None = None
     #: ValueCommitments (Pedersen commitments to published values and checked totals)
     commitments: str | None = None
+    #: JointQuery (joint statistics computed by the owners' nodes with MPC)
+    joint: str | None = None
 
 
 class AuditSettings(BaseModel):

@@ -20,9 +20,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import node
 from node.api.body import BODY_MODELS, BodyTooLarge, body_unread, declared_length
-from node.api.routes import audit, health, nodes, quality, query, sharing
+from node.api.routes import audit, health, joint, nodes, quality, query, sharing
 from node.api.schemas import ErrorBody
 from node.errors import TanlianError
+from node.joint.service import JointOwner
 from node.runtime import NodeRuntime
 from node.sharing.gate import DpGate, GateContext
 
@@ -33,6 +34,7 @@ ROUTERS = (
     sharing.router,
     quality.router,
     query.router,
+    joint.router,
     audit.router,
 )
 
@@ -86,6 +88,7 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         )
     )
     app.state.downloads = runtime.downloads
+    app.state.joint = JointOwner(runtime)
 
     @app.exception_handler(TanlianError)
     async def tanlian_error(request: Request, exc: TanlianError) -> JSONResponse:

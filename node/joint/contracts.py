@@ -80,8 +80,12 @@ class JointLedger:
     def reject(self, joint_id: int, reason_hash: bytes) -> TxResult:
         return self.client.transact(self.contract, "reject", joint_id, reason_hash)
 
-    def join(self, joint_id: int, attempt: int, pid: int, cert_hash: bytes, endpoint: str) -> TxResult:
-        return self.client.transact(self.contract, "join", joint_id, attempt, pid, cert_hash, endpoint)
+    def join(
+        self, joint_id: int, attempt: int, pid: int, cert_hash: bytes, endpoint: str
+    ) -> TxResult:
+        return self.client.transact(
+            self.contract, "join", joint_id, attempt, pid, cert_hash, endpoint
+        )
 
     def fail(self, joint_id: int, attempt: int, reason_hash: bytes) -> TxResult:
         return self.client.transact(self.contract, "fail", joint_id, attempt, reason_hash)

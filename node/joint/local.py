@@ -42,8 +42,14 @@ def run_local(
     for n, frame in enumerate(frames):
         jobs.append(
             party_job(
-                spec, run, n + 1, hosts, ids[n + 1], trusted,
-                owner_vector(spec, n, frame), noise_share(spec),
+                spec,
+                run,
+                n + 1,
+                hosts,
+                ids[n + 1],
+                trusted,
+                owner_vector(spec, n, frame),
+                noise_share(spec),
             )
         )
     t2 = time.perf_counter()

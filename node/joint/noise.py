@@ -25,7 +25,9 @@ def alpha(scale: Fraction) -> float:
     return math.nextafter(math.exp(-1 / float(scale)), 1.0)
 
 
-def share(scale: Fraction, parties: int, size: int, rng: np.random.Generator | None = None) -> np.ndarray:
+def share(
+    scale: Fraction, parties: int, size: int, rng: np.random.Generator | None = None
+) -> np.ndarray:
     """One owner's share of DLap(exp(-1/scale)) noise for ``size`` cells, as int64."""
     if parties < 1:
         raise ValueError("at least one party adds noise")

@@ -32,7 +32,7 @@ def _argv(job: dict[str, Any]) -> list[str]:
     return args
 
 
-def _pinned_start(job: dict[str, Any]):  # noqa: ANN202 - an MPyC Runtime method
+def _pinned_start(job: dict[str, Any]):
     """Runtime.start with contexts trusting only the run's announced certificates."""
     from mpyc import asyncoro
 
@@ -56,12 +56,14 @@ def _pinned_start(job: dict[str, Any]):  # noqa: ANN202 - an MPyC Runtime method
                 cert = self.transport.get_extra_info("peercert") or {}
                 names = [v for k, v in cert.get("subjectAltName", ()) if k == "DNS"]
                 if names != [party_name(run, claimed)]:
-                    logger.error("a peer claimed party %d with another party's certificate", claimed)
+                    logger.error(
+                        "a peer claimed party %d with another party's certificate", claimed
+                    )
                     self.transport.abort()
                     return
             super().data_received(data)
 
-    async def start(self) -> None:  # noqa: ANN001
+    async def start(self) -> None:
         loop = self._loop
         for peer in self.parties:
             peer.protocol = asyncio.Future(loop=loop) if peer.pid == self.pid else None
@@ -152,15 +154,12 @@ async def _ols(rt: Any, job: dict[str, Any]) -> list[float] | None:
         for b in range(a, d):
             if a == b == 0:
                 continue
-            if a == 0:
-                cell = rt.sum(columns[b])
-            else:
-                cell = rt.in_prod(columns[a], columns[b])
+            cell = rt.sum(columns[b]) if a == 0 else rt.in_prod(columns[a], columns[b])
             gram[a][b] = gram[b][a] = cell + noise[k]
             k += 1
     # Gauss-Jordan on [A | c], A = Z'Z without the y row, c its y column
     p = d - 1
-    m = [gram[r][:p] + [gram[r][p]] for r in range(p)]
+    m = [[*gram[r][:p], gram[r][p]] for r in range(p)]
     for i in range(p):
         inv = 1 / m[i][i]
         m[i] = rt.scalar_mul(inv, m[i])
@@ -173,7 +172,9 @@ async def _ols(rt: Any, job: dict[str, Any]) -> list[float] | None:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s"
+    )
     job = json.loads(sys.stdin.readline())
     sys.argv = _argv(job)
     import mpyc.runtime as runtime

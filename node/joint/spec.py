@@ -192,7 +192,10 @@ class JointSpec(BaseModel):
         if self.op in ("count", "histogram"):
             return [max(1 / eps[k] for k in n)]
         if self.op == "mean":
-            return [max(2 * Fraction(self.units(k)) / eps[k] for k in n), max(2 / eps[k] for k in n)]
+            return [
+                max(2 * Fraction(self.units(k)) / eps[k] for k in n),
+                max(2 / eps[k] for k in n),
+            ]
         return [max(Fraction(self.ols_sensitivity(k)) / eps[k] for k in n) / OLS_GRID]
 
 

@@ -19,6 +19,8 @@ class NetworkSection(BaseModel):
     approval_threshold: int = Field(default=1, ge=1)
     #: How often each node anchors its access log on chain (seconds).
     log_anchor_seconds: float = Field(default=30.0, gt=0, le=86400)
+    #: Deploy JointQuery in test mode, which allows noiseless joint runs: test networks only.
+    joint_test_mode: bool = False
 
 
 class ChainSection(BaseModel):

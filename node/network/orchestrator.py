@@ -38,6 +38,7 @@ from node.chain.embedded.permissioning import PermissionSettings
 from node.commitments.contracts import deploy_commitments
 from node.errors import TanlianError
 from node.home import DIR_MODE, make_private, open_private, write_private
+from node.joint.contracts import deploy_joint
 from node.network.config import Department, NetworkConfig
 from node.registry.identity import init_node, update_config
 from node.registry.keystore import KEYSTORE_FILE, read_public, unlock
@@ -332,9 +333,25 @@ class LocalNetwork:
                 {"step": "commitments_deployed", "commitments": state["commitments"]}
             )
             self.say(f"ValueCommitments at {state['commitments']}")
+        joint = state.get("joint")
+        if not (joint and backend.get_code(joint)):
+            deployer = ChainClient(backend, self._keys(self.config.genesis_regulators[0]).account)
+            state["joint"] = deploy_joint(
+                deployer,
+                state["registry"],
+                state["catalog"],
+                state["access"],
+                test_mode=self.config.network.joint_test_mode,
+            ).address
+            self.save_state(state)
+            self.events.append({"step": "joint_deployed", "joint": state["joint"]})
+            self.say(f"JointQuery at {state['joint']}")
         self._permit(
             registry=state["registry"],
-            contracts=[state["catalog"], state["access"], state["audit"], state["commitments"]],
+            contracts=[
+                state["catalog"], state["access"], state["audit"], state["commitments"],
+                state["joint"],
+            ],
         )
         self._name_network_contracts(state, backend)
         for dept in self.config.departments:
@@ -346,6 +363,7 @@ class LocalNetwork:
                     "access": state["access"],
                     "audit": state["audit"],
                     "commitments": state["commitments"],
+                    "joint": state["joint"],
                 },
                 audit={"anchor_interval_seconds": self.config.network.log_anchor_seconds},
             )

@@ -448,5 +448,8 @@ class Sharing:
     def wrapped_key(self, request_id: int) -> tuple[bytes, bytes]:
         return self.client.call(self.access, "wrappedKey", request_id)
 
+    def request_count(self) -> int:
+        return self.client.call(self.access, "requestCount")
+
     def is_usable(self, request_id: int) -> bool:
         return self.client.call(self.access, "isUsable", request_id)

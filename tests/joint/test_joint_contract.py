@@ -23,7 +23,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dic
     # "owner"'s dataset authorizes consumers by preset policy; "reviewer"'s needs a decision
     w = build(
         tmp_path_factory.mktemp("joint") / "chain",
-        Policy(auto_approve_roles=("consumer",), raw_allowed=False, epsilon_ceiling=Epsilon.parse("5")),
+        Policy(
+            auto_approve_roles=("consumer",), raw_allowed=False, epsilon_ceiling=Epsilon.parse("5")
+        ),
     )
     s = w.sharing
     s["reviewer"].create_dataset(
@@ -38,8 +40,12 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dic
     s["reviewer"].approve(grants["consumer2"])
     r = s["other"].apply(w.dataset, 1, "joint", Mode.DP, Epsilon.parse("2"), duration=3600)
     grants["other"] = r.event("AccessRequested").args["requestId"]
-    contract = deploy_joint(s["regulator"].client, w.registry.address, s["owner"].catalog.address,
-                            s["owner"].access.address)
+    contract = deploy_joint(
+        s["regulator"].client,
+        w.registry.address,
+        s["owner"].catalog.address,
+        s["owner"].access.address,
+    )
     ledgers = {a: JointLedger(x.client, contract.address) for a, x in s.items()}
     yield w, ledgers, grants
     w.backend.close()
@@ -61,11 +67,16 @@ def test_admission_by_preset_policy_then_by_the_owner(world) -> None:
     r = ledgers["consumer"].propose(QUERY, [grants["consumer"], grants["consumer2"]], [500, 700])
     jid = r.event("JointProposed").args["jointId"]
     assert r.event("JointProposed").args == {
-        "jointId": jid, "consumer": w.addr("consumer"), "queryHash": QUERY,
-        "participants": 2, "noiseless": False,
+        "jointId": jid,
+        "consumer": w.addr("consumer"),
+        "queryHash": QUERY,
+        "participants": 2,
+        "noiseless": False,
     }
     assert r.event("ParticipantAdmitted").args == {
-        "jointId": jid, "owner": w.addr("owner"), "automatic": True,
+        "jointId": jid,
+        "owner": w.addr("owner"),
+        "automatic": True,
     }
     assert ledgers["other"].joint(jid).state == JointState.PROPOSED
     parts = ledgers["other"].participants(jid)
@@ -78,7 +89,9 @@ def test_admission_by_preset_policy_then_by_the_owner(world) -> None:
     assert _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x").error == "WrongState"
     r = ledgers["reviewer"].admit(jid)
     assert r.event("ParticipantAdmitted").args == {
-        "jointId": jid, "owner": w.addr("reviewer"), "automatic": False,
+        "jointId": jid,
+        "owner": w.addr("reviewer"),
+        "automatic": False,
     }
     assert r.event("JointAdmitted").args == {"jointId": jid}
     assert ledgers["other"].joint(jid).state == JointState.ADMITTED
@@ -90,22 +103,34 @@ def test_a_run_fails_is_retried_completes_and_is_acknowledged(world) -> None:
     ledgers["reviewer"].admit(jid)
     r = ledgers["owner"].join(jid, 0, 1, CERT, "127.0.0.1:7001")
     assert r.event("PartyJoined").args == {
-        "jointId": jid, "attempt": 0, "pid": 1, "account": w.addr("owner"),
-        "certHash": CERT, "endpoint": "127.0.0.1:7001",
+        "jointId": jid,
+        "attempt": 0,
+        "pid": 1,
+        "account": w.addr("owner"),
+        "certHash": CERT,
+        "endpoint": "127.0.0.1:7001",
     }
     assert ledgers["other"].cert_of(jid, 0, 1) == CERT
     err = _revert(ledgers["reviewer"].join, jid, 0, 1, CERT, "x")
-    assert (err.error, err.error_args) == ("NotParticipant", {"jointId": jid, "account": w.addr("reviewer")})
+    assert (err.error, err.error_args) == (
+        "NotParticipant",
+        {"jointId": jid, "account": w.addr("reviewer")},
+    )
     assert _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x").error == "AlreadyDone"
     assert _revert(ledgers["other"].join, jid, 0, 0, CERT, "x").error == "NotParticipant"
     assert _revert(ledgers["stranger"].fail, jid, 0, b"\0" * 32).error == "NotParticipant"
     r = ledgers["reviewer"].fail(jid, 0, keccak(text="party 1 timed out"))
     assert r.event("RunFailed").args == {
-        "jointId": jid, "attempt": 0, "by": w.addr("reviewer"),
+        "jointId": jid,
+        "attempt": 0,
+        "by": w.addr("reviewer"),
         "reasonHash": keccak(text="party 1 timed out"),
     }
     err = _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x")
-    assert (err.error, err.error_args) == ("WrongAttempt", {"jointId": jid, "attempt": 0, "current": 1})
+    assert (err.error, err.error_args) == (
+        "WrongAttempt",
+        {"jointId": jid, "attempt": 0, "current": 1},
+    )
     ledgers["owner"].join(jid, 1, 1, CERT, "127.0.0.1:7002")
     assert ledgers["other"].cert_of(jid, 1, 1) == CERT
     result = b"\x77" * 32
@@ -117,11 +142,14 @@ def test_a_run_fails_is_retried_completes_and_is_acknowledged(world) -> None:
     assert (info.state, info.attempt, info.result_hash) == (JointState.COMPLETED, 1, result)
     err = _revert(ledgers["owner"].acknowledge, jid, b"\x78" * 32)
     assert (err.error, err.error_args) == (
-        "ResultMismatch", {"jointId": jid, "recorded": result, "given": b"\x78" * 32}
+        "ResultMismatch",
+        {"jointId": jid, "recorded": result, "given": b"\x78" * 32},
     )
     r = ledgers["owner"].acknowledge(jid, result)
     assert r.event("ResultAcknowledged").args == {
-        "jointId": jid, "owner": w.addr("owner"), "resultHash": result,
+        "jointId": jid,
+        "owner": w.addr("owner"),
+        "resultHash": result,
     }
     assert _revert(ledgers["owner"].acknowledge, jid, result).error == "AlreadyDone"
     assert [p.acknowledged for p in ledgers["other"].participants(jid)] == [True, False]
@@ -132,10 +160,15 @@ def test_a_rejected_query_never_runs(world) -> None:
     jid = _propose(ledgers, grants)
     r = ledgers["reviewer"].reject(jid, keccak(text="no"))
     assert r.event("JointRejected").args == {
-        "jointId": jid, "owner": w.addr("reviewer"), "reasonHash": keccak(text="no"),
+        "jointId": jid,
+        "owner": w.addr("reviewer"),
+        "reasonHash": keccak(text="no"),
     }
     err = _revert(ledgers["reviewer"].admit, jid)
-    assert (err.error, err.error_args) == ("WrongState", {"jointId": jid, "actual": JointState.REJECTED})
+    assert (err.error, err.error_args) == (
+        "WrongState",
+        {"jointId": jid, "actual": JointState.REJECTED},
+    )
 
 
 @pytest.mark.parametrize(
@@ -170,8 +203,13 @@ def test_proposal_refusals(world, case: str, error: str) -> None:
 def test_only_a_test_deployment_allows_noise_off(world) -> None:
     w, ledgers, grants = world
     s = w.sharing
-    contract = deploy_joint(s["regulator"].client, w.registry.address, s["owner"].catalog.address,
-                            s["owner"].access.address, test_mode=True)
+    contract = deploy_joint(
+        s["regulator"].client,
+        w.registry.address,
+        s["owner"].catalog.address,
+        s["owner"].access.address,
+        test_mode=True,
+    )
     test_ledger = JointLedger(s["consumer"].client, contract.address)
     assert test_ledger.test_mode() and not ledgers["consumer"].test_mode()
     r = test_ledger.propose(QUERY, [grants["consumer"]], [1], True)

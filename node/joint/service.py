@@ -1,0 +1,371 @@
+"""A joint run, on both sides: the owner's node (:class:`JointOwner`, behind
+``/v1/joint``) and the consumer's command (:func:`propose`, :func:`run`).
+
+1. The consumer proposes the query's hash over its DP grants (JointQuery.propose); preset
+   policies admit at once, other owners decide (``tanlian joint admit|reject``).
+2. ``prepare``: each owner's node checks the spec against the hash and its participant
+   entry, spends its ε on the grant with the query's hash (AccessManager.spend: before any
+   output exists), makes a run certificate and joins the run with its fingerprint.
+3. ``run``: each owner checks every party's certificate against the fingerprint its
+   account announced, reduces its own rows to its input vector, draws its noise share and
+   runs its MPyC party; the consumer runs party 0 and alone receives the opened result.
+4. The consumer records the result's hash (complete); each owner logs it (acknowledge).
+
+A run that fails (a party down: every other party's deadline passes) opens nothing and is
+recorded as failed; its ε stays spent, because the chain cannot tell how far a run got
+before it failed, and charging it is never in the consumer's favour. ``tanlian joint run``
+retries it as the next attempt, which spends again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from eth_utils import keccak
+
+from node.chain.errors import ContractReverted
+from node.errors import InvalidInput, NotFound, TanlianError
+from node.joint.compute import finish, noise_share, owner_vector
+from node.joint.contracts import JointLedger, JointState
+from node.joint.runner import JointRunFailed, party_job, run_party
+from node.joint.spec import JointSpec
+from node.joint.tls import Identity, fingerprint, make_identity
+from node.privacy.budget import ZERO_DELTA
+from node.privacy.store import read_plaintext
+
+logger = logging.getLogger(__name__)
+
+#: seconds a party waits for the others (connecting and computing) before the run fails
+RUN_TIMEOUT = 120.0
+
+
+class JointRefused(TanlianError):
+    code = "joint_refused"
+    http_status = 409
+
+
+class NotJointParticipant(TanlianError):
+    code = "joint_not_participant"
+    http_status = 403
+
+
+class JointCertMismatch(TanlianError):
+    code = "joint_cert_mismatch"
+    http_status = 409
+
+
+def run_tag(joint_id: int, attempt: int, query_hash: bytes) -> str:
+    return keccak(joint_id.to_bytes(32, "big") + attempt.to_bytes(4, "big") + query_hash).hex()
+
+
+def result_hash(result: dict[str, Any]) -> bytes:
+    return hashlib.sha256(
+        json.dumps(result, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    ).digest()
+
+
+def _checked(ledger: JointLedger, joint_id: int, spec: JointSpec, state: JointState):
+    try:
+        info = ledger.joint(joint_id)
+    except ContractReverted as exc:
+        if exc.error == "UnknownJoint":
+            raise NotFound(f"no joint query {joint_id}") from None
+        raise
+    if info.state != state:
+        raise JointRefused(
+            f"joint query {joint_id} is {info.state.name.lower()}, not {state.name.lower()}"
+        )
+    if spec.digest() != info.query_hash:
+        raise JointRefused("the spec sent is not the one whose hash was proposed")
+    if spec.noise == info.noiseless:
+        raise JointRefused("the spec's noise setting is not the proposal's")
+    return info
+
+
+def _free_port(host: str) -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class _Prepared:
+    identity: Identity
+    port: int
+    index: int
+
+
+class JointOwner:
+    """The owner's side, on its node."""
+
+    def __init__(self, runtime: Any, host: str = "127.0.0.1", timeout: float = RUN_TIMEOUT) -> None:
+        self.rt = runtime
+        self.host = host
+        self.timeout = timeout
+        self._prepared: dict[tuple[int, int], _Prepared] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def ledger(self) -> JointLedger:
+        address = self.rt.settings.contracts.joint
+        if not address:
+            raise JointRefused("node.toml names no JointQuery contract (contracts.joint)")
+        return JointLedger(self.rt.client, address)
+
+    def _mine(self, caller: str, joint_id: int, spec: JointSpec, state: JointState):
+        ledger = self.ledger
+        info = _checked(ledger, joint_id, spec, state)
+        if caller != info.consumer:
+            raise NotJointParticipant("only the joint query's consumer drives its run")
+        parts = ledger.participants(joint_id)
+        me = self.rt.address
+        index = next((n for n, p in enumerate(parts) if p.owner == me), None)
+        if index is None:
+            raise NotJointParticipant(
+                f"this node ({me}) is not a participant of joint query {joint_id}"
+            )
+        p, inp = parts[index], spec.inputs[index] if index < len(spec.inputs) else None
+        if inp is None or (
+            inp.owner.lower() != me.lower()
+            or bytes.fromhex(inp.dataset[2:]) != p.dataset_id
+            or inp.version != p.version
+            or inp.grant != p.grant_id
+            or inp.epsilon.milli != p.epsilon_milli
+        ):
+            raise JointRefused(
+                "the spec's input for this node is not its participant entry on chain"
+            )
+        return ledger, info, index
+
+    def prepare(self, caller: str, joint_id: int, attempt: int, spec: JointSpec) -> dict[str, Any]:
+        ledger, info, index = self._mine(caller, joint_id, spec, JointState.ADMITTED)
+        if attempt != info.attempt:
+            raise JointRefused(f"the current run of joint query {joint_id} is {info.attempt}")
+        with self._lock:
+            ready = self._prepared.get((joint_id, attempt))
+            if ready is None:
+                sharing = self.rt.sharing
+                if sharing is None:
+                    raise JointRefused("node.toml names no data catalog (contracts.catalog/access)")
+                paid = sharing.spend(
+                    spec.inputs[index].grant,
+                    spec.inputs[index].epsilon,
+                    ZERO_DELTA,
+                    info.query_hash,
+                    keccak(joint_id.to_bytes(32, "big") + attempt.to_bytes(4, "big")),
+                )
+                ready = _Prepared(
+                    make_identity(run_tag(joint_id, attempt, info.query_hash), index + 1),
+                    _free_port(self.host),
+                    index,
+                )
+                joined = ledger.join(
+                    joint_id,
+                    attempt,
+                    index + 1,
+                    ready.identity.fingerprint,
+                    f"{self.host}:{ready.port}",
+                )
+                self._prepared[(joint_id, attempt)] = ready
+                self.rt.access_log.append(
+                    "joint_spent",
+                    block=joined.receipt.block_number,
+                    joint_id=joint_id,
+                    attempt=attempt,
+                    request_id=spec.inputs[index].grant,
+                    consumer=info.consumer,
+                    dataset_id=spec.inputs[index].dataset,
+                    epsilon=spec.inputs[index].epsilon.as_json(),
+                    query_sha256="0x" + info.query_hash.hex(),
+                    spend_tx=paid.tx_hash,
+                )
+        return {
+            "pid": ready.index + 1,
+            "cert": ready.identity.cert_pem,
+            "endpoint": f"{self.host}:{ready.port}",
+        }
+
+    def run(
+        self,
+        caller: str,
+        joint_id: int,
+        attempt: int,
+        spec: JointSpec,
+        parties: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        ledger, info, index = self._mine(caller, joint_id, spec, JointState.ADMITTED)
+        with self._lock:
+            ready = self._prepared.pop((joint_id, attempt), None)
+        if ready is None or attempt != info.attempt:
+            raise JointRefused(f"run {attempt} of joint query {joint_id} was not prepared here")
+        hosts, trusted = _parties(ledger, joint_id, attempt, len(spec.inputs) + 1, parties)
+        frame = self._frame(spec, index)
+        job = party_job(
+            spec,
+            run_tag(joint_id, attempt, info.query_hash),
+            index + 1,
+            hosts,
+            ready.identity,
+            trusted,
+            owner_vector(spec, index, frame),
+            noise_share(spec),
+        )
+        del frame
+        try:
+            run_party(job, self.timeout)
+        except JointRunFailed as exc:
+            _record_failure(ledger, joint_id, attempt, str(exc))
+            self.rt.access_log.append(
+                "joint_failed",
+                block=self.rt.backend.block_number(),
+                joint_id=joint_id,
+                attempt=attempt,
+                reason=str(exc),
+            )
+            raise
+        self.rt.access_log.append(
+            "joint_ran",
+            block=self.rt.backend.block_number(),
+            joint_id=joint_id,
+            attempt=attempt,
+            consumer=info.consumer,
+            query_sha256="0x" + info.query_hash.hex(),
+        )
+        return {"joint": joint_id, "attempt": attempt, "pid": index + 1, "ran": True}
+
+    def acknowledge(self, caller: str, joint_id: int) -> dict[str, Any]:
+        ledger = self.ledger
+        info = ledger.joint(joint_id)
+        if caller != info.consumer:
+            raise NotJointParticipant("only the joint query's consumer asks for acknowledgement")
+        if info.state != JointState.COMPLETED:
+            raise JointRefused(f"joint query {joint_id} has not completed")
+        mine = [p for p in ledger.participants(joint_id) if p.owner == self.rt.address]
+        if not mine:
+            raise NotJointParticipant(f"this node is not a participant of joint query {joint_id}")
+        tx = None
+        if not mine[0].acknowledged:
+            tx = ledger.acknowledge(joint_id, info.result_hash).tx_hash
+        self.rt.access_log.append(
+            "joint_result",
+            block=self.rt.backend.block_number(),
+            joint_id=joint_id,
+            result_sha256="0x" + info.result_hash.hex(),
+        )
+        return {"joint": joint_id, "result_sha256": "0x" + info.result_hash.hex(), "tx": tx}
+
+    def _frame(self, spec: JointSpec, index: int) -> pd.DataFrame:
+        inp = spec.inputs[index]
+        row = self.rt.versions.find(inp.dataset, inp.version)
+        if row is None:
+            raise NotFound(f"version {inp.version} of {inp.dataset} is not stored on this node")
+        if row.format != "csv":
+            raise JointRefused(f"joint queries run on CSV datasets; this one is {row.format}")
+        raw = read_plaintext(self.rt.blobs, row, self.rt.keys.encryption_key)
+        return pd.read_csv(io.BytesIO(raw), dtype=str, keep_default_na=False)
+
+
+def _parties(
+    ledger: JointLedger, joint_id: int, attempt: int, count: int, parties: list[dict[str, Any]]
+) -> tuple[list[tuple[str, int]], list[str]]:
+    """Hosts and trusted certificates, each certificate checked against the fingerprint its
+    party's account announced on chain for this run."""
+    by_pid = {int(p["pid"]): p for p in parties}
+    if sorted(by_pid) != list(range(count)):
+        raise InvalidInput(f"a run needs parties 0..{count - 1}")
+    hosts: list[tuple[str, int]] = []
+    trusted: list[str] = []
+    for pid in range(count):
+        p = by_pid[pid]
+        announced = ledger.cert_of(joint_id, attempt, pid)
+        try:
+            given = fingerprint(p["cert"])
+        except (ValueError, TypeError):
+            raise InvalidInput(f"party {pid}'s certificate is not a PEM certificate") from None
+        if given != announced:
+            raise JointCertMismatch(f"party {pid}'s certificate is not the one announced on chain")
+        host, _, port = str(p.get("endpoint") or "127.0.0.1:0").rpartition(":")
+        hosts.append((host or "127.0.0.1", int(port)))
+        trusted.append(p["cert"])
+    return hosts, trusted
+
+
+def _record_failure(ledger: JointLedger, joint_id: int, attempt: int, reason: str) -> None:
+    try:
+        ledger.fail(joint_id, attempt, keccak(text=reason))
+    except ContractReverted as exc:
+        # another party recorded this run's failure first
+        if exc.error != "WrongAttempt":
+            raise
+
+
+# -- the consumer's side ------------------------------------------------------------------
+def propose(ledger: JointLedger, spec: JointSpec) -> tuple[int, bool, str]:
+    """(joint id, admitted at once, tx hash)."""
+    r = ledger.propose(
+        spec.digest(),
+        [i.grant for i in spec.inputs],
+        [i.epsilon.milli for i in spec.inputs],
+        noiseless=not spec.noise,
+    )
+    joint_id = r.event("JointProposed").args["jointId"]
+    return joint_id, any(e.event == "JointAdmitted" for e in r.events), r.tx_hash
+
+
+def run(
+    ledger: JointLedger,
+    spec: JointSpec,
+    joint_id: int,
+    clients: list[Any],
+    timeout: float = RUN_TIMEOUT,
+    progress: Any = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the admitted query as party 0 with the owners' nodes (``clients`` in input order);
+    (result, facts about the run)."""
+    info = _checked(ledger, joint_id, spec, JointState.ADMITTED)
+    attempt = info.attempt
+    tag = run_tag(joint_id, attempt, info.query_hash)
+    me = make_identity(tag, 0)
+    ledger.join(joint_id, attempt, 0, me.fingerprint, "consumer")
+    body = {"attempt": attempt, "spec": spec.model_dump(mode="json")}
+    say = progress or (lambda _msg: None)
+    with ThreadPoolExecutor(len(clients) + 1) as pool:
+        say(f"preparing run {attempt}: each owner spends its ε and joins")
+        prepared = list(pool.map(lambda c: c.post(f"/v1/joint/{joint_id}/prepare", body), clients))
+        parties = [{"pid": 0, "cert": me.cert_pem, "endpoint": "127.0.0.1:0"}, *prepared]
+        hosts, trusted = _parties(ledger, joint_id, attempt, len(clients) + 1, parties)
+        say("running the secure computation")
+        owners = [
+            pool.submit(c.post, f"/v1/joint/{joint_id}/run", {**body, "parties": parties})
+            for c in clients
+        ]
+        try:
+            opened = run_party(party_job(spec, tag, 0, hosts, me, trusted), timeout)
+            for f in owners:
+                f.result()
+        except Exception as exc:
+            _record_failure(ledger, joint_id, attempt, str(exc))
+            if isinstance(exc, JointRunFailed):
+                raise
+            raise JointRunFailed(f"run {attempt} failed: {exc}") from None
+    result = finish(spec, opened)
+    digest = result_hash(result)
+    done = ledger.complete(joint_id, attempt, digest)
+    say("recording the result hash; owners acknowledge it")
+    acks = [c.post(f"/v1/joint/{joint_id}/acknowledge", {}) for c in clients]
+    return result, {
+        "joint": joint_id,
+        "attempt": attempt,
+        "result_sha256": "0x" + digest.hex(),
+        "complete_tx": done.tx_hash,
+        "acknowledged": sum(1 for a in acks if a.get("result_sha256") == "0x" + digest.hex()),
+    }
