@@ -112,9 +112,7 @@ def finish(spec: JointSpec, opened: list[Any]) -> dict[str, Any]:
         coef = [opened[0] * y_scale] + [
             opened[1 + j] * y_scale / spec.inputs[n].bound for j, n in enumerate(xs)
         ]
-        names = ["intercept"] + [
-            f"{spec.inputs[n].column}@{spec.inputs[n].dataset[:10]}" for n in xs
-        ]
+        names = ["intercept"] + [f"x{j + 1}:{spec.inputs[n].column}" for j, n in enumerate(xs)]
         return {"op": "ols", "coefficients": dict(zip(names, coef, strict=True))}
     if spec.op == "histogram":
         return {"op": "histogram", "bins": spec.bins, "counts": [int(v) for v in opened]}
