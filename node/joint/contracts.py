@@ -113,6 +113,9 @@ class JointLedger:
     def cert_of(self, joint_id: int, attempt: int, pid: int) -> bytes:
         return self.client.call(self.contract, "certOf", joint_id, attempt, pid)
 
+    def certs_of(self, joint_id: int, attempt: int) -> list[bytes]:
+        return list(self.client.call(self.contract, "certsOf", joint_id, attempt))
+
     def count(self) -> int:
         return self.client.call(self.contract, "jointCount")
 

@@ -12,7 +12,7 @@ from typing import Any
 import pandas as pd
 
 from node.joint.compute import finish, noise_share, owner_vector
-from node.joint.runner import party_job, run_party
+from node.joint.runner import PartyProcess, party_job, run_party
 from node.joint.spec import JointSpec
 from node.joint.tls import make_identity
 
@@ -34,6 +34,8 @@ def run_local(
     """(result, seconds by phase) of ``spec`` over ``frames`` (one per input)."""
     t0 = time.perf_counter()
     parties = len(spec.inputs) + 1
+    # started first, as nodes start theirs at prepare: they load MPyC meanwhile
+    processes = [PartyProcess() for _ in range(parties)]
     ids = [make_identity(run, pid) for pid in range(parties)]
     trusted = [i.cert_pem for i in ids]
     hosts = [("127.0.0.1", p) for p in free_ports(parties)]
@@ -53,7 +55,15 @@ def run_local(
             )
         )
     t2 = time.perf_counter()
-    with ThreadPoolExecutor(parties) as pool:
-        outs = list(pool.map(lambda job: run_party(job, timeout), jobs))
+    try:
+        with ThreadPoolExecutor(parties) as pool:
+            outs = list(
+                pool.map(
+                    lambda jp: run_party(jp[0], timeout, jp[1]), zip(jobs, processes, strict=True)
+                )
+            )
+    finally:
+        for p in processes:
+            p.close()
     t3 = time.perf_counter()
     return finish(spec, outs[0]), {"tls": t1 - t0, "inputs_and_noise": t2 - t1, "mpc": t3 - t2}

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import select
 import sys
 import time
 from typing import Any
@@ -171,16 +172,43 @@ async def _ols(rt: Any, job: dict[str, Any]) -> list[float] | None:
     return [float(v) for v in opened] if rt.pid == 0 else None
 
 
-def main() -> int:
-    logging.basicConfig(
-        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s"
-    )
-    job = json.loads(sys.stdin.readline())
-    sys.argv = _argv(job)
+def _runtime(job: dict[str, Any]) -> Any:
+    """A fresh MPyC runtime for one job, as ``mpyc.runtime.setup`` makes one from the command
+    line, so that one worker process serves run after run."""
+    import mpyc
+    import mpyc.asyncoro
+    import mpyc.mpctools
+    import mpyc.random
     import mpyc.runtime as runtime
+    import mpyc.secgroups
+    import mpyc.seclists
+    import mpyc.secpols
+    import mpyc.sectypes
+    import mpyc.statistics
 
+    options, _ = mpyc._get_arg_parser().parse_known_args(_argv(job)[1:])
+    parties = [runtime.Party(i, h, int(p)) for i, (h, p) in enumerate(job["hosts"])]
+    options.no_async = False
+    options.threshold = (len(parties) - 1) // 2
     runtime.Runtime.start = _pinned_start(job)
-    rt = runtime.mpc
+    rt = runtime.Runtime(job["pid"], parties, options)
+    for module in (
+        mpyc.sectypes,
+        mpyc.asyncoro,
+        mpyc.mpctools,
+        mpyc.seclists,
+        mpyc.secpols,
+        mpyc.secgroups,
+        mpyc.random,
+        mpyc.statistics,
+    ):
+        module.runtime = rt
+    runtime.mpc = rt
+    return rt
+
+
+def _run(job: dict[str, Any]) -> Any:
+    rt = _runtime(job)
 
     async def run() -> Any:
         await rt.start()
@@ -191,9 +219,35 @@ def main() -> int:
         finally:
             await rt.shutdown()
 
-    result = rt.run(run())
-    sys.stdout.write(json.dumps({"pid": job["pid"], "result": result}) + "\n")
-    sys.stdout.flush()
+    return rt.run(run())
+
+
+def main() -> int:
+    """Serve jobs, one JSON line each, until standard input closes or stays silent for
+    ``idle`` seconds; a failed job ends the process (its connections and futures are in
+    an unknown state), a completed one leaves it ready for the next."""
+    logging.basicConfig(
+        level=logging.WARNING, stream=sys.stderr, format="%(levelname)s %(message)s"
+    )
+    idle = float(sys.argv[1]) if len(sys.argv) > 1 else 600.0
+    sys.argv = ["tanlian-joint", "--no-log"]
+    import mpyc.runtime  # noqa: F401  (loaded while the process waits for its first job)
+
+    import node.joint.tls  # noqa: F401
+
+    while select.select([sys.stdin], [], [], idle)[0]:
+        line = sys.stdin.readline()
+        if not line.strip():
+            return 0
+        job = json.loads(line)
+        try:
+            result = _run(job)
+        except Exception as exc:  # reported to the node, which fails the run
+            sys.stdout.write(json.dumps({"pid": job.get("pid"), "error": repr(exc)[:300]}) + "\n")
+            sys.stdout.flush()
+            return 1
+        sys.stdout.write(json.dumps({"pid": job["pid"], "result": result}) + "\n")
+        sys.stdout.flush()
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 from typing import Any
@@ -22,30 +23,71 @@ class JointRunFailed(TanlianError):
     http_status = 502
 
 
-def run_party(job: dict[str, Any], timeout: float) -> Any:
-    """Run the party; its opened result for party 0, None for an owner."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("MPYC")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "node.joint.party"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
+class PartyProcess:
+    """A worker process for this node's parties: it loads MPyC once, then serves run after
+    run (one JSON line in, one out). A run that fails or overruns ends the worker; the node
+    starts another. It exits by itself after ``idle`` silent seconds or when the node goes."""
+
+    def __init__(self, idle: float = 600.0) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MPYC")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "node.joint.party", str(idle)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,  # MPyC's warnings go to the node's log
+            env=env,
+        )
+
+    @property
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def run(self, job: dict[str, Any], timeout: float) -> Any:
+        """Run ``job``; the opened result for party 0, None for an owner."""
+        proc = self.proc
+        assert proc.stdin is not None and proc.stdout is not None
+        try:
+            proc.stdin.write(json.dumps(job).encode() + b"\n")
+            proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.close()
+            raise JointRunFailed(f"party {job['pid']}'s process is gone") from None
+        ready = select.select([proc.stdout], [], [], timeout)[0]
+        line = proc.stdout.readline() if ready else b""
+        if not ready:
+            self.close()
+            raise JointRunFailed(
+                f"party {job['pid']} did not finish within {timeout:g} s (a participant is "
+                "down or unreachable); nothing was opened"
+            )
+        if not line:
+            self.close()
+            raise JointRunFailed(f"party {job['pid']}'s process ended (exit {proc.poll()})")
+        answer = json.loads(line)
+        if "error" in answer:
+            self.close()
+            raise JointRunFailed(f"party {job['pid']} failed: {answer['error']}")
+        return answer["result"]
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            if f is not None:
+                f.close()
+
+
+def run_party(job: dict[str, Any], timeout: float, process: PartyProcess | None = None) -> Any:
+    """Run the party in ``process`` (a worker started ahead), or in a new worker that is
+    closed after the run."""
+    if process is not None:
+        return process.run(job, timeout)
+    worker = PartyProcess()
     try:
-        out, err = proc.communicate(json.dumps(job).encode() + b"\n", timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.communicate()
-        raise JointRunFailed(
-            f"party {job['pid']} did not finish within {timeout:g} s (a participant is down "
-            "or unreachable); nothing was opened"
-        ) from None
-    if proc.returncode != 0:
-        lines = [line for line in err.decode(errors="replace").splitlines() if line.strip()]
-        last = lines[-1] if lines else f"exit {proc.returncode}"
-        raise JointRunFailed(f"party {job['pid']} failed: {last[:300]}")
-    return json.loads(out.decode().strip().splitlines()[-1])["result"]
+        return worker.run(job, timeout)
+    finally:
+        worker.close()
 
 
 def party_job(

@@ -25,6 +25,7 @@ import json
 import logging
 import socket
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +37,7 @@ from node.chain.errors import ContractReverted
 from node.errors import InvalidInput, NotFound, TanlianError
 from node.joint.compute import finish, noise_share, owner_vector
 from node.joint.contracts import JointLedger, JointState
-from node.joint.runner import JointRunFailed, party_job, run_party
+from node.joint.runner import JointRunFailed, PartyProcess, party_job, run_party
 from node.joint.spec import JointSpec
 from node.joint.tls import Identity, fingerprint, make_identity
 from node.privacy.budget import ZERO_DELTA
@@ -46,6 +47,8 @@ logger = logging.getLogger(__name__)
 
 #: seconds a party waits for the others (connecting and computing) before the run fails
 RUN_TIMEOUT = 120.0
+#: seconds an idle party worker waits for a run before it exits (the next starts cold)
+SPARE_IDLE = 3600.0
 
 
 class JointRefused(TanlianError):
@@ -102,6 +105,13 @@ class _Prepared:
     identity: Identity
     port: int
     index: int
+    consumer: str
+    query_hash: bytes
+    #: started at prepare, so that it has loaded MPyC by the time the run starts
+    process: PartyProcess
+    #: this owner's input vector, reduced from its rows at prepare (kept in memory only)
+    vector: list[Any]
+    reduce_seconds: float
 
 
 class JointOwner:
@@ -113,6 +123,22 @@ class JointOwner:
         self.timeout = timeout
         self._prepared: dict[tuple[int, int], _Prepared] = {}
         self._lock = threading.Lock()
+        #: the party worker of the last completed run, kept for the next one
+        self._spare: PartyProcess | None = None
+
+    def _party_process(self) -> PartyProcess:
+        worker, self._spare = self._spare, None
+        if worker is not None and worker.alive:
+            return worker
+        return PartyProcess(idle=SPARE_IDLE)
+
+    def _release(self, worker: PartyProcess) -> None:
+        """Keep a worker that completed its run for the next one (a cold start costs the
+        parties' imports on the run's critical path)."""
+        if worker.alive and self._spare is None:
+            self._spare = worker
+        elif worker is not self._spare:
+            worker.close()
 
     @property
     def ledger(self) -> JointLedger:
@@ -153,6 +179,11 @@ class JointOwner:
         with self._lock:
             ready = self._prepared.get((joint_id, attempt))
             if ready is None:
+                # the rows are read and reduced before any ε is spent: a missing column or
+                # version refuses the run for nothing
+                t0 = time.perf_counter()
+                vector = owner_vector(spec, index, self._frame(spec, index))
+                reduced = time.perf_counter() - t0
                 sharing = self.rt.sharing
                 if sharing is None:
                     raise JointRefused("node.toml names no data catalog (contracts.catalog/access)")
@@ -167,6 +198,11 @@ class JointOwner:
                     make_identity(run_tag(joint_id, attempt, info.query_hash), index + 1),
                     _free_port(self.host),
                     index,
+                    info.consumer,
+                    info.query_hash,
+                    self._party_process(),
+                    vector,
+                    reduced,
                 )
                 joined = ledger.join(
                     joint_id,
@@ -202,27 +238,33 @@ class JointOwner:
         spec: JointSpec,
         parties: list[dict[str, Any]],
     ) -> dict[str, Any]:
-        ledger, info, index = self._mine(caller, joint_id, spec, JointState.ADMITTED)
+        arrived = time.perf_counter()
         with self._lock:
-            ready = self._prepared.pop((joint_id, attempt), None)
-        if ready is None or attempt != info.attempt:
-            raise JointRefused(f"run {attempt} of joint query {joint_id} was not prepared here")
-        hosts, trusted = _parties(ledger, joint_id, attempt, len(spec.inputs) + 1, parties)
-        frame = self._frame(spec, index)
-        job = party_job(
-            spec,
-            run_tag(joint_id, attempt, info.query_hash),
-            index + 1,
-            hosts,
-            ready.identity,
-            trusted,
-            owner_vector(spec, index, frame),
-            noise_share(spec),
-        )
-        del frame
+            ready = self._prepared.get((joint_id, attempt))
+            # checked against what prepare checked on chain: the run reads the chain once
+            if ready is None or caller != ready.consumer or spec.digest() != ready.query_hash:
+                raise JointRefused(f"run {attempt} of joint query {joint_id} was not prepared here")
+            del self._prepared[(joint_id, attempt)]
+        ledger, index = self.ledger, ready.index
         try:
-            run_party(job, self.timeout)
-        except JointRunFailed as exc:
+            hosts, trusted = _parties(ledger, joint_id, attempt, len(spec.inputs) + 1, parties)
+            t1 = time.perf_counter()
+            share = noise_share(spec)
+            t2 = time.perf_counter()
+            job = party_job(
+                spec,
+                run_tag(joint_id, attempt, ready.query_hash),
+                index + 1,
+                hosts,
+                ready.identity,
+                trusted,
+                ready.vector,
+                share,
+            )
+            del share
+            run_party(job, self.timeout, ready.process)
+        except TanlianError as exc:
+            ready.process.close()
             _record_failure(ledger, joint_id, attempt, str(exc))
             self.rt.access_log.append(
                 "joint_failed",
@@ -232,15 +274,28 @@ class JointOwner:
                 reason=str(exc),
             )
             raise
+        self._release(ready.process)
         self.rt.access_log.append(
             "joint_ran",
             block=self.rt.backend.block_number(),
             joint_id=joint_id,
             attempt=attempt,
-            consumer=info.consumer,
-            query_sha256="0x" + info.query_hash.hex(),
+            consumer=ready.consumer,
+            query_sha256="0x" + ready.query_hash.hex(),
         )
-        return {"joint": joint_id, "attempt": attempt, "pid": index + 1, "ran": True}
+        t3 = time.perf_counter()
+        return {
+            "joint": joint_id,
+            "attempt": attempt,
+            "pid": index + 1,
+            "ran": True,
+            "seconds": {
+                "decrypt_and_reduce": round(ready.reduce_seconds, 4),
+                "checks_before_party": round(t1 - arrived, 4),
+                "noise": round(t2 - t1, 4),
+                "party": round(t3 - t2, 4),
+            },
+        }
 
     def acknowledge(self, caller: str, joint_id: int) -> dict[str, Any]:
         ledger = self.ledger
@@ -282,16 +337,18 @@ def _parties(
     by_pid = {int(p["pid"]): p for p in parties}
     if sorted(by_pid) != list(range(count)):
         raise InvalidInput(f"a run needs parties 0..{count - 1}")
+    announced = ledger.certs_of(joint_id, attempt)
+    if len(announced) != count:
+        raise JointRefused(f"joint query {joint_id} has {len(announced)} parties, not {count}")
     hosts: list[tuple[str, int]] = []
     trusted: list[str] = []
     for pid in range(count):
         p = by_pid[pid]
-        announced = ledger.cert_of(joint_id, attempt, pid)
         try:
             given = fingerprint(p["cert"])
         except (ValueError, TypeError):
             raise InvalidInput(f"party {pid}'s certificate is not a PEM certificate") from None
-        if given != announced:
+        if given != announced[pid]:
             raise JointCertMismatch(f"party {pid}'s certificate is not the one announced on chain")
         host, _, port = str(p.get("endpoint") or "127.0.0.1:0").rpartition(":")
         hosts.append((host or "127.0.0.1", int(port)))
@@ -331,38 +388,68 @@ def run(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the admitted query as party 0 with the owners' nodes (``clients`` in input order);
     (result, facts about the run)."""
+    clock = [time.perf_counter()]
+    seconds: dict[str, float] = {}
+
+    def lap(name: str) -> None:
+        clock.append(time.perf_counter())
+        seconds[name] = round(clock[-1] - clock[-2], 4)
+
     info = _checked(ledger, joint_id, spec, JointState.ADMITTED)
     attempt = info.attempt
     tag = run_tag(joint_id, attempt, info.query_hash)
     me = make_identity(tag, 0)
-    ledger.join(joint_id, attempt, 0, me.fingerprint, "consumer")
+    process = PartyProcess(idle=2 * timeout)
+    try:
+        ledger.join(joint_id, attempt, 0, me.fingerprint, "consumer")
+    except Exception:
+        process.close()
+        raise
     body = {"attempt": attempt, "spec": spec.model_dump(mode="json")}
     say = progress or (lambda _msg: None)
     with ThreadPoolExecutor(len(clients) + 1) as pool:
         say(f"preparing run {attempt}: each owner spends its ε and joins")
-        prepared = list(pool.map(lambda c: c.post(f"/v1/joint/{joint_id}/prepare", body), clients))
-        parties = [{"pid": 0, "cert": me.cert_pem, "endpoint": "127.0.0.1:0"}, *prepared]
-        hosts, trusted = _parties(ledger, joint_id, attempt, len(clients) + 1, parties)
+        try:
+            prepared = list(
+                pool.map(lambda c: c.post(f"/v1/joint/{joint_id}/prepare", body), clients)
+            )
+            parties = [{"pid": 0, "cert": me.cert_pem, "endpoint": "127.0.0.1:0"}, *prepared]
+            hosts, trusted = _parties(ledger, joint_id, attempt, len(clients) + 1, parties)
+        except Exception:
+            # owners that spent and joined will see their run fail; nothing was computed
+            process.close()
+            raise
+        lap("chain_spend_and_join")
         say("running the secure computation")
         owners = [
             pool.submit(c.post, f"/v1/joint/{joint_id}/run", {**body, "parties": parties})
             for c in clients
         ]
         try:
-            opened = run_party(party_job(spec, tag, 0, hosts, me, trusted), timeout)
-            for f in owners:
-                f.result()
+            opened = run_party(party_job(spec, tag, 0, hosts, me, trusted), timeout, process)
+            process.close()
+            ran = [f.result() for f in owners]
         except Exception as exc:
+            process.close()
             _record_failure(ledger, joint_id, attempt, str(exc))
             if isinstance(exc, JointRunFailed):
                 raise
             raise JointRunFailed(f"run {attempt} failed: {exc}") from None
+    lap("mpc")
     result = finish(spec, opened)
     digest = result_hash(result)
     done = ledger.complete(joint_id, attempt, digest)
     say("recording the result hash; owners acknowledge it")
-    acks = [c.post(f"/v1/joint/{joint_id}/acknowledge", {}) for c in clients]
+    with ThreadPoolExecutor(len(clients)) as pool:
+        acks = list(pool.map(lambda c: c.post(f"/v1/joint/{joint_id}/acknowledge", {}), clients))
+    lap("chain_complete_and_acknowledge")
+    owner_seconds = {
+        k: max(r.get("seconds", {}).get(k, 0.0) for r in ran)
+        for k in ("decrypt_and_reduce", "checks_before_party", "noise", "party")
+    }
     return result, {
+        "seconds": seconds,
+        "slowest_owner_seconds": owner_seconds,
         "joint": joint_id,
         "attempt": attempt,
         "result_sha256": "0x" + digest.hex(),

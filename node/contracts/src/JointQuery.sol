@@ -236,6 +236,16 @@ contract JointQuery {
         return _certs[jointId][attempt][pid];
     }
 
+    /// @notice The certificate fingerprints of run `attempt`, party 0 (the consumer) first;
+    ///         zero for a party that has not joined.
+    function certsOf(uint256 jointId, uint32 attempt) external view returns (bytes32[] memory certs) {
+        uint256 n = _participants[jointId].length;
+        certs = new bytes32[](n + 1);
+        for (uint256 pid; pid <= n; ++pid) {
+            certs[pid] = _certs[jointId][attempt][uint16(pid)];
+        }
+    }
+
     /// @notice Number of joint queries ever proposed.
     function jointCount() external view returns (uint256) {
         return _count;
