@@ -78,6 +78,7 @@ def _good(fn: FullNode) -> dict[str, str]:
         "sha256": "0x" + "ab" * 32,
         "owner": fn.owner.address,
         "feedback_id": "1",
+        "joint_id": "1",
         "theme": "energy",
         "keyword": "kwh",
         "year": "2024",
@@ -332,7 +333,7 @@ PARAM_CASES = _param_cases()
 def test_every_route_with_parameters_is_probed() -> None:
     probed = {(sorted(r.methods)[0], r.path) for r, _, _ in PARAM_CASES}
     with_params = {(sorted(r.methods)[0], r.path) for r in ROUTES if any(_params(r))}
-    assert probed == with_params and len(with_params) == 12
+    assert probed == with_params and len(with_params) == 15
 
 
 @pytest.mark.parametrize(

@@ -116,8 +116,9 @@ def test_each_package_imports_on_its_own(package: str) -> None:
 def test_every_route_declares_its_body_limit_and_answer(full_node: FullNode) -> None:
     routes = [r for router in ROUTERS for r in router.routes if isinstance(r, APIRoute)]
     # 17th: GET /v1/access/{request_id}/purpose; 18th: GET /v1/audit/dp-metadata; 19th-25th:
-    # the catalog, its DCAT export, quality documents and feedback (keys, list, text, anonymous)
-    assert len(routes) == 25
+    # the catalog, its DCAT export, quality documents and feedback (keys, list, text, anonymous);
+    # 26th-28th: joint queries (prepare, run, acknowledge)
+    assert len(routes) == 28
     for r in routes:
         # FastAPI parses a declared body before any dependency (so before the signature
         # check): no route may declare one; bodies go through node.api.deps.json_body.

@@ -44,6 +44,30 @@ class AckBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class PreparedParty(BaseModel):
+    """This owner's party for the run: its id, run certificate and endpoint."""
+
+    pid: int
+    cert: str
+    endpoint: str
+
+
+class RunDone(BaseModel):
+    joint: int
+    attempt: int
+    pid: int
+    ran: bool
+    #: where this owner's time went (decrypt_and_reduce, checks_before_party, noise, party)
+    seconds: dict[str, float]
+
+
+class Acknowledged(BaseModel):
+    joint: int
+    result_sha256: str
+    #: the acknowledge transaction; None when this node had acknowledged already
+    tx: str | None
+
+
 async def get_joint(request: Request) -> JointOwner:
     return request.app.state.joint
 
@@ -51,7 +75,11 @@ async def get_joint(request: Request) -> JointOwner:
 Joint = Annotated[JointOwner, Depends(get_joint)]
 
 
-@router.post("/{joint_id}/prepare", openapi_extra=json_request(PrepareBody, JOINT_MAX_BODY))
+@router.post(
+    "/{joint_id}/prepare",
+    response_model=PreparedParty,
+    openapi_extra=json_request(PrepareBody, JOINT_MAX_BODY),
+)
 def prepare(
     joint_id: JointId,
     who: Caller,
@@ -62,7 +90,9 @@ def prepare(
     return joint.prepare(who.address, joint_id, body.attempt, parse_spec(body.spec))
 
 
-@router.post("/{joint_id}/run", openapi_extra=json_request(RunBody, JOINT_MAX_BODY))
+@router.post(
+    "/{joint_id}/run", response_model=RunDone, openapi_extra=json_request(RunBody, JOINT_MAX_BODY)
+)
 def run(
     joint_id: JointId,
     who: Caller,
@@ -79,7 +109,11 @@ def run(
     )
 
 
-@router.post("/{joint_id}/acknowledge", openapi_extra=json_request(AckBody, 1024))
+@router.post(
+    "/{joint_id}/acknowledge",
+    response_model=Acknowledged,
+    openapi_extra=json_request(AckBody, 1024),
+)
 def acknowledge(
     joint_id: JointId,
     who: Caller,
