@@ -15,6 +15,7 @@ from node.commitments.contracts import VALUE_COMMITMENTS, CommitmentLedger
 from node.db import create_schema, make_engine
 from node.errors import TanlianError
 from node.home import make_private
+from node.joint.contracts import JOINT_QUERY
 from node.peer.nonces import JOURNAL_FILE, NonceStore
 from node.privacy.downloads import DownloadLogStore
 from node.privacy.store import BlobStore, VersionStore
@@ -59,6 +60,7 @@ class NodeRuntime:
         self.spends = SpendJournal(self.engine, self.access_log)
         self.anchors: AuditAnchors | None = None
         self.commitments: CommitmentLedger | None = None
+        self._joint_watched = False
         self._wire_contracts(settings.contracts)
         #: why node.toml as edited since the start is not in force (None: it is)
         self.settings_error: str | None = None
@@ -96,6 +98,10 @@ class NodeRuntime:
         if contracts.commitments and self.commitments is None:
             self.indexer.watch(contracts.commitments, VALUE_COMMITMENTS)
             self.commitments = CommitmentLedger(self.client, contracts.commitments)
+        if contracts.joint and not self._joint_watched:
+            # indexed like every network contract: the audit compares whole indexes
+            self.indexer.watch(contracts.joint, JOINT_QUERY)
+            self._joint_watched = True
 
     def _config_mtime(self) -> int | None:
         try:

@@ -46,6 +46,7 @@ from node.audit.blob_frames import FrameReader
 from node.audit.commitments import check_commitment_totals
 from node.audit.contracts import AUDIT
 from node.audit.digest import index_digest
+from node.audit.joint import check_joint_runs
 from node.audit.log import entry_hash
 from node.audit.quality import check_quality_documents
 from node.chain.abi import checksum
@@ -56,6 +57,7 @@ from node.chain.indexer.indexer import IndexedEvent, decode_events, decode_logs,
 from node.chain.raw import RawBlock, header_links, receipt_logs
 from node.commitments.contracts import VALUE_COMMITMENTS
 from node.errors import TanlianError
+from node.joint.contracts import JOINT_QUERY
 from node.peer.client import NodeApiError, NodeClient
 from node.privacy.budget import BudgetError, BudgetTooFine, Epsilon
 from node.privacy.downloads import INTERRUPTED, STARTED
@@ -475,6 +477,7 @@ class Auditor:
                 ("access", ACCESS),
                 ("audit", AUDIT),
                 ("commitments", VALUE_COMMITMENTS),
+                ("joint", JOINT_QUERY),
             )
             if self.contracts.get(key)
         }
@@ -534,6 +537,8 @@ class Auditor:
             info["items"] = self._check_access(logs)
         with self.check("budgets") as info:
             info["items"] = self._check_budgets(logs)
+        with self.check("joint_runs") as info:
+            info["items"] = check_joint_runs(self, logs)
         with self.check("lifetime_budgets") as info:
             info["items"] = self._check_lifetime(head)
         with self.check("approvals") as info:
@@ -1268,7 +1273,7 @@ class Auditor:
         logged: dict[int, int] = defaultdict(int)
         for node, entries in logs.items():
             for e in entries:
-                if e["kind"] == "dp_answer":
+                if e["kind"] in ("dp_answer", "joint_spent"):
                     logged[e["request_id"]] += _logged_milli(e["detail"].get("epsilon", 0))
                 elif e["kind"] == "dp_refused":
                     self.find(

@@ -70,7 +70,8 @@ def test_admission_by_preset_policy_then_by_the_owner(world) -> None:
         "jointId": jid,
         "consumer": w.addr("consumer"),
         "queryHash": QUERY,
-        "participants": 2,
+        "grantIds": [grants["consumer"], grants["consumer2"]],
+        "epsilonMilli": [500, 700],
         "noiseless": False,
     }
     assert r.event("ParticipantAdmitted").args == {

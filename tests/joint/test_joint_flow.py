@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from node.audit.verify import Auditor
 from node.chain.embedded.host import free_port
 from node.joint.compute import noise_bounds
 from node.joint.contracts import JointLedger, JointState
@@ -214,5 +215,17 @@ def test_joint_sum_on_a_running_network(tmp_path_factory: pytest.TempPathFactory
                 c.post(f"/v1/joint/{jid2}/prepare", body)
             assert (exc.value.http_status, exc.value.code) == (403, "joint_not_participant")
         assert parse_spec(two.canonical()).digest() == two.digest()
+
+        # the regulator's audit: every joint run admitted, ε spent before joining, results
+        # acknowledged and logged by every owner; budgets count the joint spends
+        for d in net.config.departments:
+            with net.session(d.name) as s, NodeClient(d.endpoint, s.keys.account.key) as c:
+                c.post("/v1/audit/anchor", {})
+        with net.session("drc") as drc:
+            audit = Auditor(
+                drc.backend, drc.settings.contracts.model_dump(), drc.keys.account.key
+            ).run()
+        assert audit.checks["joint_runs"]["items"] == 3
+        assert [f for f in audit.problems if f.kind != "unanchored_log"] == []
     finally:
         net.down()

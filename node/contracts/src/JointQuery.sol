@@ -78,9 +78,15 @@ contract JointQuery {
     /// @notice The result hash acknowledged is not the one recorded.
     error ResultMismatch(uint256 jointId, bytes32 recorded, bytes32 given);
 
-    /// @notice `consumer` proposed `jointId` over `participants` datasets.
+    /// @notice `consumer` proposed `jointId` over its DP grants `grantIds` (one per owner, in
+    ///         the spec's input order), each owner to spend `epsilonMilli` on its grant.
     event JointProposed(
-        uint256 indexed jointId, address indexed consumer, bytes32 queryHash, uint256 participants, bool noiseless
+        uint256 indexed jointId,
+        address indexed consumer,
+        bytes32 queryHash,
+        uint256[] grantIds,
+        uint64[] epsilonMilli,
+        bool noiseless
     );
     /// @notice `owner` admitted `jointId` (`automatic`: by its dataset's preset policy).
     event ParticipantAdmitted(uint256 indexed jointId, address indexed owner, bool automatic);
@@ -146,7 +152,7 @@ contract JointQuery {
         j.state = State.Proposed;
         j.noiseless = noiseless;
         j.proposedAt = uint64(block.timestamp);
-        emit JointProposed(jointId, msg.sender, queryHash, n, noiseless);
+        emit JointProposed(jointId, msg.sender, queryHash, grantIds, epsilonMilli, noiseless);
         for (uint256 i; i < n; ++i) {
             _addParticipant(jointId, grantIds[i], epsilonMilli[i], roles);
         }
