@@ -17,52 +17,66 @@ import pandas as pd
 
 from node.errors import InvalidInput
 from node.joint import noise
-from node.joint.spec import MAX_INTEGER_TOTAL, OLS_GRID, JointSpec
+from node.joint.spec import MAX_INTEGER_TOTAL, OLS_GRID, JointSpec, Measure
 
 
 class JointInputInvalid(InvalidInput):
     code = "joint_input_invalid"
 
 
-def _keyed(spec: JointSpec, frame: pd.DataFrame, column: str | None) -> pd.DataFrame:
-    missing = [c for c in [*spec.key, *([column] if column else [])] if c not in frame.columns]
+def _rows(spec: JointSpec, index: int, frame: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """The domain cell of each kept row (rows outside the domain or the input's public
+    filter are dropped) and the kept rows."""
+    inp = spec.inputs[index]
+    needed = [*spec.key, *inp.where, *(c for m in inp.measures() for c in m.terms)]
+    missing = sorted({c for c in needed if c not in frame.columns})
     if missing:
         raise JointInputInvalid(f"the dataset has no column {', '.join(missing)}")
+    keep = pd.Series(True, index=frame.index)
+    for column, values in inp.where.items():
+        keep &= frame[column].astype(str).isin(values)
+    frame = frame[keep]
     keys = frame[spec.key].astype(str)
-    where = pd.Series(list(zip(*(keys[c] for c in spec.key), strict=True)), index=frame.index)
-    out = pd.DataFrame({"cell": where})
-    if column:
+    cells = pd.Series(list(zip(*(keys[c] for c in spec.key), strict=True)), index=frame.index)
+    cell = cells.map({k: n for n, k in enumerate(spec.domain)})
+    inside = cell.notna()
+    return cell[inside].astype(int).to_numpy(), frame[inside]
+
+
+def _values(frame: pd.DataFrame, measure: Measure) -> np.ndarray:
+    total = np.zeros(len(frame))
+    for column, factor in measure.terms.items():
         values = pd.to_numeric(frame[column], errors="coerce")
         if values.isna().any():
             raise JointInputInvalid(f"column {column} has values that are not numbers")
-        out["value"] = values.astype(float)
-    index = {k: n for n, k in enumerate(spec.domain)}
-    out["cell"] = out["cell"].map(index)
-    return out.dropna(subset=["cell"]).astype({"cell": int})
+        total += values.to_numpy(dtype=float) * float(factor)
+    return total
 
 
 def owner_vector(spec: JointSpec, index: int, frame: pd.DataFrame) -> list[int] | list[float]:
     """Input ``index``'s vector from its owner's rows (clipped, quantized, by domain cell)."""
     inp = spec.inputs[index]
-    rows = _keyed(spec, frame, inp.column)
+    cell, rows = _rows(spec, index, frame)
     cells = len(spec.domain)
     if spec.op == "ols":
-        per_key = np.zeros(cells)
-        np.add.at(per_key, rows["cell"].to_numpy(), rows["value"].to_numpy())
-        scale = (
-            inp.bound if inp.role == "x" else sum(spec.inputs[n].bound for n in spec.responses())
-        )
-        return (np.clip(per_key, inp.lo, inp.hi) / scale).tolist()
+        y_scale = sum(spec.inputs[n].bound for n in spec.responses())
+        out: list[float] = []
+        for m in inp.measures():
+            per_key = np.zeros(cells)
+            np.add.at(per_key, cell, _values(rows, m))
+            scale = m.bound if inp.role == "x" else y_scale
+            out += (np.clip(per_key, m.lo, m.hi) / scale).tolist()
+        return out
     if spec.op == "histogram":
-        counts, _ = np.histogram(rows["value"].to_numpy(), bins=np.asarray(spec.bins))
+        counts, _ = np.histogram(_values(rows, inp.measures()[0]), bins=np.asarray(spec.bins))
         return [int(c) for c in counts]
-    counts = np.bincount(rows["cell"].to_numpy(), minlength=cells).astype(np.int64)
+    counts = np.bincount(cell, minlength=cells).astype(np.int64)
     if spec.op == "count":
         return counts.tolist()
-    clipped = np.clip(rows["value"].to_numpy(), inp.lo, inp.hi)
+    clipped = np.clip(_values(rows, inp.measures()[0]), inp.lo, inp.hi)
     units = np.rint(clipped / float(spec.resolution)).astype(np.int64)
     sums = np.zeros(cells, dtype=np.int64)
-    np.add.at(sums, rows["cell"].to_numpy(), units)
+    np.add.at(sums, cell, units)
     if np.abs(sums).max(initial=0) * len(spec.inputs) > MAX_INTEGER_TOTAL:
         raise JointInputInvalid("the totals are too large for the resolution; use a coarser one")
     return (sums.tolist() + counts.tolist()) if spec.op == "mean" else sums.tolist()
@@ -107,12 +121,12 @@ def noise_bounds(spec: JointSpec, failure: float = 1e-6) -> dict[str, Any]:
 def finish(spec: JointSpec, opened: list[Any]) -> dict[str, Any]:
     """The consumer's result from the opened values."""
     if spec.op == "ols":
-        xs, ys = spec.regressors(), spec.responses()
-        y_scale = sum(spec.inputs[n].bound for n in ys)
+        xs = spec.x_columns()
+        y_scale = sum(spec.inputs[n].bound for n in spec.responses())
         coef = [opened[0] * y_scale] + [
-            opened[1 + j] * y_scale / spec.inputs[n].bound for j, n in enumerate(xs)
+            opened[1 + j] * y_scale / m.bound for j, (_n, m) in enumerate(xs)
         ]
-        names = ["intercept"] + [f"x{j + 1}:{spec.inputs[n].column}" for j, n in enumerate(xs)]
+        names = ["intercept"] + [f"x{j + 1}:{m.label}" for j, (_n, m) in enumerate(xs)]
         return {"op": "ols", "coefficients": dict(zip(names, coef, strict=True))}
     if spec.op == "histogram":
         return {"op": "histogram", "bins": spec.bins, "counts": [int(v) for v in opened]}

@@ -130,22 +130,25 @@ async def _ols(rt: Any, job: dict[str, Any]) -> list[float] | None:
     secfxp = rt.SecFxp(128)
     keys = job["length"]
     roles: list[str] = job["roles"]
-    d = sum(1 for r in roles if r == "x") + 2
+    widths: list[int] = job["widths"]
+    d = sum(w for w, r in zip(widths, roles, strict=True) if r == "x") + 2
     tri = d * (d + 1) // 2 - 1  # the upper triangle but the public (0, 0) = keys
     columns: list[list[Any]] = [[] for _ in range(d)]
     y: list[Any] | None = None
     noise: list[Any] | None = None
     x_at = 1
-    for n, role in enumerate(roles):
+    for n, (role, width) in enumerate(zip(roles, widths, strict=True)):
         sender = n + 1
-        both = _fxps(rt, secfxp, job.get("values"), keys + tri, sender)
-        vals, share = both[:keys], both[keys:]
+        both = _fxps(rt, secfxp, job.get("values"), width * keys + tri, sender)
+        share = both[width * keys :]
         noise = share if noise is None else rt.vector_add(noise, share)
-        if role == "x":
-            columns[x_at] = vals
-            x_at += 1
-        else:
-            y = vals if y is None else rt.vector_add(y, vals)
+        for k in range(width):
+            vals = both[k * keys : (k + 1) * keys]
+            if role == "x":
+                columns[x_at] = vals
+                x_at += 1
+            else:
+                y = vals if y is None else rt.vector_add(y, vals)
     assert y is not None and noise is not None
     columns[d - 1] = y
     gram: list[list[Any]] = [[None] * d for _ in range(d)]

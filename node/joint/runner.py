@@ -113,6 +113,7 @@ def party_job(
         "length": len(spec.domain) if spec.op == "ols" else spec.length(),
         "owners": len(spec.inputs),
         "roles": [i.role for i in spec.inputs],
+        "widths": spec.widths(),
         "values": None if vector is None else list(vector) + list(share or []),
         "connect_timeout": connect_timeout,
     }

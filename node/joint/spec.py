@@ -44,6 +44,40 @@ class JointSpecInvalid(InvalidInput):
 Op = Literal["sum", "count", "mean", "histogram", "ols"]
 
 
+class Measure(BaseModel):
+    """A value per row: Σ factor × column over ``terms`` (public unit conversions, e.g. kWh
+    to tce), clipped to [lo, hi]."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    terms: dict[str, Decimal] = Field(min_length=1, max_length=8)
+    lo: float
+    hi: float
+    #: the name the result gives it (OLS coefficients)
+    name: str | None = Field(default=None, max_length=64)
+
+    @field_validator("terms")
+    @classmethod
+    def _finite(cls, v: dict[str, Decimal]) -> dict[str, Decimal]:
+        if any(not f.is_finite() or not 0 < len(c) <= 128 for c, f in v.items()):
+            raise ValueError("terms map column names to finite factors")
+        return v
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Measure:
+        if not (math.isfinite(self.lo) and math.isfinite(self.hi)) or self.hi <= self.lo:
+            raise ValueError(f"bounds [{self.lo}, {self.hi}] are not an interval")
+        return self
+
+    @property
+    def bound(self) -> float:
+        return max(abs(self.lo), abs(self.hi))
+
+    @property
+    def label(self) -> str:
+        return self.name or "+".join(self.terms)
+
+
 class JointInput(BaseModel):
     """One owner's dataset in a joint query."""
 
@@ -54,10 +88,16 @@ class JointInput(BaseModel):
     owner: str = Field(pattern=r"^0x[0-9a-fA-F]{40}$")
     #: the consumer's DP grant on this dataset: its ε is what the owner spends
     grant: int = Field(ge=1)
-    #: the value column (none for count)
+    #: the value column (none for count), times ``factor``; or ``terms``, several columns
     column: str | None = Field(default=None, min_length=1, max_length=128)
+    factor: Decimal = Decimal(1)
+    terms: dict[str, Decimal] | None = None
     lo: float = 0.0
     hi: float = 1.0
+    #: OLS regressors of this owner, each with its own terms and bounds (role x)
+    regressors: list[Measure] | None = Field(default=None, min_length=1, max_length=5)
+    #: public filter on the owner's rows: column → the values kept (e.g. year: ["2024"])
+    where: dict[str, list[str]] = Field(default_factory=dict, max_length=4)
     epsilon: Epsilon
     #: OLS only: the response (summed over every "y" input) or a regressor
     role: Literal["value", "y", "x"] = "value"
@@ -71,7 +111,23 @@ class JointInput(BaseModel):
     def _bounds(self) -> JointInput:
         if not (math.isfinite(self.lo) and math.isfinite(self.hi)) or self.hi <= self.lo:
             raise ValueError(f"bounds [{self.lo}, {self.hi}] are not an interval")
+        if self.column is not None and self.terms is not None:
+            raise ValueError("give a column (with a factor) or terms, not both")
+        if self.regressors is not None and (self.role != "x" or self.column or self.terms):
+            raise ValueError("regressors are for role x inputs, instead of a column or terms")
+        if not self.factor.is_finite():
+            raise ValueError("the factor must be a finite number")
         return self
+
+    def measures(self) -> list[Measure]:
+        """What this input contributes: its regressors, or its one value (none for count)."""
+        if self.regressors is not None:
+            return list(self.regressors)
+        if self.terms is not None:
+            return [Measure(terms=self.terms, lo=self.lo, hi=self.hi)]
+        if self.column is not None:
+            return [Measure(terms={self.column: self.factor}, lo=self.lo, hi=self.hi)]
+        return []
 
     @property
     def bound(self) -> float:
@@ -117,8 +173,10 @@ class JointSpec(BaseModel):
             raise ValueError("the domain repeats a key")
         needs_column = self.op != "count"
         for i in self.inputs:
-            if needs_column and not i.column:
+            if needs_column and not i.measures():
                 raise ValueError(f"a {self.op} query needs a column for dataset {i.dataset}")
+            if i.regressors is not None and self.op != "ols":
+                raise ValueError("regressors are for OLS")
             if (self.op == "ols") != (i.role != "value"):
                 raise ValueError("roles y/x are for OLS inputs, and every OLS input has one")
         if self.op == "histogram":
@@ -127,7 +185,7 @@ class JointSpec(BaseModel):
         elif self.bins is not None:
             raise ValueError("bins are for histograms only")
         if self.op == "ols":
-            xs = sum(1 for i in self.inputs if i.role == "x")
+            xs = len(self.x_columns())
             if not 1 <= xs <= MAX_REGRESSORS:
                 raise ValueError(f"OLS takes 1 to {MAX_REGRESSORS} regressors (role x)")
             if not any(i.role == "y" for i in self.inputs):
@@ -153,6 +211,14 @@ class JointSpec(BaseModel):
     def regressors(self) -> list[int]:
         return [n for n, i in enumerate(self.inputs) if i.role == "x"]
 
+    def x_columns(self) -> list[tuple[int, Measure]]:
+        """The regressors in order: (input index, measure), several per input possibly."""
+        return [(n, m) for n in self.regressors() for m in self.inputs[n].measures()]
+
+    def widths(self) -> list[int]:
+        """OLS: how many columns (vectors over the domain) each input sends."""
+        return [len(i.measures()) if i.role == "x" else 1 for i in self.inputs]
+
     def responses(self) -> list[int]:
         return [n for n, i in enumerate(self.inputs) if i.role == "y"]
 
@@ -170,16 +236,23 @@ class JointSpec(BaseModel):
 
     def ols_dimension(self) -> int:
         """Columns of Z = [1, x_1..x_p, y]."""
-        return len(self.regressors()) + 2
+        return len(self.x_columns()) + 2
 
     def ols_sensitivity(self, index: int) -> int:
-        """L1 change of the upper triangle of ZᵀZ when one key's value of input ``index``
-        changes anywhere within its bounds (Z scaled into [-1, 1]): 1 on a diagonal square,
-        2 on a product with another column (the intercept included)."""
+        """L1 change of the upper triangle of ZᵀZ when one key's values of input ``index``
+        change anywhere within their bounds (Z scaled into [-1, 1]): 1 on a diagonal
+        square, 2 on any other product (the intercept's included) that involves one of the
+        input's columns."""
         d = self.ols_dimension()
-        xs = self.regressors()
-        col = xs.index(index) + 1 if index in xs else d - 1
-        return sum(1 if j == col else 2 for j in range(d))
+        mine = {c + 1 for c, (n, _m) in enumerate(self.x_columns()) if n == index}
+        if self.inputs[index].role == "y":
+            mine = {d - 1}
+        return sum(
+            1 if a == b else 2
+            for a in range(d)
+            for b in range(a, d)
+            if (a, b) != (0, 0) and (a in mine or b in mine)
+        )
 
     def noise_scales(self) -> list[Fraction]:
         """The discrete Laplace scale of each output block, in the block's integer units:

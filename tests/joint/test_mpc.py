@@ -108,20 +108,33 @@ def test_noiseless_mean_and_histogram_equal_pandas() -> None:
     assert result["counts"] == expected.tolist()
 
 
+def _input(o: int, role: str, **fields) -> dict:
+    return {
+        "dataset": "0x" + f"{o + 1:064x}",
+        "version": 1,
+        "owner": "0x" + f"{o + 1:040x}",
+        "grant": o + 1,
+        "epsilon": "1",
+        "role": role,
+        **fields,
+    }
+
+
 def test_noiseless_ols_equals_numpy_lstsq() -> None:
+    """Two regressors from one owner (GDP and population from one panel), a third from
+    another, the response summed over two more owners."""
     rng = np.random.default_rng(3)
     keys = [(f"5101{n:02d}", str(y)) for n in range(10) for y in range(2015, 2019)]
     gdp, pop = rng.uniform(100, 900, len(keys)), rng.uniform(10, 90, len(keys))
-    e1 = 0.2 * gdp + 1.5 * pop + rng.normal(0, 5, len(keys))
+    share = rng.uniform(0, 1, len(keys))
+    e1 = 0.2 * gdp + 1.5 * pop + 40 * share + rng.normal(0, 5, len(keys))
     e2 = 30 + 0.05 * gdp + rng.normal(0, 3, len(keys))
 
-    def frame(values):
+    def frame(**columns):
         return pd.DataFrame(
-            {"district": [k[0] for k in keys], "year": [k[1] for k in keys], "v": values}
+            {"district": [k[0] for k in keys], "year": [k[1] for k in keys], **columns}
         )
 
-    bounds = [(0, 1000), (0, 100), (-100, 1000), (-100, 500)]
-    roles = ["x", "x", "y", "y"]
     spec = parse_spec(
         {
             "op": "ols",
@@ -130,25 +143,63 @@ def test_noiseless_ols_equals_numpy_lstsq() -> None:
             "purpose": "t",
             "noise": False,
             "inputs": [
-                {
-                    "dataset": "0x" + f"{o + 1:064x}",
-                    "version": 1,
-                    "owner": "0x" + f"{o + 1:040x}",
-                    "grant": o + 1,
-                    "column": "v",
-                    "lo": lo,
-                    "hi": hi,
-                    "epsilon": "1",
-                    "role": r,
-                }
-                for o, ((lo, hi), r) in enumerate(zip(bounds, roles, strict=True))
+                _input(
+                    0,
+                    "x",
+                    regressors=[
+                        {"terms": {"gdp_100m": 100}, "lo": 0, "hi": 1000, "name": "gdp"},
+                        {"terms": {"pop": 1}, "lo": 0, "hi": 100, "name": "population"},
+                    ],
+                ),
+                _input(1, "x", column="share", lo=0, hi=1),
+                _input(2, "y", column="e", lo=-100, hi=1000),
+                _input(3, "y", column="e", lo=-100, hi=500),
             ],
         }
     )
-    result, _ = run_local(spec, [frame(gdp), frame(pop), frame(e1), frame(e2)])
-    x = np.column_stack([np.ones(len(keys)), gdp, pop])
+    frames = [frame(gdp_100m=gdp / 100, pop=pop), frame(share=share), frame(e=e1), frame(e=e2)]
+    result, _ = run_local(spec, frames)
+    assert list(result["coefficients"]) == ["intercept", "x1:gdp", "x2:population", "x3:share"]
+    x = np.column_stack([np.ones(len(keys)), gdp, pop, share])
     want = np.linalg.lstsq(x, e1 + e2, rcond=None)[0]
     assert list(result["coefficients"].values()) == pytest.approx(want.tolist(), rel=1e-6)
+
+
+def test_terms_and_public_filters_equal_pandas() -> None:
+    """Each owner converts its own columns to a common unit (public factors) and keeps the
+    rows of a public filter; the sum is over owners of Σ factor × column, clipped per row."""
+    frames = _frames(3, seed=13)
+    for f in frames:
+        f["w"] = f["v"] * 0.5 + 1
+    spec = parse_spec(
+        {
+            "op": "sum",
+            "key": ["district"],
+            "domain": [[d] for d in DISTRICTS],
+            "purpose": "t",
+            "noise": False,
+            "inputs": [
+                _input(
+                    o,
+                    "value",
+                    terms={"v": "0.1229", "w": "2"},
+                    lo=0,
+                    hi=200,
+                    where={"year": ["2024"]},
+                )
+                for o in range(3)
+            ],
+        }
+    )
+    result, _ = run_local(spec, frames)
+    rows = pd.concat(frames)
+    rows = rows[rows["year"] == "2024"]
+    rows = rows.assign(val=(rows["v"] * 0.1229 + rows["w"] * 2).clip(0, 200))
+    # each row's value in whole units of the resolution (0.001), then summed: exact
+    units = np.rint(rows["val"] / 0.001).astype(int)
+    want = units.groupby(rows["district"]).sum()
+    for cell in result["cells"]:
+        assert Decimal(cell["sum"]) == Decimal(int(want.get(cell["key"][0], 0))) / 1000
 
 
 def test_noised_sums_lie_within_the_stated_bound() -> None:
