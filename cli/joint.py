@@ -4,7 +4,6 @@ their nodes (secure multi-party computation with distributed DP noise)."""
 from __future__ import annotations
 
 import json
-from itertools import product
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,60 +36,6 @@ def _dir(s) -> Path:
     path = s.settings.home / "joint"
     path.mkdir(mode=0o700, exist_ok=True)
     return path
-
-
-def _grant_for(s, dataset_id: bytes) -> Any:
-    """Your newest usable DP grant on the dataset."""
-    from node.sharing.contracts import Mode
-
-    sharing = s.require_sharing()
-    me = s.keys.address
-    for rid in range(sharing.request_count(), 0, -1):
-        req = sharing.request(rid)
-        mine = req.consumer == me and req.dataset_id == dataset_id and req.mode == Mode.DP
-        if mine and sharing.is_usable(rid):
-            return req
-    raise InvalidInput(
-        f"you hold no usable DP grant on dataset 0x{dataset_id.hex()}; apply with: "
-        "tanlian access request DATASET --mode dp --epsilon E"
-    )
-
-
-def _resolve(s, draft: dict[str, Any]) -> Any:
-    """The canonical spec from a draft naming datasets as DEPARTMENT/NAME, with a domain
-    given as lists per key column (their product) or as explicit key tuples."""
-    from cli.access import _resolve_dataset
-    from node.joint.spec import parse_spec
-
-    if not isinstance(draft, dict) or not isinstance(draft.get("inputs"), list):
-        raise InvalidInput("a joint query spec is a JSON object with a list of inputs")
-    body = dict(draft)
-    domain = body.get("domain")
-    if isinstance(domain, dict):
-        keys = body.get("key") or list(domain)
-        try:
-            body["domain"] = [
-                [str(v) for v in combo] for combo in product(*(domain[k] for k in keys))
-            ]
-        except KeyError as exc:
-            raise InvalidInput(f"the domain gives no values for key column {exc}") from None
-    inputs = []
-    for item in body["inputs"]:
-        if not isinstance(item, dict) or "dataset" not in item:
-            raise InvalidInput("every input names a dataset (DEPARTMENT/NAME or 0x<id>)")
-        dataset_id = _resolve_dataset(s, str(item["dataset"]))
-        req = _grant_for(s, dataset_id)
-        inputs.append(
-            {
-                **item,
-                "dataset": "0x" + dataset_id.hex(),
-                "owner": req.owner,
-                "version": req.version,
-                "grant": req.id,
-            }
-        )
-    body["inputs"] = inputs
-    return parse_spec(body)
 
 
 def _clients(s, spec) -> list[Any]:
@@ -152,7 +97,9 @@ def propose(
     except (OSError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"cannot read joint query spec {spec}: {exc}") from None
     with open_session(home, password_file) as s:
-        canonical = _resolve(s, draft)
+        from node.joint.service import resolve_draft
+
+        canonical = resolve_draft(s, draft)
         joint_id, admitted, tx = do_propose(_ledger(s), canonical)
         write_private(_dir(s) / f"{joint_id}.spec.json", canonical.canonical().decode() + "\n")
         out: dict[str, Any] = {

@@ -11,7 +11,7 @@ from node.pilot.demo import run_demo
 from tests.network.test_local_network import _config
 
 
-def test_demo_brings_up_six_departments_and_writes_summary(tmp_path: Path) -> None:
+def test_demo_brings_up_seven_departments_and_writes_summary(tmp_path: Path) -> None:
     config = _config(tmp_path / "net.toml", full=True)
     lines: list[str] = []
     try:
@@ -25,18 +25,38 @@ def test_demo_brings_up_six_departments_and_writes_summary(tmp_path: Path) -> No
             "grid",
             "transport",
             "analyst",
+            "gas",
         ]
         assert all(d["status"] == "active" for d in summary["departments"])
         assert summary["registry_views_agree"] is True
         registered = [s["department"] for s in summary["steps"] if s["step"] == "registered"]
-        assert registered == ["stats", "eco", "grid", "transport", "analyst"]
+        assert registered == ["stats", "eco", "grid", "transport", "analyst", "gas"]
         assert all(s["tx"].startswith("0x") for s in summary["steps"] if "tx" in s)
         assert {"step": "outsider_refused", "answer": "403 auth_unknown_account"} in summary[
             "steps"
         ]
-        assert any("all 6 nodes agree on the registry: yes" in line for line in lines)
+        assert any("all 7 nodes agree on the registry: yes" in line for line in lines)
         # the sharing story
-        assert set(summary["contracts"]) == {"NodeRegistry", "DataCatalog", "AccessManager"}
+        assert set(summary["contracts"]) == {
+            "NodeRegistry",
+            "DataCatalog",
+            "AccessManager",
+            "JointQuery",
+        }
+        # joint statistics: three MPC runs, every owner acknowledged; the DP totals lie
+        # within their stated bound (1 - 1e-6) of the generator's own totals
+        joint = [s for s in summary["steps"] if s["step"] == "joint_query"]
+        assert [j["what"] for j in joint] == ["energy_tce", "emissions_tco2", "regression"]
+        assert [j["acknowledged"] for j in joint] == [3, 3, 4]
+        for j in joint[:2]:
+            assert j["owners"] == ["grid", "gas", "transport"]
+            assert j["max_error_vs_generator"] <= float(j["noise_bound"]["cell"])
+        assert list(joint[2]["coefficients"]) == [
+            "intercept",
+            "x1:gdp_bn_yuan",
+            "x2:population_10k",
+        ]
+        assert (tmp_path / "demo" / "joint" / "district_energy_emissions_2024.csv").is_file()
         steps = {s["step"]: s for s in summary["steps"]}
         assert [p["owner"] for p in summary["pulled"]] == ["stats", "transport", "eco"]
         assert all(p["verified"] and p["identical_to_source"] for p in summary["pulled"])

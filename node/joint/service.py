@@ -28,6 +28,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import product
 from typing import Any
 
 import pandas as pd
@@ -38,10 +39,11 @@ from node.errors import InvalidInput, NotFound, TanlianError
 from node.joint.compute import finish, noise_share, owner_vector
 from node.joint.contracts import JointLedger, JointState
 from node.joint.runner import JointRunFailed, PartyProcess, party_job, run_party
-from node.joint.spec import JointSpec
+from node.joint.spec import JointSpec, parse_spec
 from node.joint.tls import Identity, fingerprint, make_identity
 from node.privacy.budget import ZERO_DELTA
 from node.privacy.store import read_plaintext
+from node.sharing.contracts import Mode
 
 logger = logging.getLogger(__name__)
 
@@ -456,3 +458,68 @@ def run(
         "complete_tx": done.tx_hash,
         "acknowledged": sum(1 for a in acks if a.get("result_sha256") == "0x" + digest.hex()),
     }
+
+
+def resolve_dataset(s: Any, ref: str) -> bytes:
+    """A dataset from ``0x<id>`` or ``DEPARTMENT/NAME``."""
+    if ref.startswith("0x"):
+        try:
+            return bytes.fromhex(ref[2:])
+        except ValueError:
+            raise InvalidInput(f"{ref!r} is not a dataset id") from None
+    dept, _, name = ref.partition("/")
+    if not name:
+        raise InvalidInput("name a dataset as 0x<id> or DEPARTMENT/NAME (e.g. grid/electricity)")
+    owners = [m for m in s.registry.members() if m.name == dept]
+    if not owners:
+        raise InvalidInput(f"no department named {dept!r}")
+    return s.require_sharing().dataset_id(owners[0].address, name)
+
+
+def grant_for(s: Any, dataset_id: bytes) -> Any:
+    """Your newest usable DP grant on the dataset."""
+    sharing = s.require_sharing()
+    me = s.keys.address
+    for rid in range(sharing.request_count(), 0, -1):
+        req = sharing.request(rid)
+        mine = req.consumer == me and req.dataset_id == dataset_id and req.mode == Mode.DP
+        if mine and sharing.is_usable(rid):
+            return req
+    raise InvalidInput(
+        f"you hold no usable DP grant on dataset 0x{dataset_id.hex()}; apply with: "
+        "tanlian access request DATASET --mode dp --epsilon E"
+    )
+
+
+def resolve_draft(s: Any, draft: dict[str, Any]) -> JointSpec:
+    """The canonical spec from a draft naming datasets as DEPARTMENT/NAME, with a domain
+    given as lists per key column (their product) or as explicit key tuples."""
+    if not isinstance(draft, dict) or not isinstance(draft.get("inputs"), list):
+        raise InvalidInput("a joint query spec is a JSON object with a list of inputs")
+    body = dict(draft)
+    domain = body.get("domain")
+    if isinstance(domain, dict):
+        keys = body.get("key") or list(domain)
+        try:
+            body["domain"] = [
+                [str(v) for v in combo] for combo in product(*(domain[k] for k in keys))
+            ]
+        except KeyError as exc:
+            raise InvalidInput(f"the domain gives no values for key column {exc}") from None
+    inputs = []
+    for item in body["inputs"]:
+        if not isinstance(item, dict) or "dataset" not in item:
+            raise InvalidInput("every input names a dataset (DEPARTMENT/NAME or 0x<id>)")
+        dataset_id = resolve_dataset(s, str(item["dataset"]))
+        req = grant_for(s, dataset_id)
+        inputs.append(
+            {
+                **item,
+                "dataset": "0x" + dataset_id.hex(),
+                "owner": req.owner,
+                "version": req.version,
+                "grant": req.id,
+            }
+        )
+    body["inputs"] = inputs
+    return parse_spec(body)

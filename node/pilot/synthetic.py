@@ -302,3 +302,43 @@ def eco_station_profile(*, keep_coordinates: bool = False) -> dict:
         + (["latitude", "longitude"] if keep_coordinates else []),
         "min_k": 3,
     }
+
+
+def gas_district_monthly(out: Path, seed: int = 23) -> Path:
+    """Natural gas delivered by district and month of 2024 (m³): what the gas company holds."""
+    rng = random.Random(seed)
+    rows = []
+    for adcode, name, _ in units():
+        base = rng.uniform(1.5e6, 4e6) * (1.8 if adcode in CENTRAL else 1.0)
+        for month in range(1, 13):
+            winter = 1.5 if month in (12, 1, 2) else 1.0
+            rows.append(
+                [
+                    adcode,
+                    name,
+                    f"2024-{month:02d}",
+                    round(base * winter * rng.uniform(0.9, 1.1)),
+                    "yes",
+                ]
+            )
+    return _write(out, ["adcode", "district", "month", "gas_m3", "synthetic"], rows)
+
+
+def transport_fuel_monthly(out: Path, seed: int = 29) -> Path:
+    """Road fuel sold by district and month of 2024 (tonnes of diesel and of gasoline)."""
+    rng = random.Random(seed)
+    rows = []
+    for adcode, name, _ in units():
+        diesel, gasoline = rng.uniform(800, 3000), rng.uniform(1500, 5000)
+        for month in range(1, 13):
+            rows.append(
+                [
+                    adcode,
+                    name,
+                    f"2024-{month:02d}",
+                    round(diesel * rng.uniform(0.9, 1.1), 1),
+                    round(gasoline * rng.uniform(0.9, 1.1), 1),
+                    "yes",
+                ]
+            )
+    return _write(out, ["adcode", "district", "month", "diesel_t", "gasoline_t", "synthetic"], rows)

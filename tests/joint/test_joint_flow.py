@@ -18,6 +18,7 @@ from node.audit.verify import Auditor
 from node.chain.embedded.host import free_port
 from node.joint.compute import noise_bounds
 from node.joint.contracts import JointLedger, JointState
+from node.joint.service import resolve_draft
 from node.joint.spec import parse_spec
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
@@ -167,9 +168,7 @@ def test_joint_sum_on_a_running_network(tmp_path_factory: pytest.TempPathFactory
         spec_file.write_text(json.dumps(_spec(True, 2)))
         noised = json.loads(_cli(net, "analyst", "propose", "--spec", str(spec_file)).stdout)
         with net.session("analyst") as a:
-            from cli.joint import _resolve
-
-            bound = Decimal(noise_bounds(_resolve(a, _spec(True, 2)))["cell"])
+            bound = Decimal(noise_bounds(resolve_draft(a, _spec(True, 2)))["cell"])
         deltas = [
             abs(Decimal(c["sum"]) - got[(c["key"][0], int(c["key"][1]))])
             for c in noised["result"]["cells"]
@@ -189,7 +188,7 @@ def test_joint_sum_on_a_running_network(tmp_path_factory: pytest.TempPathFactory
 
         # refusals: a node that is not a participant, and a caller that is not the consumer
         with net.session("analyst") as a:
-            two = _resolve(a, {**_spec(False, 3), "inputs": _spec(False, 3)["inputs"][:2]})
+            two = resolve_draft(a, {**_spec(False, 3), "inputs": _spec(False, 3)["inputs"][:2]})
             jl = JointLedger(a.client, a.settings.contracts.joint)
             jid2 = (
                 jl.propose(
