@@ -115,7 +115,8 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     steps.append({"step": "outsider_refused", "answer": refused})
 
     say(
-        "4/6 sharing: publish, apply, authorize, release, pull, revoke, joint statistics (SYNTHETIC data)"
+        "4/6 sharing: publish, apply, authorize, release, pull, revoke, joint statistics "
+        "(SYNTHETIC data)"
     )
     sharing_steps, pulled = share_story(network, out_dir, say)
     steps.extend(sharing_steps)
