@@ -238,7 +238,9 @@ def test_a_clean_network_gives_no_findings(pilot: Pilot, tmp_path: Path) -> None
     assert [(f.kind, f.severity, f.department) for f in result.findings] == [
         ("budget_overrun_attempt", "info", "analyst")
     ]
-    assert all(c["items"] > 0 for c in result.checks.values())
+    # every check saw something, but joint runs: this pilot runs none (tests/joint's does)
+    assert all(c["items"] > 0 for k, c in result.checks.items() if k != "joint_runs")
+    assert result.checks["joint_runs"]["items"] == 0
     # grid, a provider, reviewed eco's request: a permitted reviewer, no finding
     with pilot.net.session("grid") as grid:
         reviewer = grid.keys.address
