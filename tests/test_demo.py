@@ -12,7 +12,7 @@ from tests.network.test_local_network import _config
 
 
 def test_demo_brings_up_seven_departments_and_writes_summary(tmp_path: Path) -> None:
-    config = _config(tmp_path / "net.toml", full=True)
+    config = _config(tmp_path / "net.toml", full=True, joint=True)
     lines: list[str] = []
     try:
         summary = run_demo(tmp_path / "demo", config, say=lines.append)

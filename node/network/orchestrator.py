@@ -349,7 +349,10 @@ class LocalNetwork:
         self._permit(
             registry=state["registry"],
             contracts=[
-                state["catalog"], state["access"], state["audit"], state["commitments"],
+                state["catalog"],
+                state["access"],
+                state["audit"],
+                state["commitments"],
                 state["joint"],
             ],
         )
@@ -375,7 +378,11 @@ class LocalNetwork:
         registry = Registry(regulator, state["registry"])
         if registry.network_contracts() is None:
             registry.set_network_contracts(
-                state["catalog"], state["access"], state["audit"], state["commitments"]
+                state["catalog"],
+                state["access"],
+                state["audit"],
+                state["commitments"],
+                state["joint"],
             )
             self.events.append({"step": "network_contracts_named"})
         descriptor = {

@@ -31,10 +31,6 @@ from contextlib import contextmanager
 from typing import Any, Literal
 
 import numpy as np
-from diffprivlib import tools as dp
-from diffprivlib.accountant import BudgetAccountant
-from diffprivlib.mechanisms import Geometric
-from diffprivlib.utils import PrivacyLeakWarning
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
@@ -179,6 +175,8 @@ def _check(spec: QuerySpec, meta: DatasetMeta) -> None:
 def leak_warnings_refused() -> Iterator[None]:
     """diffprivlib's PrivacyLeakWarning (bounds or ranges taken from the data) becomes a
     refusal: an answer whose noise was calibrated on the data itself never leaves."""
+    from diffprivlib.utils import PrivacyLeakWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("error", PrivacyLeakWarning)
         try:
@@ -229,6 +227,12 @@ def _one(
     mask: np.ndarray | None,
     seed: int | None,
 ) -> Any:
+    # imported here: diffprivlib (with scikit-learn and SciPy) costs every node process over
+    # a second at start, and most nodes never answer a DP query
+    from diffprivlib import tools as dp
+    from diffprivlib.accountant import BudgetAccountant
+    from diffprivlib.mechanisms import Geometric
+
     # the largest double not above the ε charged: the mechanism never gets more than is paid
     eps = spec.epsilon.for_mechanism()
     if spec.kind == "count":

@@ -192,18 +192,20 @@ class Registry:
         return self.client.call(self.contract, "threshold")
 
     def set_network_contracts(
-        self, catalog: str, access: str, audit: str, commitments: str
+        self, catalog: str, access: str, audit: str, commitments: str, joint: str
     ) -> TxResult:
         return self.client.transact(
             self.contract,
             "setNetworkContracts",
-            *(to_checksum_address(a) for a in (catalog, access, audit, commitments)),
+            *(to_checksum_address(a) for a in (catalog, access, audit, commitments, joint)),
         )
 
     def network_contracts(self) -> dict[str, str] | None:
-        """The catalog, access manager, audit log and value commitments a regulator named,
-        or None."""
-        catalog, access, audit, commitments = self.client.call(self.contract, "networkContracts")
+        """The catalog, access manager, audit log, value commitments and joint query
+        contracts a regulator named, or None."""
+        catalog, access, audit, commitments, joint = self.client.call(
+            self.contract, "networkContracts"
+        )
         if int(catalog, 16) == 0:
             return None
         return {
@@ -211,6 +213,7 @@ class Registry:
             "access": to_checksum_address(access),
             "audit": to_checksum_address(audit),
             "commitments": to_checksum_address(commitments),
+            "joint": to_checksum_address(joint),
         }
 
     def members(self) -> list[MemberInfo]:

@@ -349,16 +349,18 @@ def test_department_names_are_unique(tmp_path: Path, net: Net) -> None:
 def test_network_contracts_are_named_once_by_a_regulator(net: Net) -> None:
     from node.audit.contracts import deploy_audit
     from node.commitments.contracts import deploy_commitments
+    from node.joint.contracts import deploy_joint
     from node.sharing.contracts import deploy_sharing
 
     catalog, access = deploy_sharing(net.reg1, net.address)
     audit = deploy_audit(net.reg1, net.address)
     commitments = deploy_commitments(net.reg1, net.address)
+    joint = deploy_joint(net.reg1, net.address, catalog.address, access.address)
     assert net.r1.network_contracts() is None
     outsider = net.newcomer()
     reverts(
         lambda: outsider.set_network_contracts(
-            catalog.address, access.address, audit.address, commitments.address
+            catalog.address, access.address, audit.address, commitments.address, joint.address
         ),
         "AccessControlUnauthorizedAccount",
         account=outsider.client.address,
@@ -367,20 +369,20 @@ def test_network_contracts_are_named_once_by_a_regulator(net: Net) -> None:
     nobody = new_account().address  # an account without code is no contract
     reverts(
         lambda: net.r1.set_network_contracts(
-            catalog.address, nobody, audit.address, commitments.address
+            catalog.address, nobody, audit.address, commitments.address, joint.address
         ),
         "InvalidContract",
         account=nobody,
     )
     reverts(
         lambda: net.r1.set_network_contracts(
-            catalog.address, access.address, audit.address, nobody
+            catalog.address, access.address, audit.address, commitments.address, nobody
         ),
         "InvalidContract",
         account=nobody,
     )
     result = net.r1.set_network_contracts(
-        catalog.address, access.address, audit.address, commitments.address
+        catalog.address, access.address, audit.address, commitments.address, joint.address
     )
     assert [(e.event, e.args) for e in result.events] == [
         (
@@ -391,6 +393,7 @@ def test_network_contracts_are_named_once_by_a_regulator(net: Net) -> None:
                 "access": access.address,
                 "audit": audit.address,
                 "commitments": commitments.address,
+                "joint": joint.address,
             },
         )
     ]
@@ -399,11 +402,12 @@ def test_network_contracts_are_named_once_by_a_regulator(net: Net) -> None:
         "access": access.address,
         "audit": audit.address,
         "commitments": commitments.address,
+        "joint": joint.address,
     }
     # named once: no regulator can point the network at other contracts later
     reverts(
         lambda: net.r2.set_network_contracts(
-            access.address, catalog.address, audit.address, commitments.address
+            access.address, catalog.address, audit.address, commitments.address, joint.address
         ),
         "NetworkContractsAlreadySet",
     )

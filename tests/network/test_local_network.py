@@ -28,13 +28,27 @@ DEPARTMENTS = [
 ]
 
 
-def _config(path: Path, *, full: bool = False, log_anchor_seconds: float | None = None) -> Path:
-    """A network definition on free ports: a small one, or the whole pilot (full=True)."""
+#: pilot departments only the joint statistics use: left out of the pilot networks of tests
+#: that do not need them (a node process costs seconds of CPU to start and keeps polling)
+JOINT_ONLY = ("gas",)
+
+
+def _config(
+    path: Path,
+    *,
+    full: bool = False,
+    log_anchor_seconds: float | None = None,
+    joint: bool = False,
+) -> Path:
+    """A network definition on free ports: a small one, or the pilot (full=True; with the
+    departments only joint statistics use when joint=True)."""
     departments = DEPARTMENTS
     if full:
         local = Path(__file__).resolve().parents[2] / "network-config" / "local.toml"
         departments = [
-            (d.name, list(d.roles), d.genesis) for d in load_network_config(local).departments
+            (d.name, list(d.roles), d.genesis)
+            for d in load_network_config(local).departments
+            if joint or d.name not in JOINT_ONLY
         ]
     lines = [
         "[network]",

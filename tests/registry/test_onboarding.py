@@ -73,7 +73,7 @@ def test_init_with_the_registry_address_finds_the_other_contracts(
     assert proc.returncode == 0, proc.stderr
     contracts = tomllib.loads((home / "node.toml").read_text())["contracts"]
     assert contracts == {
-        k: state[k] for k in ("registry", "catalog", "access", "audit", "commitments")
+        k: state[k] for k in ("registry", "catalog", "access", "audit", "commitments", "joint")
     }
     # a wrong address or a missing chain URL is one clear line, and writes nothing
     for where, fragment in [
@@ -129,7 +129,7 @@ def test_a_running_node_takes_up_contracts_added_to_node_toml(
         assert ok(tanlian(net, "drc", "registry", "approve", "parks2", "--json"))
         # the officer adds the missing contracts by hand while the node runs
         config["contracts"] = {
-            k: state[k] for k in ("registry", "catalog", "access", "audit", "commitments")
+            k: state[k] for k in ("registry", "catalog", "access", "audit", "commitments", "joint")
         }
         (home / "node.toml").write_text(tomli_w.dumps(config))
         data = tmp_path / "parks.csv"

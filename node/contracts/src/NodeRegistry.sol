@@ -106,9 +106,15 @@ contract NodeRegistry is AccessControl {
     event EndpointChanged(address indexed account, string endpoint);
     /// @notice `regulator` made `account` one of the accounts of department `department`.
     event DepartmentAssigned(address indexed account, address indexed department, address indexed regulator);
-    /// @notice `regulator` named the network's DataCatalog, AccessManager and AuditLog.
+    /// @notice `regulator` named the network's DataCatalog, AccessManager, AuditLog,
+    ///         ValueCommitments and JointQuery.
     event NetworkContractsSet(
-        address indexed regulator, address catalog, address access, address audit, address commitments
+        address indexed regulator,
+        address catalog,
+        address access,
+        address audit,
+        address commitments,
+        address joint
     );
 
     uint256 private immutable _threshold;
@@ -121,6 +127,7 @@ contract NodeRegistry is AccessControl {
     address private _access;
     address private _audit;
     address private _commitments;
+    address private _joint;
 
     /// @param genesis Members active from the start (at least `threshold` regulators).
     /// @param threshold Regulator approvals needed to activate a registration.
@@ -230,32 +237,38 @@ contract NodeRegistry is AccessControl {
     /// @param access The AccessManager bound to this registry and `catalog`.
     /// @param audit The AuditLog bound to this registry.
     /// @param commitments The ValueCommitments bound to this registry.
-    function setNetworkContracts(address catalog, address access, address audit, address commitments)
-        external
-        onlyRole(REGULATOR_ROLE)
-    {
+    /// @param joint The JointQuery bound to this registry, `catalog` and `access`.
+    function setNetworkContracts(
+        address catalog,
+        address access,
+        address audit,
+        address commitments,
+        address joint
+    ) external onlyRole(REGULATOR_ROLE) {
         if (_catalog != address(0)) revert NetworkContractsAlreadySet();
         if (catalog.code.length == 0) revert InvalidContract(catalog);
         if (access.code.length == 0) revert InvalidContract(access);
         if (audit.code.length == 0) revert InvalidContract(audit);
         if (commitments.code.length == 0) revert InvalidContract(commitments);
+        if (joint.code.length == 0) revert InvalidContract(joint);
         _catalog = catalog;
         _access = access;
         _audit = audit;
         _commitments = commitments;
-        emit NetworkContractsSet(msg.sender, catalog, access, audit, commitments);
+        _joint = joint;
+        emit NetworkContractsSet(msg.sender, catalog, access, audit, commitments, joint);
     }
 
     // ------------------------------------------------------------------ views
 
-    /// @notice The network's DataCatalog, AccessManager, AuditLog and ValueCommitments (zero
-    ///         until named).
+    /// @notice The network's DataCatalog, AccessManager, AuditLog, ValueCommitments and
+    ///         JointQuery (zero until named).
     function networkContracts()
         external
         view
-        returns (address catalog, address access, address audit, address commitments)
+        returns (address catalog, address access, address audit, address commitments, address joint)
     {
-        return (_catalog, _access, _audit, _commitments);
+        return (_catalog, _access, _audit, _commitments, _joint);
     }
 
     /// @notice Everything the registry holds on `account` (status None when unknown).
