@@ -177,3 +177,31 @@ def any_backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Back
         b.close()
     for h in hosts:
         h.stop()
+
+
+#: modules whose tests run real networks of node processes (a minute or more each under
+#: load), longest first: started first, so that the two xdist workers end together instead
+#: of one running the last walkthroughs alone while the other idles
+LONG_FIRST = (
+    "tests/test_readme_walkthrough.py",
+    "tests/test_demo.py",
+    "tests/audit/test_audit_network.py",
+    "tests/sharing/test_sharing_cli.py",
+    "tests/crash/test_crash_trials.py",
+    "tests/commitments/test_commit_flow.py",
+    "tests/joint/test_joint_flow.py",
+    "tests/registry/test_onboarding.py",
+    "tests/quality/test_catalog_flow.py",
+    "tests/sharing/test_first_week.py",
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    rank = {path: n for n, path in enumerate(LONG_FIRST)}
+    root = Path(__file__).resolve().parent.parent
+
+    def key(item: pytest.Item) -> int:
+        path = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
+        return rank.get(path, len(LONG_FIRST))
+
+    items.sort(key=key)  # stable: the order within a module and among the rest is kept
