@@ -29,18 +29,9 @@ RequestArg = Annotated[int, typer.Argument(help="The access request id.")]
 
 def _resolve_dataset(s, ref: str) -> bytes:
     """A dataset from `0x<id>` or `DEPARTMENT/NAME`."""
-    if ref.startswith("0x"):
-        try:
-            return bytes.fromhex(ref[2:])
-        except ValueError:
-            raise InvalidInput(f"{ref!r} is not a dataset id") from None
-    if "/" not in ref:
-        raise InvalidInput("name a dataset as 0x<id> or DEPARTMENT/NAME (e.g. stats/panel)")
-    dept, name = ref.split("/", 1)
-    owners = [m for m in s.registry.members() if m.name == dept]
-    if not owners:
-        raise InvalidInput(f"no department named {dept!r}")
-    return s.require_sharing().dataset_id(owners[0].address, name)
+    from node.joint.service import resolve_dataset
+
+    return resolve_dataset(s, ref)
 
 
 @app.command("request")

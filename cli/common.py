@@ -71,6 +71,14 @@ def emit(data: Any, as_json: bool) -> None:
         typer.echo(str(data))
 
 
+def flat(data: dict[str, Any]) -> dict[str, Any]:
+    """Nested values (dicts, lists) as one line of JSON each, for the plain-text view."""
+    return {
+        k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
+        for k, v in data.items()
+    }
+
+
 def table(rows: Sequence[dict[str, Any]], columns: Sequence[str], title: str | None = None) -> None:
     t = Table(title=title)
     for c in columns:

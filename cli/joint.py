@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, open_session, table
+from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, flat, open_session, table
 from node.errors import InvalidInput, NotFound
 
 app = typer.Typer(
@@ -118,12 +118,7 @@ def propose(
                 f"then: tanlian joint run {joint_id}"
             )
     emit(
-        out
-        if as_json
-        else {
-            k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-            for k, v in out.items()
-        },
+        out if as_json else flat(out),
         as_json,
     )
 
@@ -152,12 +147,7 @@ def run_cmd(
         result, facts = _run(s, _saved_spec(s, joint_id), joint_id)
     out = {**facts, "result": result}
     emit(
-        out
-        if as_json
-        else {
-            k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-            for k, v in out.items()
-        },
+        out if as_json else flat(out),
         as_json,
     )
 

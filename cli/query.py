@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, open_session
+from cli.common import HomeOpt, JsonOpt, PasswordFileOpt, emit, flat, open_session
 from node.errors import InvalidInput
 
 RequestArg = Annotated[int, typer.Argument(help="Your DP grant (access request id).")]
@@ -78,12 +78,7 @@ def query(
         with client as node:
             result = node.post("/v1/query", {**where, "spec": body, "mode": mode})
     emit(
-        result
-        if as_json
-        else {
-            k: json.dumps(v, ensure_ascii=False) if isinstance(v, dict | list) else v
-            for k, v in result.items()
-        },
+        result if as_json else flat(result),
         as_json,
     )
 

@@ -467,9 +467,9 @@ def resolve_dataset(s: Any, ref: str) -> bytes:
             return bytes.fromhex(ref[2:])
         except ValueError:
             raise InvalidInput(f"{ref!r} is not a dataset id") from None
-    dept, _, name = ref.partition("/")
-    if not name:
-        raise InvalidInput("name a dataset as 0x<id> or DEPARTMENT/NAME (e.g. grid/electricity)")
+    if "/" not in ref:
+        raise InvalidInput("name a dataset as 0x<id> or DEPARTMENT/NAME (e.g. stats/panel)")
+    dept, name = ref.split("/", 1)
     owners = [m for m in s.registry.members() if m.name == dept]
     if not owners:
         raise InvalidInput(f"no department named {dept!r}")
