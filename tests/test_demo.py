@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
+
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
 from node.pilot.demo import run_demo
@@ -57,6 +59,25 @@ def test_demo_brings_up_seven_departments_and_writes_summary(tmp_path: Path) -> 
             "x2:population_10k",
         ]
         assert (tmp_path / "demo" / "joint" / "district_energy_emissions_2024.csv").is_file()
+        # eco's key emitters: district totals checked on chain against the commitments; a
+        # total 1 kg short refused; the analyst's re-check equals pandas on eco's source
+        committed = next(s for s in summary["steps"] if s["step"] == "commitments")
+        assert committed["rows"] == 240 and committed["totals_recorded"] == 20
+        assert committed["short_total_refused_with"] == "TotalMismatch"
+        rechecked = next(s for s in summary["steps"] if s["step"] == "totals_checked")
+        assert rechecked["totals"] == rechecked["ok"] == 20
+        kept = pd.read_csv(
+            tmp_path / "demo" / "commitments" / "key_emitters_by_district_2024.csv",
+            dtype={"adcode": str, "direct_emissions_tco2e": str},
+        )
+        source = pd.read_csv(
+            tmp_path / "demo" / "data" / "eco_key_emitters_2024.csv", dtype={"adcode": str}
+        )
+        truth = source.groupby("adcode")["emission_kg"].sum()
+        assert {r.adcode: r.direct_emissions_tco2e for r in kept.itertuples()} == {
+            a: f"{kg / 1000:.3f}" for a, kg in truth.items()
+        }
+        assert set(kept["checked_against_commitments"]) == {"yes"}
         steps = {s["step"]: s for s in summary["steps"]}
         assert [p["owner"] for p in summary["pulled"]] == ["stats", "transport", "eco"]
         assert all(p["verified"] and p["identical_to_source"] for p in summary["pulled"])

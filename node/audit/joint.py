@@ -1,6 +1,7 @@
 """The regulator's check of joint queries, from the chain's events and the owners' access
 logs: every party that joined a run was admitted first, every owner spent its ε on its
-grant with the query's hash before it joined, a completed query had every owner in its
+grant with the query's hash and committed to its input (ValueCommitments, ``joint:<id>``)
+before it joined, a completed query had every owner in its
 last run, and every owner acknowledged the result hash and logged its spend and the result.
 """
 
@@ -9,6 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
+
+from node.joint.contracts import input_label
 
 
 def _hex(value: Any) -> str:
@@ -34,12 +37,17 @@ def check_joint_runs(auditor: Any, logs: dict[str, list[dict[str, Any]]]) -> int
     """Findings on the auditor; the number of joint queries checked."""
     address = (auditor.contracts.get("joint") or "").lower()
     access = (auditor.contracts.get("access") or "").lower()
+    commitments = (auditor.contracts.get("commitments") or "").lower()
     if not address:
         return 0
     joints: dict[int, _Joint] = {}
     spends: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
+    #: (owner, column) -> blocks where the owner anchored commitments under that column
+    inputs: dict[tuple[str, str], list[int]] = defaultdict(list)
     for e in auditor.facts.events:
         addr, a = e.address.lower(), e.args
+        if commitments and addr == commitments and e.event == "CommitmentsAnchored":
+            inputs[(a["owner"].lower(), a["column"])].append(e.block_number)
         if addr == access and e.event == "BudgetSpent":
             spends[int(a["requestId"])].append(
                 (_hex(a["queryHash"]), int(a["epsilonMilli"]), e.block_number)
@@ -73,7 +81,28 @@ def check_joint_runs(auditor: Any, logs: dict[str, list[dict[str, Any]]]) -> int
                 logged[(node, int(entry["detail"].get("joint_id", 0)))].append(entry)
     for jid, j in joints.items():
         _check_one(auditor, jid, j, spends, logged, set(logs))
+        if commitments:
+            _check_inputs(auditor, jid, j, inputs)
     return len(joints)
+
+
+def _check_inputs(auditor: Any, jid: int, j: _Joint, inputs: dict) -> None:
+    for index, (grant, _milli) in enumerate(j.grants):
+        known = auditor.facts.grants.get(grant)
+        owner = known.owner if known is not None else None
+        joined = [blk for _att, pid, _w, blk in j.joins if pid == index + 1]
+        if not joined or owner is None:
+            continue
+        anchored = inputs.get((owner.lower(), input_label(jid)), [])
+        if not any(b <= min(joined) for b in anchored):
+            auditor.find(
+                "joint_input_not_committed",
+                "high",
+                owner,
+                f"joint query {jid}: the owner joined a run without first committing to its "
+                f"input (no commitments under {input_label(jid)!r} before block {min(joined)})",
+                joint=jid,
+            )
 
 
 def _check_one(

@@ -33,7 +33,9 @@ from node.commitments.pedersen import (
     MAX_VALUE,
     POINT_BYTES,
     CommitmentSet,
+    commit,
     commit_all,
+    encode,
     set_digest,
     total_matches,
     unpack,
@@ -119,20 +121,84 @@ def commit_column(
         raise InvalidInput("name the values' unit (1 to 64 characters), e.g. kgCO2e")
     ledger: CommitmentLedger = session.require_commitments()
     _, version, row = _version_row(session, dataset_id, version)
-    set_id = ledger.set_id(session.keys.address, dataset_id, version, column)
+    return _commit_and_anchor(
+        session.engine,
+        session.keys,
+        ledger,
+        dataset_id,
+        version,
+        column,
+        unit,
+        lambda: _values(_frame(session, row, [column]), column, unit),
+    )
+
+
+def commit_input(
+    engine: Any,
+    keys: Any,
+    ledger: CommitmentLedger,
+    dataset_id: bytes,
+    version: int,
+    label: str,
+    unit: str,
+    values: list[int],
+) -> Committed:
+    """Commit to ``values`` under ``label`` once: a later call (a retried run) must give
+    the same values, which are checked to open the stored commitments, or it is refused
+    with :class:`InputChanged`. What a node feeds a joint query is fixed this way before
+    its first run."""
+    return _commit_and_anchor(
+        engine, keys, ledger, dataset_id, version, label, unit, lambda: values, check=True
+    )
+
+
+class InputChanged(CommitmentError):
+    code = "input_changed"
+    http_status = 409
+
+
+def _opens(packed: bytes, sealed: bytes, key: Any, values: list[int]) -> bool:
+    opened = SealedBox(key).decrypt(sealed)
+    blindings = [int.from_bytes(opened[i : i + 32], "big") for i in range(0, len(opened), 32)]
+    points = unpack(packed)
+    return len(values) == len(points) == len(blindings) and all(
+        encode(commit(v, r)) == p for v, r, p in zip(values, blindings, points, strict=True)
+    )
+
+
+def _commit_and_anchor(
+    engine: Any,
+    keys: Any,
+    ledger: CommitmentLedger,
+    dataset_id: bytes,
+    version: int,
+    column: str,
+    unit: str,
+    values: Callable[[], list[int]],
+    *,
+    check: bool = False,
+) -> Committed:
+    """Commit, store (durably, blindings sealed) and then anchor; a set stored by an
+    earlier run is anchored as it is, not committed to afresh."""
+    set_id = ledger.set_id(keys.address, dataset_id, version, column)
     key = "0x" + set_id.hex()
-    with Session(session.engine) as db:
+    with Session(engine) as db:
         stored = db.get(CommittedColumn, key)
-        if stored is not None:  # an earlier run stored it: anchor that one, not new ones
+        if stored is not None:
             packed, unit, tx = stored.packed, stored.unit, stored.anchored_tx
+            sealed = stored.sealed_blindings
+    if stored is not None and check and not _opens(packed, sealed, keys.encryption_key, values()):
+        raise InputChanged(
+            f"the values given under {column!r} are not the ones committed to before "
+            f"(set {key}); they cannot change between runs"
+        )
     if stored is None:
-        values = _values(_frame(session, row, [column]), column, unit)
-        cset = commit_all(values)
-        sealed = SealedBox(session.keys.encryption_key.public_key).encrypt(
+        cset = commit_all(values())
+        sealed = SealedBox(keys.encryption_key.public_key).encrypt(
             b"".join(r.to_bytes(32, "big") for r in cset.blindings)
         )
         packed, tx = cset.packed, None
-        with durable_session(session.engine) as db:
+        with durable_session(engine) as db:
             db.add(
                 CommittedColumn(
                     set_id=key,
@@ -150,7 +216,7 @@ def commit_column(
     result = ledger.anchor(
         dataset_id, version, column, unit, CommitmentSet(tuple(unpack(packed)), ())
     )
-    with durable_session(session.engine) as db:
+    with durable_session(engine) as db:
         db.get(CommittedColumn, key).anchored_tx = result.tx_hash
     return Committed(key, rows, unit, result.tx_hash, False)
 

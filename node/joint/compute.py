@@ -82,6 +82,25 @@ def owner_vector(spec: JointSpec, index: int, frame: pd.DataFrame) -> list[int] 
     return (sums.tolist() + counts.tolist()) if spec.op == "mean" else sums.tolist()
 
 
+#: inputs are committed to as integers in [0, 2^64): signed values shifted by 2^63, OLS's
+#: scaled reals first put on a 2^-40 grid (the commitment fixes the input, not its precision)
+COMMIT_OFFSET = 2**63
+COMMIT_FRACTION_BITS = 40
+
+
+def committed_form(spec: JointSpec, vector: list[int] | list[float]) -> tuple[list[int], str]:
+    """The integers an owner commits to for its input ``vector``, and their unit."""
+    if spec.op == "ols":
+        scaled = [round(float(x) * 2**COMMIT_FRACTION_BITS) for x in vector]
+        unit = f"input*2^{COMMIT_FRACTION_BITS}+2^63"
+    else:
+        scaled = [int(x) for x in vector]
+        unit = "input+2^63"
+    if any(abs(v) >= COMMIT_OFFSET for v in scaled):
+        raise JointInputInvalid("an input value is too large to commit to")
+    return [v + COMMIT_OFFSET for v in scaled], unit
+
+
 def noise_share(spec: JointSpec, rng: np.random.Generator | None = None) -> list[int] | list[float]:
     """This owner's share of the run's noise (zeros when the spec asks for none)."""
     owners = len(spec.inputs)

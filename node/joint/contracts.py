@@ -14,6 +14,12 @@ from node.chain.client import ChainClient, Contract, TxResult
 JOINT_QUERY = "JointQuery"
 
 
+def input_label(joint_id: int) -> str:
+    """The "column" under which an owner commits to its input of joint query ``joint_id``
+    (ValueCommitments.setIdOf(owner, dataset, version, label))."""
+    return f"joint:{joint_id}"
+
+
 class JointState(IntEnum):
     NONE = 0
     PROPOSED = 1

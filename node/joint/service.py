@@ -4,11 +4,13 @@
 1. The consumer proposes the query's hash over its DP grants (JointQuery.propose); preset
    policies admit at once, other owners decide (``tanlian joint admit|reject``).
 2. ``prepare``: each owner's node checks the spec against the hash and its participant
-   entry, spends its ε on the grant with the query's hash (AccessManager.spend: before any
-   output exists), makes a run certificate and joins the run with its fingerprint.
+   entry, reduces its own rows to its input vector and commits to it (Pedersen commitments
+   anchored on ValueCommitments under ``joint:<id>``: a retry must feed the same input),
+   spends its ε on the grant with the query's hash (AccessManager.spend: before any output
+   exists), makes a run certificate and joins the run with its fingerprint.
 3. ``run``: each owner checks every party's certificate against the fingerprint its
-   account announced, reduces its own rows to its input vector, draws its noise share and
-   runs its MPyC party; the consumer runs party 0 and alone receives the opened result.
+   account announced, draws its noise share and runs its MPyC party; the consumer runs
+   party 0 and alone receives the opened result.
 4. The consumer records the result's hash (complete); each owner logs it (acknowledge).
 
 A run that fails (a party down: every other party's deadline passes) opens nothing and is
@@ -35,9 +37,10 @@ import pandas as pd
 from eth_utils import keccak
 
 from node.chain.errors import ContractReverted
+from node.commitments.service import commit_input
 from node.errors import InvalidInput, NotFound, TanlianError
-from node.joint.compute import finish, noise_share, owner_vector
-from node.joint.contracts import JointLedger, JointState
+from node.joint.compute import committed_form, finish, noise_share, owner_vector
+from node.joint.contracts import JointLedger, JointState, input_label
 from node.joint.runner import JointRunFailed, PartyProcess, party_job, run_party
 from node.joint.spec import JointSpec, parse_spec
 from node.joint.tls import Identity, fingerprint, make_identity
@@ -114,6 +117,7 @@ class _Prepared:
     #: this owner's input vector, reduced from its rows at prepare (kept in memory only)
     vector: list[Any]
     reduce_seconds: float
+    commit_seconds: float
 
 
 class JointOwner:
@@ -184,14 +188,33 @@ class JointOwner:
                 # the rows are read and reduced before any ε is spent: a missing column or
                 # version refuses the run for nothing
                 t0 = time.perf_counter()
+                inp = spec.inputs[index]
                 vector = owner_vector(spec, index, self._frame(spec, index))
                 reduced = time.perf_counter() - t0
                 sharing = self.rt.sharing
                 if sharing is None:
                     raise JointRefused("node.toml names no data catalog (contracts.catalog/access)")
+                if self.rt.commitments is None:
+                    raise JointRefused(
+                        "node.toml names no ValueCommitments contract (contracts.commitments): "
+                        "an owner commits to its joint input before the run"
+                    )
+                # fixed before the first run: a retry that reads other numbers is refused
+                values, unit = committed_form(spec, vector)
+                committed = commit_input(
+                    self.rt.engine,
+                    self.rt.keys,
+                    self.rt.commitments,
+                    bytes.fromhex(inp.dataset[2:]),
+                    inp.version,
+                    input_label(joint_id),
+                    unit,
+                    values,
+                )
+                commit_seconds = time.perf_counter() - t0 - reduced
                 paid = sharing.spend(
-                    spec.inputs[index].grant,
-                    spec.inputs[index].epsilon,
+                    inp.grant,
+                    inp.epsilon,
                     ZERO_DELTA,
                     info.query_hash,
                     keccak(joint_id.to_bytes(32, "big") + attempt.to_bytes(4, "big")),
@@ -205,6 +228,7 @@ class JointOwner:
                     self._party_process(),
                     vector,
                     reduced,
+                    commit_seconds,
                 )
                 joined = ledger.join(
                     joint_id,
@@ -219,12 +243,13 @@ class JointOwner:
                     block=joined.receipt.block_number,
                     joint_id=joint_id,
                     attempt=attempt,
-                    request_id=spec.inputs[index].grant,
+                    request_id=inp.grant,
                     consumer=info.consumer,
-                    dataset_id=spec.inputs[index].dataset,
-                    epsilon=spec.inputs[index].epsilon.as_json(),
+                    dataset_id=inp.dataset,
+                    epsilon=inp.epsilon.as_json(),
                     query_sha256="0x" + info.query_hash.hex(),
                     spend_tx=paid.tx_hash,
+                    input_set=committed.set_id,
                 )
         return {
             "pid": ready.index + 1,
@@ -293,6 +318,7 @@ class JointOwner:
             "ran": True,
             "seconds": {
                 "decrypt_and_reduce": round(ready.reduce_seconds, 4),
+                "commit_input": round(ready.commit_seconds, 4),
                 "checks_before_party": round(t1 - arrived, 4),
                 "noise": round(t2 - t1, 4),
                 "party": round(t3 - t2, 4),

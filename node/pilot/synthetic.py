@@ -342,3 +342,26 @@ def transport_fuel_monthly(out: Path, seed: int = 29) -> Path:
                 ]
             )
     return _write(out, ["adcode", "district", "month", "diesel_t", "gasoline_t", "synthetic"], rows)
+
+
+def eco_key_emitters(out: Path, enterprises: int = 240, seed: int = 31) -> Path:
+    """Each key emitting enterprise's verified direct emissions of 2024 (kg CO2e, whole
+    numbers): what enterprises report to eco, and what eco commits to row by row."""
+    rng = random.Random(seed)
+    us = units()
+    rows = []
+    for e in range(1, enterprises + 1):
+        adcode, name, _ = us[(e - 1) % len(us)] if e <= len(us) else rng.choice(us)
+        rows.append(
+            [
+                f"K{e:04d}",
+                adcode,
+                name,
+                rng.choice(SECTORS),
+                round(rng.lognormvariate(16, 1.1)),
+                "yes",
+            ]
+        )
+    return _write(
+        out, ["enterprise_id", "adcode", "district", "sector", "emission_kg", "synthetic"], rows
+    )

@@ -198,3 +198,42 @@ def test_a_commitment_off_the_curve_is_refused_by_the_precompile(world) -> None:
     set_id = r.event("CommitmentsAnchored").args["setId"]
     exc = _revert(ledgers["reviewer"].record_total, set_id, bogus, [0], 1, 1, GROUP)
     assert exc.error == "PrecompileFailed"
+
+
+def test_a_joint_input_is_committed_once_and_cannot_change(world, tmp_path) -> None:
+    """What an owner feeds a joint query: anchored before its first run; the same input
+    again is accepted as it is (no second set), a changed one is refused and nothing on
+    chain or in the store moves."""
+    from types import SimpleNamespace
+
+    from nacl.public import PrivateKey
+    from sqlalchemy.orm import Session
+
+    from node.commitments.models import CommittedColumn
+    from node.commitments.service import InputChanged, commit_input
+    from node.db import create_schema, make_engine
+
+    w, ledgers, _ = world
+    engine = make_engine(f"sqlite:///{tmp_path / 'node.db'}")
+    create_schema(engine)
+    keys = SimpleNamespace(address=w.addr("owner"), encryption_key=PrivateKey.generate())
+    values = [2**63 + 1234, 2**63 - 5, 2**63]
+    args = (engine, keys, ledgers["owner"], w.dataset, 1, "joint:7", "input+2^63")
+    first = commit_input(*args, values)
+    assert not first.already and first.tx is not None and first.rows == 3
+    set_id = ledgers["consumer"].set_id(w.addr("owner"), w.dataset, 1, "joint:7")
+    assert first.set_id == "0x" + set_id.hex()
+    anchored = ledgers["consumer"].commitment_set(set_id)
+    assert (anchored.count, anchored.owner) == (3, w.addr("owner"))
+
+    again = commit_input(*args, values)
+    assert again.already and again.set_id == first.set_id
+    head = w.backend.block_number()
+    with pytest.raises(InputChanged, match="cannot change between runs"):
+        commit_input(*args, [values[0] + 1, *values[1:]])
+    with pytest.raises(InputChanged):
+        commit_input(*args, values[:2])
+    assert w.backend.block_number() == head
+    assert ledgers["consumer"].commitment_set(set_id) == anchored
+    with Session(engine) as db:
+        assert [r.set_id for r in db.query(CommittedColumn)] == [first.set_id]

@@ -13,6 +13,7 @@ from node.chain.indexer.indexer import IndexedEvent
 
 JOINT = "0x" + "ab" * 20
 ACCESS = "0x" + "ac" * 20
+COMMIT = "0x" + "cc" * 20
 CONSUMER = "0x" + "c0" * 20
 OWNERS = ["0x" + "01" * 20, "0x" + "02" * 20]
 QUERY = "0x" + "51" * 32
@@ -33,7 +34,9 @@ class Facts:
 @dataclass
 class Auditor:
     facts: Facts
-    contracts: dict[str, str] = field(default_factory=lambda: {"joint": JOINT, "access": ACCESS})
+    contracts: dict[str, str] = field(
+        default_factory=lambda: {"joint": JOINT, "access": ACCESS, "commitments": COMMIT}
+    )
     found: list[tuple[str, str, Any]] = field(default_factory=list)
 
     def find(self, kind: str, severity: str, account: Any, message: str, **evidence: Any) -> None:
@@ -59,6 +62,9 @@ def _run(drop: str | None = None) -> tuple[list[IndexedEvent], dict[str, list[di
             noiseless=False,
         ),
         _ev(2, JOINT, "JointAdmitted", jointId=1),
+        # each owner commits to its input (checksummed addresses, as the index keeps them)
+        _ev(3, COMMIT, "CommitmentsAnchored", owner=OWNERS[0].upper(), column="joint:1"),
+        _ev(3, COMMIT, "CommitmentsAnchored", owner=OWNERS[1].upper(), column="joint:1"),
         _ev(3, ACCESS, "BudgetSpent", requestId=11, epsilonMilli=500, queryHash=QUERY),
         _ev(3, ACCESS, "BudgetSpent", requestId=12, epsilonMilli=700, queryHash=QUERY),
         _ev(4, JOINT, "PartyJoined", jointId=1, attempt=0, pid=0, account=CONSUMER),
@@ -75,14 +81,20 @@ def _run(drop: str | None = None) -> tuple[list[IndexedEvent], dict[str, list[di
         ]
         for o in OWNERS
     }
-    if drop == "spend":
+    if drop == "commit":
+        events = [e for e in events if e.args.get("owner") != OWNERS[1].upper()]
+    elif drop == "commit_other_query":
+        events[3] = _ev(3, COMMIT, "CommitmentsAnchored", owner=OWNERS[1], column="joint:2")
+    elif drop == "commit_after_join":
+        events[3] = _ev(9, COMMIT, "CommitmentsAnchored", owner=OWNERS[1], column="joint:1")
+    elif drop == "spend":
         events = [e for e in events if not (e.event == "BudgetSpent" and e.args["requestId"] == 12)]
     elif drop == "spend_other_query":
-        events[3] = _ev(
+        events[5] = _ev(
             3, ACCESS, "BudgetSpent", requestId=12, epsilonMilli=700, queryHash="0x" + "99" * 32
         )
     elif drop == "spend_after_join":
-        events[3] = _ev(9, ACCESS, "BudgetSpent", requestId=12, epsilonMilli=700, queryHash=QUERY)
+        events[5] = _ev(9, ACCESS, "BudgetSpent", requestId=12, epsilonMilli=700, queryHash=QUERY)
     elif drop == "admission":
         events = [e for e in events if e.event != "JointAdmitted"]
     elif drop == "ack":
@@ -110,6 +122,9 @@ def test_a_run_kept_to_the_rules_gives_no_finding() -> None:
 @pytest.mark.parametrize(
     "drop, kind, severity",
     [
+        ("commit", "joint_input_not_committed", "high"),
+        ("commit_other_query", "joint_input_not_committed", "high"),
+        ("commit_after_join", "joint_input_not_committed", "high"),
         ("spend", "joint_epsilon_not_spent", "critical"),
         ("spend_other_query", "joint_epsilon_not_spent", "critical"),
         ("spend_after_join", "joint_epsilon_not_spent", "critical"),

@@ -2,8 +2,9 @@
 xdist): three owners' nodes compute district × year totals for the analyst with MPC; the
 noiseless result (allowed by the test network's JointQuery) equals pandas on the three source
 files, a noised one lies within its stated bound; each owner spent its ε on chain with the
-query's hash and acknowledged the result hash; a planted value of one owner appears in no
-other party's logs or stored files; a non-participant and a non-consumer are refused."""
+query's hash, committed to its input before it joined, and acknowledged the result hash; a
+planted value of one owner appears in no other party's logs or stored files; a
+non-participant and a non-consumer are refused."""
 
 from __future__ import annotations
 
@@ -158,6 +159,12 @@ def test_joint_sum_on_a_running_network(tmp_path_factory: pytest.TempPathFactory
             sharing = r.require_sharing()
             for p in parts:
                 assert sharing.budget(p.grant_id).spent == Epsilon.parse("0.5")
+            # each owner committed to its input (one point per cell) before it joined
+            commitments = r.require_commitments()
+            for p in parts:
+                set_id = commitments.set_id(p.owner, p.dataset_id, p.version, f"joint:{joint_id}")
+                anchored = commitments.commitment_set(set_id)
+                assert (anchored.owner, anchored.count) == (p.owner, len(DISTRICTS) * len(YEARS))
 
         status = json.loads(_cli(net, "analyst", "status", str(joint_id)).stdout)
         assert status["state"] == "completed"
