@@ -1,7 +1,7 @@
 """The regulator's check of joint queries, from the chain's events and the owners' access
 logs: every party that joined a run was admitted first, every owner spent its ε on its
-grant with the query's hash and committed to its input (ValueCommitments, ``joint:<id>``)
-before it joined, a completed query had every owner in its
+grant with the query's hash before it joined and committed to its input at its first join
+(the commitments hash to the digest the contract kept), a completed query had every owner in its
 last run, and every owner acknowledged the result hash and logged its spend and the result.
 """
 
@@ -11,13 +11,18 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.joint.contracts import input_label
+from eth_utils import keccak
 
 
 def _hex(value: Any) -> str:
     if isinstance(value, str):
         return value.lower()
     return "0x" + bytes(value).hex()
+
+
+def _bytes(value: Any) -> bytes:
+    # the index keeps bytes as 0x-hex text; decoded logs give bytes
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
 
 
 @dataclass
@@ -31,23 +36,20 @@ class _Joint:
     joins: list[tuple[int, int, str, int]] = field(default_factory=list)  # attempt, pid, who, block
     completed: tuple[int, str, int] | None = None  # attempt, result hash, block
     acks: dict[str, str] = field(default_factory=dict)
+    #: pid, digest, packed commitments, block
+    inputs: list[tuple[int, str, bytes, int]] = field(default_factory=list)
 
 
 def check_joint_runs(auditor: Any, logs: dict[str, list[dict[str, Any]]]) -> int:
     """Findings on the auditor; the number of joint queries checked."""
     address = (auditor.contracts.get("joint") or "").lower()
     access = (auditor.contracts.get("access") or "").lower()
-    commitments = (auditor.contracts.get("commitments") or "").lower()
     if not address:
         return 0
     joints: dict[int, _Joint] = {}
     spends: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-    #: (owner, column) -> blocks where the owner anchored commitments under that column
-    inputs: dict[tuple[str, str], list[int]] = defaultdict(list)
     for e in auditor.facts.events:
         addr, a = e.address.lower(), e.args
-        if commitments and addr == commitments and e.event == "CommitmentsAnchored":
-            inputs[(a["owner"].lower(), a["column"])].append(e.block_number)
         if addr == access and e.event == "BudgetSpent":
             spends[int(a["requestId"])].append(
                 (_hex(a["queryHash"]), int(a["epsilonMilli"]), e.block_number)
@@ -68,6 +70,10 @@ def check_joint_runs(auditor: Any, logs: dict[str, list[dict[str, Any]]]) -> int
             joints[jid].joins.append(
                 (int(a["attempt"]), int(a["pid"]), a["account"], e.block_number)
             )
+        elif e.event == "InputCommitted":
+            joints[jid].inputs.append(
+                (int(a["pid"]), _hex(a["digest"]), _bytes(a["commitments"]), e.block_number)
+            )
         elif e.event == "JointCompleted":
             joints[jid].completed = (int(a["attempt"]), _hex(a["resultHash"]), e.block_number)
         elif e.event == "ResultAcknowledged":
@@ -81,26 +87,31 @@ def check_joint_runs(auditor: Any, logs: dict[str, list[dict[str, Any]]]) -> int
                 logged[(node, int(entry["detail"].get("joint_id", 0)))].append(entry)
     for jid, j in joints.items():
         _check_one(auditor, jid, j, spends, logged, set(logs))
-        if commitments:
-            _check_inputs(auditor, jid, j, inputs)
+        _check_inputs(auditor, jid, j)
     return len(joints)
 
 
-def _check_inputs(auditor: Any, jid: int, j: _Joint, inputs: dict) -> None:
+def _check_inputs(auditor: Any, jid: int, j: _Joint) -> None:
     for index, (grant, _milli) in enumerate(j.grants):
         known = auditor.facts.grants.get(grant)
         owner = known.owner if known is not None else None
         joined = [blk for _att, pid, _w, blk in j.joins if pid == index + 1]
-        if not joined or owner is None:
+        if not joined:
             continue
-        anchored = inputs.get((owner.lower(), input_label(jid)), [])
-        if not any(b <= min(joined) for b in anchored):
+        committed = [i for i in j.inputs if i[0] == index + 1]
+        problem = None
+        if len(committed) != 1 or committed[0][3] > min(joined):
+            problem = f"{len(committed)} input commitments recorded, not one at its first join"
+        elif _hex(keccak(committed[0][2])) != committed[0][1]:
+            problem = "the input commitments recorded do not hash to their digest"
+        elif len(committed[0][2]) % 64 or not committed[0][2]:
+            problem = "the input commitments recorded are not whole 64-byte points"
+        if problem:
             auditor.find(
                 "joint_input_not_committed",
                 "high",
                 owner,
-                f"joint query {jid}: the owner joined a run without first committing to its "
-                f"input (no commitments under {input_label(jid)!r} before block {min(joined)})",
+                f"joint query {jid}, party {index + 1}: {problem}",
                 joint=jid,
             )
 

@@ -133,23 +133,24 @@ def commit_column(
     )
 
 
-def commit_input(
+def commit_once(
     engine: Any,
     keys: Any,
-    ledger: CommitmentLedger,
+    key: str,
     dataset_id: bytes,
     version: int,
     label: str,
     unit: str,
     values: list[int],
-) -> Committed:
-    """Commit to ``values`` under ``label`` once: a later call (a retried run) must give
-    the same values, which are checked to open the stored commitments, or it is refused
-    with :class:`InputChanged`. What a node feeds a joint query is fixed this way before
-    its first run."""
-    return _commit_and_anchor(
-        engine, keys, ledger, dataset_id, version, label, unit, lambda: values, check=True
+) -> bytes:
+    """Commit to ``values`` once under ``key`` (stored durably, the blindings sealed) and
+    return the packed commitments. A later call (a retried run) must give the same values,
+    checked to open the stored commitments, or it is refused with :class:`InputChanged`:
+    what a node feeds a joint query is fixed this way at its first run."""
+    packed, _unit, _tx = _stored_or_new(
+        engine, keys, key, dataset_id, version, label, unit, lambda: values, check=True
     )
+    return packed
 
 
 class InputChanged(CommitmentError):
@@ -166,6 +167,52 @@ def _opens(packed: bytes, sealed: bytes, key: Any, values: list[int]) -> bool:
     )
 
 
+def _stored_or_new(
+    engine: Any,
+    keys: Any,
+    key: str,
+    dataset_id: bytes,
+    version: int,
+    column: str,
+    unit: str,
+    values: Callable[[], list[int]],
+    *,
+    check: bool,
+) -> tuple[bytes, str, str | None]:
+    """(packed commitments, unit, anchoring tx) stored under ``key``, committed to and
+    stored durably first if there are none; with ``check``, stored ones must open to
+    ``values``."""
+    with Session(engine) as db:
+        stored = db.get(CommittedColumn, key)
+        if stored is not None:
+            packed, unit, tx = stored.packed, stored.unit, stored.anchored_tx
+            sealed = stored.sealed_blindings
+    if stored is not None:
+        if check and not _opens(packed, sealed, keys.encryption_key, values()):
+            raise InputChanged(
+                f"the values given under {column!r} are not the ones committed to before "
+                "(they cannot change between runs)"
+            )
+        return packed, unit, tx
+    cset = commit_all(values())
+    sealed = SealedBox(keys.encryption_key.public_key).encrypt(
+        b"".join(r.to_bytes(32, "big") for r in cset.blindings)
+    )
+    with durable_session(engine) as db:
+        db.add(
+            CommittedColumn(
+                set_id=key,
+                dataset_id="0x" + dataset_id.hex(),
+                version=version,
+                column=column,
+                unit=unit,
+                packed=cset.packed,
+                sealed_blindings=sealed,
+            )
+        )
+    return cset.packed, unit, None
+
+
 def _commit_and_anchor(
     engine: Any,
     keys: Any,
@@ -175,41 +222,14 @@ def _commit_and_anchor(
     column: str,
     unit: str,
     values: Callable[[], list[int]],
-    *,
-    check: bool = False,
 ) -> Committed:
     """Commit, store (durably, blindings sealed) and then anchor; a set stored by an
     earlier run is anchored as it is, not committed to afresh."""
     set_id = ledger.set_id(keys.address, dataset_id, version, column)
     key = "0x" + set_id.hex()
-    with Session(engine) as db:
-        stored = db.get(CommittedColumn, key)
-        if stored is not None:
-            packed, unit, tx = stored.packed, stored.unit, stored.anchored_tx
-            sealed = stored.sealed_blindings
-    if stored is not None and check and not _opens(packed, sealed, keys.encryption_key, values()):
-        raise InputChanged(
-            f"the values given under {column!r} are not the ones committed to before "
-            f"(set {key}); they cannot change between runs"
-        )
-    if stored is None:
-        cset = commit_all(values())
-        sealed = SealedBox(keys.encryption_key.public_key).encrypt(
-            b"".join(r.to_bytes(32, "big") for r in cset.blindings)
-        )
-        packed, tx = cset.packed, None
-        with durable_session(engine) as db:
-            db.add(
-                CommittedColumn(
-                    set_id=key,
-                    dataset_id="0x" + dataset_id.hex(),
-                    version=version,
-                    column=column,
-                    unit=unit,
-                    packed=packed,
-                    sealed_blindings=sealed,
-                )
-            )
+    packed, unit, tx = _stored_or_new(
+        engine, keys, key, dataset_id, version, column, unit, values, check=False
+    )
     rows = len(packed) // POINT_BYTES
     if ledger.exists(set_id):
         return Committed(key, rows, unit, tx, True)

@@ -14,12 +14,6 @@ from node.chain.client import ChainClient, Contract, TxResult
 JOINT_QUERY = "JointQuery"
 
 
-def input_label(joint_id: int) -> str:
-    """The "column" under which an owner commits to its input of joint query ``joint_id``
-    (ValueCommitments.setIdOf(owner, dataset, version, label))."""
-    return f"joint:{joint_id}"
-
-
 class JointState(IntEnum):
     NONE = 0
     PROPOSED = 1
@@ -37,6 +31,8 @@ class Participant:
     epsilon_milli: int
     admitted: bool
     acknowledged: bool
+    #: keccak256 of the owner's packed input commitments (zero before its first join)
+    input_digest: bytes
 
 
 @dataclass(frozen=True)
@@ -87,10 +83,18 @@ class JointLedger:
         return self.client.transact(self.contract, "reject", joint_id, reason_hash)
 
     def join(
-        self, joint_id: int, attempt: int, pid: int, cert_hash: bytes, endpoint: str
+        self,
+        joint_id: int,
+        attempt: int,
+        pid: int,
+        cert_hash: bytes,
+        endpoint: str,
+        input_commitments: bytes = b"",
     ) -> TxResult:
+        """Join run ``attempt``; an owner gives its packed input commitments (the same in
+        every run), the consumer none."""
         return self.client.transact(
-            self.contract, "join", joint_id, attempt, pid, cert_hash, endpoint
+            self.contract, "join", joint_id, attempt, pid, cert_hash, endpoint, input_commitments
         )
 
     def fail(self, joint_id: int, attempt: int, reason_hash: bytes) -> TxResult:
@@ -112,7 +116,7 @@ class JointLedger:
 
     def participants(self, joint_id: int) -> list[Participant]:
         return [
-            Participant(to_checksum_address(p[0]), p[1], p[2], p[3], p[4], p[5], p[6])
+            Participant(to_checksum_address(p[0]), *p[1:])
             for p in self.client.call(self.contract, "participants", joint_id)
         ]
 

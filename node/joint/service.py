@@ -4,10 +4,11 @@
 1. The consumer proposes the query's hash over its DP grants (JointQuery.propose); preset
    policies admit at once, other owners decide (``tanlian joint admit|reject``).
 2. ``prepare``: each owner's node checks the spec against the hash and its participant
-   entry, reduces its own rows to its input vector and commits to it (Pedersen commitments
-   anchored on ValueCommitments under ``joint:<id>``: a retry must feed the same input),
-   spends its ε on the grant with the query's hash (AccessManager.spend: before any output
-   exists), makes a run certificate and joins the run with its fingerprint.
+   entry, reduces its own rows to its input vector and commits to it (a Pedersen
+   commitment per entry, given with its join and fixed by the contract at its first run: a
+   retry must feed the same input), spends its ε on the grant with the query's hash
+   (AccessManager.spend: before any output exists), makes a run certificate and joins the
+   run with its fingerprint.
 3. ``run``: each owner checks every party's certificate against the fingerprint its
    account announced, draws its noise share and runs its MPyC party; the consumer runs
    party 0 and alone receives the opened result.
@@ -28,8 +29,9 @@ import logging
 import socket
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from itertools import product
 from typing import Any
 
@@ -37,10 +39,10 @@ import pandas as pd
 from eth_utils import keccak
 
 from node.chain.errors import ContractReverted
-from node.commitments.service import commit_input
+from node.commitments.service import commit_once
 from node.errors import InvalidInput, NotFound, TanlianError
 from node.joint.compute import committed_form, finish, noise_share, owner_vector
-from node.joint.contracts import JointLedger, JointState, input_label
+from node.joint.contracts import JointLedger, JointState
 from node.joint.runner import JointRunFailed, PartyProcess, party_job, run_party
 from node.joint.spec import JointSpec, parse_spec
 from node.joint.tls import Identity, fingerprint, make_identity
@@ -99,6 +101,18 @@ def _checked(ledger: JointLedger, joint_id: int, spec: JointSpec, state: JointSt
     return info
 
 
+def input_key(joint_address: str, joint_id: int) -> str:
+    """Where a node keeps its commitments to its input of a joint query (its database)."""
+    address = bytes.fromhex(joint_address[2:])
+    return "0x" + keccak(b"joint-input" + address + joint_id.to_bytes(32, "big")).hex()
+
+
+def _done(value: Any) -> Future:
+    f: Future = Future()
+    f.set_result(value)
+    return f
+
+
 def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -117,7 +131,8 @@ class _Prepared:
     #: this owner's input vector, reduced from its rows at prepare (kept in memory only)
     vector: list[Any]
     reduce_seconds: float
-    commit_seconds: float
+    #: committing to the input and spending ε (side by side at a first run)
+    commit_and_spend_seconds: float
 
 
 class JointOwner:
@@ -194,31 +209,31 @@ class JointOwner:
                 sharing = self.rt.sharing
                 if sharing is None:
                     raise JointRefused("node.toml names no data catalog (contracts.catalog/access)")
-                if self.rt.commitments is None:
-                    raise JointRefused(
-                        "node.toml names no ValueCommitments contract (contracts.commitments): "
-                        "an owner commits to its joint input before the run"
-                    )
-                # fixed before the first run: a retry that reads other numbers is refused
+                # the input is committed to at the first run and fixed for every retry: a
+                # retry is checked before it spends; a first run commits while it spends
                 values, unit = committed_form(spec, vector)
-                committed = commit_input(
+                commit = partial(
+                    commit_once,
                     self.rt.engine,
                     self.rt.keys,
-                    self.rt.commitments,
+                    input_key(ledger.address, joint_id),
                     bytes.fromhex(inp.dataset[2:]),
                     inp.version,
-                    input_label(joint_id),
+                    f"joint:{joint_id}",
                     unit,
                     values,
                 )
-                commit_seconds = time.perf_counter() - t0 - reduced
-                paid = sharing.spend(
-                    inp.grant,
-                    inp.epsilon,
-                    ZERO_DELTA,
-                    info.query_hash,
-                    keccak(joint_id.to_bytes(32, "big") + attempt.to_bytes(4, "big")),
-                )
+                t1 = time.perf_counter()
+                with ThreadPoolExecutor(1) as pool:
+                    packed = pool.submit(commit) if attempt == 0 else _done(commit())
+                    paid = sharing.spend(
+                        inp.grant,
+                        inp.epsilon,
+                        ZERO_DELTA,
+                        info.query_hash,
+                        keccak(joint_id.to_bytes(32, "big") + attempt.to_bytes(4, "big")),
+                    )
+                    commitments = packed.result()
                 ready = _Prepared(
                     make_identity(run_tag(joint_id, attempt, info.query_hash), index + 1),
                     _free_port(self.host),
@@ -228,7 +243,7 @@ class JointOwner:
                     self._party_process(),
                     vector,
                     reduced,
-                    commit_seconds,
+                    time.perf_counter() - t1,
                 )
                 joined = ledger.join(
                     joint_id,
@@ -236,6 +251,7 @@ class JointOwner:
                     index + 1,
                     ready.identity.fingerprint,
                     f"{self.host}:{ready.port}",
+                    commitments,
                 )
                 self._prepared[(joint_id, attempt)] = ready
                 self.rt.access_log.append(
@@ -249,7 +265,7 @@ class JointOwner:
                     epsilon=inp.epsilon.as_json(),
                     query_sha256="0x" + info.query_hash.hex(),
                     spend_tx=paid.tx_hash,
-                    input_set=committed.set_id,
+                    input_sha3="0x" + keccak(commitments).hex(),
                 )
         return {
             "pid": ready.index + 1,
@@ -318,7 +334,7 @@ class JointOwner:
             "ran": True,
             "seconds": {
                 "decrypt_and_reduce": round(ready.reduce_seconds, 4),
-                "commit_input": round(ready.commit_seconds, 4),
+                "commit_and_spend": round(ready.commit_and_spend_seconds, 4),
                 "checks_before_party": round(t1 - arrived, 4),
                 "noise": round(t2 - t1, 4),
                 "party": round(t3 - t2, 4),
@@ -473,7 +489,7 @@ def run(
     lap("chain_complete_and_acknowledge")
     owner_seconds = {
         k: max(r.get("seconds", {}).get(k, 0.0) for r in ran)
-        for k in ("decrypt_and_reduce", "checks_before_party", "noise", "party")
+        for k in ("decrypt_and_reduce", "commit_and_spend", "checks_before_party", "noise", "party")
     }
     return result, {
         "seconds": seconds,

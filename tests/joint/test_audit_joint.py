@@ -7,13 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from eth_utils import keccak
 
 from node.audit.joint import check_joint_runs
 from node.chain.indexer.indexer import IndexedEvent
 
 JOINT = "0x" + "ab" * 20
 ACCESS = "0x" + "ac" * 20
-COMMIT = "0x" + "cc" * 20
+#: two 64-byte points' worth of packed commitments (the audit checks their hash and shape)
+POINTS = bytes(range(128))
 CONSUMER = "0x" + "c0" * 20
 OWNERS = ["0x" + "01" * 20, "0x" + "02" * 20]
 QUERY = "0x" + "51" * 32
@@ -34,9 +36,7 @@ class Facts:
 @dataclass
 class Auditor:
     facts: Facts
-    contracts: dict[str, str] = field(
-        default_factory=lambda: {"joint": JOINT, "access": ACCESS, "commitments": COMMIT}
-    )
+    contracts: dict[str, str] = field(default_factory=lambda: {"joint": JOINT, "access": ACCESS})
     found: list[tuple[str, str, Any]] = field(default_factory=list)
 
     def find(self, kind: str, severity: str, account: Any, message: str, **evidence: Any) -> None:
@@ -45,6 +45,20 @@ class Auditor:
 
 def _ev(n: int, address: str, name: str, **args: Any) -> IndexedEvent:
     return IndexedEvent(n, "0x" + "00" * 32, "0x" + f"{n:064x}", 0, address, "x", name, args)
+
+
+def _input(block: int, pid: int, digest: bytes | None = None) -> IndexedEvent:
+    return _ev(
+        block,
+        JOINT,
+        "InputCommitted",
+        jointId=1,
+        owner=OWNERS[pid - 1],
+        pid=pid,
+        digest=keccak(POINTS) if digest is None else digest,
+        count=2,
+        commitments=POINTS,
+    )
 
 
 def _run(drop: str | None = None) -> tuple[list[IndexedEvent], dict[str, list[dict]]]:
@@ -62,14 +76,12 @@ def _run(drop: str | None = None) -> tuple[list[IndexedEvent], dict[str, list[di
             noiseless=False,
         ),
         _ev(2, JOINT, "JointAdmitted", jointId=1),
-        # each owner commits to its input (checksummed addresses, as the index keeps them)
-        _ev(3, COMMIT, "CommitmentsAnchored", owner=OWNERS[0].upper(), column="joint:1"),
-        _ev(3, COMMIT, "CommitmentsAnchored", owner=OWNERS[1].upper(), column="joint:1"),
         _ev(3, ACCESS, "BudgetSpent", requestId=11, epsilonMilli=500, queryHash=QUERY),
         _ev(3, ACCESS, "BudgetSpent", requestId=12, epsilonMilli=700, queryHash=QUERY),
         _ev(4, JOINT, "PartyJoined", jointId=1, attempt=0, pid=0, account=CONSUMER),
         _ev(4, JOINT, "PartyJoined", jointId=1, attempt=0, pid=1, account=OWNERS[0]),
         _ev(4, JOINT, "PartyJoined", jointId=1, attempt=0, pid=2, account=OWNERS[1]),
+        *(_input(4, pid) for pid in (1, 2)),
         _ev(5, JOINT, "JointCompleted", jointId=1, attempt=0, resultHash=RESULT),
         _ev(6, JOINT, "ResultAcknowledged", jointId=1, owner=OWNERS[0], resultHash=RESULT),
         _ev(6, JOINT, "ResultAcknowledged", jointId=1, owner=OWNERS[1], resultHash=RESULT),
@@ -82,19 +94,23 @@ def _run(drop: str | None = None) -> tuple[list[IndexedEvent], dict[str, list[di
         for o in OWNERS
     }
     if drop == "commit":
-        events = [e for e in events if e.args.get("owner") != OWNERS[1].upper()]
-    elif drop == "commit_other_query":
-        events[3] = _ev(3, COMMIT, "CommitmentsAnchored", owner=OWNERS[1], column="joint:2")
+        events = [e for e in events if not (e.event == "InputCommitted" and e.args["pid"] == 2)]
+    elif drop == "commit_twice":
+        events.append(_input(5, 2))
     elif drop == "commit_after_join":
-        events[3] = _ev(9, COMMIT, "CommitmentsAnchored", owner=OWNERS[1], column="joint:1")
+        events = [e for e in events if not (e.event == "InputCommitted" and e.args["pid"] == 2)]
+        events.append(_input(9, 2))
+    elif drop == "commit_wrong_digest":
+        events = [e for e in events if not (e.event == "InputCommitted" and e.args["pid"] == 2)]
+        events.append(_input(4, 2, digest=b"\x01" * 32))
     elif drop == "spend":
         events = [e for e in events if not (e.event == "BudgetSpent" and e.args["requestId"] == 12)]
     elif drop == "spend_other_query":
-        events[5] = _ev(
+        events[3] = _ev(
             3, ACCESS, "BudgetSpent", requestId=12, epsilonMilli=700, queryHash="0x" + "99" * 32
         )
     elif drop == "spend_after_join":
-        events[5] = _ev(9, ACCESS, "BudgetSpent", requestId=12, epsilonMilli=700, queryHash=QUERY)
+        events[3] = _ev(9, ACCESS, "BudgetSpent", requestId=12, epsilonMilli=700, queryHash=QUERY)
     elif drop == "admission":
         events = [e for e in events if e.event != "JointAdmitted"]
     elif drop == "ack":
@@ -123,8 +139,9 @@ def test_a_run_kept_to_the_rules_gives_no_finding() -> None:
     "drop, kind, severity",
     [
         ("commit", "joint_input_not_committed", "high"),
-        ("commit_other_query", "joint_input_not_committed", "high"),
+        ("commit_twice", "joint_input_not_committed", "high"),
         ("commit_after_join", "joint_input_not_committed", "high"),
+        ("commit_wrong_digest", "joint_input_not_committed", "high"),
         ("spend", "joint_epsilon_not_spent", "critical"),
         ("spend_other_query", "joint_epsilon_not_spent", "critical"),
         ("spend_after_join", "joint_epsilon_not_spent", "critical"),

@@ -16,6 +16,8 @@ from tests.contracts.test_access_manager import World, build
 
 QUERY = b"\x51" * 32
 CERT = b"\xce" * 32
+#: an owner's packed input commitments: two 64-byte points
+INPUT = bytes(range(128))
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +104,24 @@ def test_a_run_fails_is_retried_completes_and_is_acknowledged(world) -> None:
     w, ledgers, grants = world
     jid = _propose(ledgers, grants)
     ledgers["reviewer"].admit(jid)
-    r = ledgers["owner"].join(jid, 0, 1, CERT, "127.0.0.1:7001")
+    for bad in (b"", INPUT[:100], INPUT * 2049):
+        err = _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x", bad)
+        assert (err.error, err.error_args) == (
+            "InvalidInputCommitments",
+            {"pid": 1, "bytesGiven": len(bad)},
+        )
+    err = _revert(ledgers["consumer"].join, jid, 0, 0, CERT, "x", INPUT)
+    assert (err.error, err.error_args) == ("InvalidInputCommitments", {"pid": 0, "bytesGiven": 128})
+    r = ledgers["owner"].join(jid, 0, 1, CERT, "127.0.0.1:7001", INPUT)
+    assert r.event("InputCommitted").args == {
+        "jointId": jid,
+        "owner": w.addr("owner"),
+        "pid": 1,
+        "digest": keccak(INPUT),
+        "count": 2,
+        "commitments": INPUT,
+    }
+    assert ledgers["other"].participants(jid)[0].input_digest == keccak(INPUT)
     assert r.event("PartyJoined").args == {
         "jointId": jid,
         "attempt": 0,
@@ -112,12 +131,12 @@ def test_a_run_fails_is_retried_completes_and_is_acknowledged(world) -> None:
         "endpoint": "127.0.0.1:7001",
     }
     assert ledgers["other"].cert_of(jid, 0, 1) == CERT
-    err = _revert(ledgers["reviewer"].join, jid, 0, 1, CERT, "x")
+    err = _revert(ledgers["reviewer"].join, jid, 0, 1, CERT, "x", INPUT)
     assert (err.error, err.error_args) == (
         "NotParticipant",
         {"jointId": jid, "account": w.addr("reviewer")},
     )
-    assert _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x").error == "AlreadyDone"
+    assert _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x", INPUT).error == "AlreadyDone"
     assert _revert(ledgers["other"].join, jid, 0, 0, CERT, "x").error == "NotParticipant"
     assert _revert(ledgers["stranger"].fail, jid, 0, b"\0" * 32).error == "NotParticipant"
     r = ledgers["reviewer"].fail(jid, 0, keccak(text="party 1 timed out"))
@@ -127,12 +146,25 @@ def test_a_run_fails_is_retried_completes_and_is_acknowledged(world) -> None:
         "by": w.addr("reviewer"),
         "reasonHash": keccak(text="party 1 timed out"),
     }
-    err = _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x")
+    err = _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x", INPUT)
     assert (err.error, err.error_args) == (
         "WrongAttempt",
         {"jointId": jid, "attempt": 0, "current": 1},
     )
-    ledgers["owner"].join(jid, 1, 1, CERT, "127.0.0.1:7002")
+    # the retry must give the input commitments of the first run
+    changed = INPUT[:-1] + b"\x00"
+    err = _revert(ledgers["owner"].join, jid, 1, 1, CERT, "x", changed)
+    assert (err.error, err.error_args) == (
+        "InputChanged",
+        {
+            "jointId": jid,
+            "owner": w.addr("owner"),
+            "committed": keccak(INPUT),
+            "given": keccak(changed),
+        },
+    )
+    r = ledgers["owner"].join(jid, 1, 1, CERT, "127.0.0.1:7002", INPUT)
+    assert [e.event for e in r.events] == ["PartyJoined"]  # committed once, at the first run
     assert ledgers["other"].cert_of(jid, 1, 1) == CERT
     result = b"\x77" * 32
     assert _revert(ledgers["owner"].complete, jid, 1, result).error == "NotConsumer"

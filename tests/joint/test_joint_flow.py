@@ -14,12 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from eth_utils import keccak
+from sqlalchemy.orm import Session
 
 from node.audit.verify import Auditor
 from node.chain.embedded.host import free_port
+from node.commitments.models import CommittedColumn
 from node.joint.compute import noise_bounds
 from node.joint.contracts import JointLedger, JointState
-from node.joint.service import resolve_draft
+from node.joint.service import input_key, resolve_draft
 from node.joint.spec import parse_spec
 from node.network.config import load_network_config
 from node.network.orchestrator import LocalNetwork
@@ -159,12 +162,15 @@ def test_joint_sum_on_a_running_network(tmp_path_factory: pytest.TempPathFactory
             sharing = r.require_sharing()
             for p in parts:
                 assert sharing.budget(p.grant_id).spent == Epsilon.parse("0.5")
-            # each owner committed to its input (one point per cell) before it joined
-            commitments = r.require_commitments()
-            for p in parts:
-                set_id = commitments.set_id(p.owner, p.dataset_id, p.version, f"joint:{joint_id}")
-                anchored = commitments.commitment_set(set_id)
-                assert (anchored.owner, anchored.count) == (p.owner, len(DISTRICTS) * len(YEARS))
+            joint_address = r.settings.contracts.joint
+        # each owner committed to its input at its join (one point per cell): the digest the
+        # contract keeps is the hash of the commitments the owner's node stored
+        for owner, p in zip(OWNERS, parts, strict=True):
+            with net.session(owner) as s, Session(s.engine) as db:
+                stored = db.get(CommittedColumn, input_key(joint_address, joint_id))
+                assert stored.column == f"joint:{joint_id}"
+                assert len(stored.packed) == 64 * len(DISTRICTS) * len(YEARS)
+                assert keccak(stored.packed) == p.input_digest
 
         status = json.loads(_cli(net, "analyst", "status", str(joint_id)).stdout)
         assert status["state"] == "completed"

@@ -12,7 +12,8 @@ import {NodeRegistry} from "./NodeRegistry.sol";
 ///         at once or the owner decides; each owner spends its ε on its grant
 ///         (AccessManager.spend with the query's hash) and then joins the run with the
 ///         fingerprint of its run certificate, which binds the TLS key the parties pin to the
-///         owner's registry entry; the consumer records the hash of the opened result and each
+///         owner's registry entry, and with Pedersen commitments to its input (fixed at its
+///         first join: every later run of the query must give the same ones); the consumer records the hash of the opened result and each
 ///         owner acknowledges it. A failed run (a party down) is recorded and can be retried:
 ///         its ε stays spent. Only hashes, pointers and decisions are stored.
 contract JointQuery {
@@ -34,6 +35,8 @@ contract JointQuery {
         uint64 epsilonMilli;
         bool admitted;
         bool acknowledged;
+        /// keccak256 of the packed commitments to the owner's input (zero before its first join)
+        bytes32 inputDigest;
     }
 
     /// @notice A joint query; `attempt` counts its runs (a failed run raises it).
@@ -50,6 +53,8 @@ contract JointQuery {
 
     /// @notice At most this many owners in one joint query.
     uint256 public constant MAX_PARTICIPANTS = 16;
+    /// @notice At most this many commitments (64-byte points) to one owner's input.
+    uint256 public constant MAX_INPUT_COMMITMENTS = 4096;
 
     /// @notice `account` is not an active member of the network.
     error NotActiveMember(address account);
@@ -75,6 +80,11 @@ contract JointQuery {
     error AlreadyDone(uint256 jointId, address account);
     /// @notice `attempt` is not the current run of `jointId`.
     error WrongAttempt(uint256 jointId, uint32 attempt, uint32 current);
+    /// @notice Party `pid` gave commitments that are not 1 to MAX_INPUT_COMMITMENTS points
+    ///         (an owner) or gave some (the consumer, who inputs nothing).
+    error InvalidInputCommitments(uint16 pid, uint256 bytesGiven);
+    /// @notice A later run's commitments to `owner`'s input are not the ones of its first run.
+    error InputChanged(uint256 jointId, address owner, bytes32 committed, bytes32 given);
     /// @notice The result hash acknowledged is not the one recorded.
     error ResultMismatch(uint256 jointId, bytes32 recorded, bytes32 given);
 
@@ -98,6 +108,11 @@ contract JointQuery {
     ///         with the certificate of fingerprint `certHash`, listening on `endpoint`.
     event PartyJoined(
         uint256 indexed jointId, uint32 attempt, uint16 pid, address indexed account, bytes32 certHash, string endpoint
+    );
+    /// @notice `owner` (party `pid`) committed to its input of `jointId`: `count` Pedersen
+    ///         commitments on BN254's G1, packed (x ‖ y, 32 bytes each) in `commitments`.
+    event InputCommitted(
+        uint256 indexed jointId, address indexed owner, uint16 pid, bytes32 digest, uint32 count, bytes commitments
     );
     /// @notice Run `attempt` failed (reported by `by`); its ε stays spent.
     event RunFailed(uint256 indexed jointId, uint32 attempt, address indexed by, bytes32 reasonHash);
@@ -184,7 +199,16 @@ contract JointQuery {
     ///         of the run certificate and the endpoint the party listens on.
     /// @dev pid 0 is the consumer; pid i + 1 the owner of participant i. An owner joins
     ///      after spending its ε on its grant with the query's hash (the audit checks it).
-    function join(uint256 jointId, uint32 attempt, uint16 pid, bytes32 certHash, string calldata endpoint) external {
+    /// @param inputCommitments Empty for the consumer; for an owner, its commitments to its
+    ///        input (64 bytes each), recorded at its first join and required unchanged after.
+    function join(
+        uint256 jointId,
+        uint32 attempt,
+        uint16 pid,
+        bytes32 certHash,
+        string calldata endpoint,
+        bytes calldata inputCommitments
+    ) external {
         Joint storage j = _inState(jointId, State.Admitted);
         if (attempt != j.attempt) revert WrongAttempt(jointId, attempt, j.attempt);
         address expected = pid == 0
@@ -192,7 +216,22 @@ contract JointQuery {
             : (pid <= _participants[jointId].length ? _participants[jointId][pid - 1].owner : address(0));
         if (msg.sender != expected) revert NotParticipant(jointId, msg.sender);
         if (_certs[jointId][attempt][pid] != bytes32(0)) revert AlreadyDone(jointId, msg.sender);
+        uint256 n = inputCommitments.length / 64;
+        if (
+            (pid == 0 && inputCommitments.length != 0)
+                || (pid != 0 && (inputCommitments.length % 64 != 0 || n == 0 || n > MAX_INPUT_COMMITMENTS))
+        ) revert InvalidInputCommitments(pid, inputCommitments.length);
         _certs[jointId][attempt][pid] = certHash;
+        if (pid != 0) {
+            Participant storage p = _participants[jointId][pid - 1];
+            bytes32 digest = keccak256(inputCommitments);
+            if (p.inputDigest == bytes32(0)) {
+                p.inputDigest = digest;
+                emit InputCommitted(jointId, msg.sender, pid, digest, uint32(n), inputCommitments);
+            } else if (p.inputDigest != digest) {
+                revert InputChanged(jointId, msg.sender, p.inputDigest, digest);
+            }
+        }
         emit PartyJoined(jointId, attempt, pid, msg.sender, certHash, endpoint);
     }
 
@@ -282,7 +321,8 @@ contract JointQuery {
                 grantId: grantId,
                 epsilonMilli: epsilonMilli,
                 admitted: automatic,
-                acknowledged: false
+                acknowledged: false,
+                inputDigest: bytes32(0)
             })
         );
         if (automatic) {
