@@ -72,30 +72,100 @@ def generator_h() -> Point:
 
 
 @cache
-def _table(base: str) -> list[list[Point]]:
-    """table[i][j] = j · 2^(8i) · base, for the 32 windows of a 256-bit scalar."""
-    point = G1 if base == "G" else generator_h()
-    rows: list[list[Point]] = []
+def _table(base: str) -> list[list[tuple[int, int]]]:
+    """table[i][j] = j · 2^(8i) · base in affine coordinates (entry 0 unused), for the 32
+    windows of a 256-bit scalar."""
+    x, y = (int(c) for c in normalize(G1 if base == "G" else generator_h()))
+    rows: list[list[tuple[int, int]]] = []
     for _ in range(256 // _WINDOW):
-        row: list[Point] = [(FQ(1), FQ(1), FQ(0))]  # the point at infinity
-        for _ in range((1 << _WINDOW) - 1):
-            row.append(add(row[-1], point))
-        rows.append(row)
-        point = add(row[-1], point)  # 2^8 · point
+        row = [(x, y, 1)]
+        for _ in range((1 << _WINDOW) - 2):
+            row.append(_madd(row[-1], x, y))
+        x, y = _normalize_all([_madd(row[-1], x, y)])[0]  # 2^8 · the window's base
+        rows.append([(0, 0), *_normalize_all(row)])
     return rows
 
 
-def _fixed_base(base: str, scalar: int) -> Point:
+_P = field_modulus
+
+
+def _madd(acc: tuple[int, int, int], x2: int, y2: int) -> tuple[int, int, int]:
+    """Jacobian ``acc`` + affine (x2, y2), on raw integers mod p (madd-2007-bl): the
+    commitments' hot loop, some 4x faster than py_ecc's FQ objects. The cases the formula
+    does not cover (infinity, equal or opposite points) go through py_ecc."""
+    x1, y1, z1 = acc
+    if z1 == 0:
+        return (x2, y2, 1)
+    z1z1 = z1 * z1 % _P
+    h = (x2 * z1z1 - x1) % _P
+    r = 2 * (y2 * z1 * z1z1 - y1) % _P
+    if h == 0:
+        return _from_py_ecc(add(_to_py_ecc(acc), (FQ(x2), FQ(y2), FQ(1))))
+    hh = h * h % _P
+    i = 4 * hh
+    j = h * i % _P
+    v = x1 * i % _P
+    x3 = (r * r - j - 2 * v) % _P
+    y3 = (r * (v - x3) - 2 * y1 * j) % _P
+    z3 = ((z1 + h) * (z1 + h) - z1z1 - hh) % _P
+    return (x3, y3, z3)
+
+
+def _to_py_ecc(point: tuple[int, int, int]) -> Point:
+    # py_ecc keeps homogeneous projective coordinates (x = X/Z), this module Jacobian ones
+    # (x = X/Z², y = Y/Z³)
+    x, y, z = point
+    return (FQ(x * z), FQ(y), FQ(z * z * z))
+
+
+def _from_py_ecc(point: Point) -> tuple[int, int, int]:
+    x, y, z = (int(c) for c in point)
+    return (x * z % _P, y * z * z % _P, z)
+
+
+def _fixed_base(base: str, scalar: int, acc: tuple[int, int, int] = (1, 1, 0)):
     rows = _table(base)
-    acc: Point = (FQ(1), FQ(1), FQ(0))
     i = 0
     while scalar:
         digit = scalar & 0xFF
         if digit:
-            acc = add(acc, rows[i][digit])
+            acc = _madd(acc, *rows[i][digit])
         scalar >>= _WINDOW
         i += 1
     return acc
+
+
+def _jacobian(value: int, blinding: int) -> tuple[int, int, int]:
+    return _fixed_base("G", value, _fixed_base("H", blinding % curve_order))
+
+
+def _normalize_all(points: Sequence[tuple[int, int, int]]) -> list[tuple[int, int]]:
+    """Affine (x, y) of Jacobian points, (0, 0) for infinity, with one field inversion for
+    all of them (Montgomery's trick)."""
+    zs = [z for _, _, z in points if z]
+    prefix, acc = [], 1
+    for z in zs:
+        prefix.append(acc)
+        acc = acc * z % _P
+    inv = pow(acc, _P - 2, _P)
+    invs = [0] * len(zs)
+    for k in range(len(zs) - 1, -1, -1):
+        invs[k] = inv * prefix[k] % _P
+        inv = inv * zs[k] % _P
+    out, k = [], 0
+    for x, y, z in points:
+        if z == 0:
+            out.append((0, 0))
+            continue
+        zi = invs[k]
+        k += 1
+        zi2 = zi * zi % _P
+        out.append((x * zi2 % _P, y * zi2 * zi % _P))
+    return out
+
+
+def _affine_all(points: Sequence[tuple[int, int, int]]) -> list[bytes]:
+    return [x.to_bytes(32, "big") + y.to_bytes(32, "big") for x, y in _normalize_all(points)]
 
 
 def encode(point: Point) -> bytes:
@@ -132,7 +202,7 @@ def check_value(value: int) -> int:
 def commit(value: int, blinding: int) -> Point:
     """value·G + blinding·H."""
     check_value(value)
-    return add(_fixed_base("G", value), _fixed_base("H", blinding % curve_order))
+    return _to_py_ecc(_jacobian(value, blinding))
 
 
 def commit_naive(value: int, blinding: int) -> Point:
@@ -170,10 +240,11 @@ class CommitmentSet:
 
 def commit_all(values: Sequence[int]) -> CommitmentSet:
     """Commit to each value with a fresh blinding."""
+    for v in values:
+        check_value(v)
     blindings = tuple(new_blinding() for _ in values)
-    return CommitmentSet(
-        tuple(encode(commit(v, r)) for v, r in zip(values, blindings, strict=True)), blindings
-    )
+    points = [_jacobian(v, r) for v, r in zip(values, blindings, strict=True)]
+    return CommitmentSet(tuple(_affine_all(points)), blindings)
 
 
 def _check_packed(packed: bytes) -> bytes:
@@ -203,5 +274,5 @@ def total_matches(
     acc: Point = (FQ(1), FQ(1), FQ(0))
     for i in indexes:
         acc = add(acc, decode(commitments[i]))
-    expected = add(_fixed_base("G", total), _fixed_base("H", blinding % curve_order))
-    return encode(acc) == encode(expected)
+    expected = _fixed_base("G", total, _fixed_base("H", blinding % curve_order))
+    return encode(acc) == encode(_to_py_ecc(expected))
