@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
-from analytics.carbon import factors
-from analytics.carbon.inventory import compute, intensities, read_activity, read_panel
-from analytics.errors import InvalidData
-from analytics.indicators.chengdu import with_names
-from analytics.tables import read_csv_frame, staged_dir, write_csv_atomic, write_json_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -25,6 +24,8 @@ OutOpt = Annotated[Path, typer.Option("--out", "-o", help="Folder for the CSV ou
 def _write(frame: pd.DataFrame, path: Path) -> None:
     # ten significant digits, not six decimals: a city total keeps its kilograms and a small
     # intensity (4.2e-07 t/yuan) is not printed as 0.000000
+    from analytics.tables import write_csv_atomic
+
     write_csv_atomic(frame, path, float_format="%.10g")
 
 
@@ -60,6 +61,12 @@ def inventory(
 ) -> None:
     """Emissions (t CO2) by GPC sector and scope, by district, sector and month; every row
     records the factor it used; rejected rows are listed with their line numbers."""
+    from analytics.carbon import factors
+    from analytics.carbon.inventory import compute, intensities, read_activity, read_panel
+    from analytics.errors import InvalidData
+    from analytics.indicators.chengdu import with_names
+    from analytics.tables import staged_dir, write_json_atomic
+
     # every input is read and checked before anything is written
     gdp_panel = read_panel(gdp, "gdp_bn_yuan") if gdp else None
     pop_panel = read_panel(population, "population_10k") if population else None
@@ -129,6 +136,7 @@ def assets(
     """The carbon-asset project pool (CCER, VCS, Gold Standard, local carbon inclusion):
     grades, categories and the pool's potential by district and type."""
     from analytics.carbon.assets import classify, demo_projects, pool_summary, read_projects
+    from analytics.tables import staged_dir
 
     pool = classify(read_projects(projects) if projects else demo_projects())
     summary = pool_summary(pool, by=tuple(k.strip() for k in by.split(",") if k.strip()))
@@ -164,6 +172,7 @@ def decompose(
     """LMDI-I decomposition of the change in emissions into activity, structure, intensity
     and emission-factor effects (they sum exactly to the change)."""
     from analytics.carbon.decomposition import EFFECTS, lmdi, lmdi_by
+    from analytics.tables import read_csv_frame, staged_dir
 
     values = ["activity", "energy", "emissions"]
     frame = read_csv_frame(data, "data file", ["period", "sector", *values])
@@ -243,6 +252,9 @@ def budget(
     """Share a city budget among districts, lay it out as an annual path, and track actual
     emissions against it (green / yellow / red)."""
     from analytics.carbon.budget import allocate, budget_path, track
+    from analytics.errors import InvalidData
+    from analytics.indicators.chengdu import with_names
+    from analytics.tables import read_csv_frame, staged_dir
 
     weights = None
     if weight:
@@ -323,7 +335,11 @@ def forecast(
     as_json: JsonOpt = False,
 ) -> None:
     """Forecast annual emissions with prediction intervals; report the projected peak year."""
+    import pandas as pd
+
     from analytics.carbon.forecast import holt, linear_trend, peak_year
+    from analytics.errors import InvalidData
+    from analytics.tables import read_csv_frame, staged_dir, write_json_atomic
 
     frame = read_csv_frame(series, "series file", ["year", column])
     history = pd.to_numeric(frame.set_index("year")[column], errors="coerce")

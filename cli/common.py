@@ -12,7 +12,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from analytics.tables import json_safe
 from node.errors import TanlianError
 from node.registry.keystore import KEYSTORE_FILE, NodeKeys, resolve_password, unlock
 from node.settings import NodeSettings, load_settings
@@ -56,11 +55,18 @@ def node_context(home: Path, password_file: Path | None) -> tuple[NodeSettings, 
     return settings, keys
 
 
+def _json_safe(data: Any) -> Any:
+    # analytics.tables loads pandas: only commands that print JSON pay for it
+    from analytics.tables import json_safe
+
+    return json_safe(data)
+
+
 def emit(data: Any, as_json: bool) -> None:
     if as_json:
         # strict JSON: a missing number is null, an infinite one an error, never NaN/Infinity
         typer.echo(
-            json.dumps(json_safe(data), indent=2, default=str, allow_nan=False, ensure_ascii=False)
+            json.dumps(_json_safe(data), indent=2, default=str, allow_nan=False, ensure_ascii=False)
         )
         return
     if isinstance(data, dict):

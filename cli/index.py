@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from analytics.indicators.pipeline import Pipeline
+
 import json
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
-from analytics.indicators import ahp
-from analytics.indicators.pipeline import (
-    Pipeline,
-    load_pipeline,
-    run,
-    synthetic_flags,
-    unit_names,
-    write_outputs,
-)
-from analytics.tables import staged_dir, write_csv_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -73,6 +69,8 @@ def _load(
     columns: list[str] | None = None,
     allow_synthetic: bool = False,
 ) -> Pipeline:
+    from analytics.indicators.pipeline import load_pipeline
+
     given = {k: Path(v) for k, v in _pairs(panels, "--panel", "NAME=FILE").items()}
     return load_pipeline(
         pipeline,
@@ -83,6 +81,8 @@ def _load(
 
 
 def _top(results: pd.DataFrame, flags: pd.Series | None, n: int = 10) -> list[dict]:
+    import pandas as pd
+
     rows = (
         results.head(n)
         if "Time" not in results.columns
@@ -102,6 +102,8 @@ def _top(results: pd.DataFrame, flags: pd.Series | None, n: int = 10) -> list[di
 
 def _rank(value: float) -> int | str:
     """A rank for a table cell; a unit without a score (NaN) has none."""
+    import pandas as pd
+
     return "-" if pd.isna(value) else int(value)
 
 
@@ -117,6 +119,8 @@ def compute(
     """Run a pipeline; write normalised.csv, aggregated.csv, results.csv (COINr's layout).
 
     Without --panel a generated pipeline runs on its SYNTHETIC demo panel, and says so."""
+    from analytics.indicators.pipeline import run, synthetic_flags, unit_names, write_outputs
+
     res = run(_load(pipeline, panel, column, allow_synthetic))
     files = write_outputs(res, out)
     summary = json.loads(files["summary.json"].read_text(encoding="utf-8"))
@@ -157,6 +161,8 @@ def ahp_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Weights, λmax, CI and CR of a pairwise matrix or of a group survey."""
+    from analytics.indicators import ahp
+
     if (matrix is None) == (survey is None):
         raise typer.BadParameter("give exactly one of --matrix or --survey")
     ri = ahp.read_random_index(random_index) if random_index is not None else None
@@ -214,6 +220,11 @@ def sensitivity(
     as_json: JsonOpt = False,
 ) -> None:
     """Monte Carlo uncertainty of ranks: median rank and 5-95 % interval per unit."""
+    import pandas as pd
+
+    from analytics.indicators.pipeline import run
+    from analytics.tables import staged_dir, write_csv_atomic
+
     res = run(_load(pipeline, panel, column, allow_synthetic))
     from analytics.indicators.sensitivity import monte_carlo_of  # scipy: slow to import
 
@@ -258,6 +269,9 @@ def analyse_cmd(
     as_json: JsonOpt = False,
 ) -> None:
     """Trends (Theil-Sen, Mann-Kendall, YoY, CAGR), early warnings, anomalies, correlations."""
+    from analytics.indicators.pipeline import run
+    from analytics.tables import staged_dir, write_csv_atomic
+
     res = run(_load(pipeline, panel, column, allow_synthetic))
     from analytics.indicators.analysis import analyse, profile  # scipy: ~0.5 s to import
 

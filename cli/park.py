@@ -5,15 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated
 
-import pandas as pd
 import typer
 
-from analytics.errors import InvalidData
-from analytics.park import evaluate as run_evaluation
-from analytics.park import read_parks, read_reviews
-from analytics.park.evaluation import TABLES
-from analytics.park.framework import DATA
-from analytics.tables import staged_dir, write_csv_atomic, write_json_atomic
 from cli.common import JsonOpt, emit, table
 
 app = typer.Typer(
@@ -51,6 +44,15 @@ def evaluate(
     """Score parks against goalposts (national zero-carbon thresholds included), weight the
     ten dimensions by AHP, aggregate the experts' re-assessment with disagreement flagged,
     and select the best parks per type. Defaults to the SYNTHETIC demo parks."""
+    import pandas as pd
+
+    from analytics.errors import InvalidData
+    from analytics.park import evaluate as run_evaluation
+    from analytics.park import read_parks, read_reviews
+    from analytics.park.evaluation import TABLES
+    from analytics.park.framework import DATA
+    from analytics.tables import staged_dir, write_csv_atomic, write_json_atomic
+
     demo = parks is None
     if demo and reviews is not None:
         raise InvalidData("--reviews scores your parks: give the park table with --parks too")

@@ -18,10 +18,9 @@ import nacl.exceptions
 import nacl.pwhash
 import nacl.secret
 import nacl.utils
-from eth_account import Account
-from eth_account.signers.local import LocalAccount
 from nacl.public import PrivateKey as X25519PrivateKey
 
+from node.chain.accounts import KeyAccount
 from node.errors import TanlianError
 
 KEYSTORE_FILE = "keystore.json"
@@ -43,7 +42,7 @@ class WrongPassword(KeystoreError):
 class NodeKeys:
     """The unlocked secrets of one department."""
 
-    account: LocalAccount
+    account: KeyAccount
     encryption_key: X25519PrivateKey
 
     @property
@@ -56,7 +55,7 @@ class NodeKeys:
 
 
 def generate_keys() -> NodeKeys:
-    return NodeKeys(Account.create(), X25519PrivateKey.generate())
+    return NodeKeys(KeyAccount.create(), X25519PrivateKey.generate())
 
 
 def write_keystore(
@@ -127,7 +126,7 @@ def unlock(path: Path, password: str) -> NodeKeys:
         raise WrongPassword(f"wrong password for keystore {path}") from None
     except (KeyError, ValueError) as exc:
         raise KeystoreError(f"keystore {path} is damaged: {exc}") from exc
-    keys = NodeKeys(Account.from_key(secret[:32]), X25519PrivateKey(secret[32:64]))
+    keys = NodeKeys(KeyAccount.from_key(secret[:32]), X25519PrivateKey(secret[32:64]))
     if keys.address != doc["address"]:
         raise KeystoreError(f"keystore {path} is damaged: address does not match its key")
     return keys
