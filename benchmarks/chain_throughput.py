@@ -39,7 +39,9 @@ KEY = "0x" + "5a" * 32
 
 def bare_ceiling(n: int) -> float:
     """py-evm only: apply and mine pre-signed transactions, one per block, in memory."""
-    account = new_account()
+    from eth_account import Account
+
+    account = Account.create()
     chain_cls = _chain_class(20_260)
     params = get_default_genesis_params({"gas_limit": 60_000_000, "timestamp": int(time.time())})
     params["base_fee_per_gas"] = 0

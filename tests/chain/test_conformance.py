@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import requests
 from eth_abi import encode
+from eth_account import Account
 from eth_utils import keccak, to_checksum_address
 
 from node.chain.artifacts import load_artifact
-from node.chain.client import ChainClient, Contract, new_account
+from node.chain.client import ChainClient, Contract
 from node.chain.embedded.rpc_server import ChainRpc
 from node.chain.errors import ContractReverted
 from node.chain.raw import receipt_logs
@@ -26,7 +27,7 @@ KEY = "0x" + "ab" * 32
 
 
 def _client(bt: BackendUnderTest) -> ChainClient:
-    account = new_account()
+    account = Account.create()
     bt.fund(account.address)
     return ChainClient(bt.backend, account)
 
@@ -281,7 +282,8 @@ def _mined(rpc: Checked, tx_hash: str) -> dict:
 
 
 def _send(rpc: Checked, account: Any, tx: dict) -> dict:
-    raw = account.sign_transaction(tx).raw_transaction
+    # eth-account signs every transaction type here (legacy, EIP-2930, EIP-1559)
+    raw = Account.sign_transaction(tx, account.key).raw_transaction
     return _mined(rpc, rpc("eth_sendRawTransaction", "0x" + raw.hex()))
 
 
@@ -290,7 +292,7 @@ def _scenario(rpc: Checked, bt: BackendUnderTest) -> dict[str, Any]:
     an EIP-2930 write with an access list, an EIP-1559 call emitting logs, an EIP-1559
     plain transfer and an EIP-7702 delegation. Block and log filters are installed before,
     polled after."""
-    account = new_account()
+    account = Account.create()
     bt.fund(account.address)
     chain_id = int(rpc("eth_chainId"), 16)
     price = int(rpc("eth_gasPrice"), 16)
@@ -365,7 +367,7 @@ def _scenario(rpc: Checked, bt: BackendUnderTest) -> dict[str, Any]:
         },
     )
     # EIP-7702: a fresh account delegates its code to the probe
-    authority = new_account()
+    authority = Account.create()
     auth = authority.sign_authorization({"chainId": chain_id, "address": probe, "nonce": 0})
     delegation = _send(
         rpc,

@@ -210,7 +210,9 @@ def test_rejected_transaction_leaves_no_trace(tmp_path: Path) -> None:
     client = ChainClient(backend, new_account())
     client.deploy(load_artifact("ChainProbe"), "x")
     head = backend.get_block("latest")
-    bad = client.account.sign_transaction(
+    from eth_account import Account
+
+    bad = Account.sign_transaction(
         {
             "nonce": 7,
             "gas": 100_000,
@@ -220,7 +222,8 @@ def test_rejected_transaction_leaves_no_trace(tmp_path: Path) -> None:
             "value": 0,
             "data": b"",
             "chainId": backend.chain_id,
-        }
+        },
+        client.account.key,
     )
     with pytest.raises(ChainError, match="rejected"):
         backend.send_raw_transaction(bad.raw_transaction)

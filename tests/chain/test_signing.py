@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 from node.chain.accounts import KeyAccount
 from node.chain.client import sign_transaction
 
-KEY = st.integers(1, 2**256 - 2**32 - 978).map(lambda k: k.to_bytes(32, "big"))
+KEY = st.integers(1, 0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFEBAAEDCE6AF48A03BBFD25E8CD0364140).map(
+    lambda k: k.to_bytes(32, "big")
+)
 U64 = st.integers(0, 2**64 - 1)
 ADDRESS = st.one_of(st.none(), st.binary(min_size=20, max_size=20).map(lambda b: "0x" + b.hex()))
 DATA = st.binary(max_size=300)
