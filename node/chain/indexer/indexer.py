@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterable
 from typing import Any, NamedTuple
 
@@ -31,6 +32,9 @@ from node.chain.indexer.models import (
 from node.chain.indexer.pg_reader import PgReader, Statistics
 from node.db import create_schema
 from node.errors import InvalidInput
+
+#: seconds an idle index trusts its last check that the chain still has its cursor block
+REVERIFY_SECONDS = 5.0
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +142,9 @@ class EventIndexer:
         self._abis: dict[str, tuple[str, ContractABI]] = {}
         self._sync_lock = threading.Lock()
         self._genesis: str | None = None
+        #: (block number, hash, monotonic time) of the cursor block last read back from the
+        #: chain: an idle node polls the head every 0.2 s and need not re-read it each time
+        self._verified: tuple[int, str, float] = (-1, "", 0.0)
         create_schema(engine)
         self._pg = engine.dialect.name == "postgresql"
         self._reader = PgReader(engine) if self._pg else None
@@ -213,12 +220,20 @@ class EventIndexer:
                 f"index {self.name!r} is at block {cursor.block_number}, beyond the chain's head; "
                 "the chain was replaced: rebuild the index"
             )
+        number, known, at = self._verified
+        if (
+            number == cursor.block_number
+            and known == cursor.block_hash
+            and time.monotonic() - at < REVERIFY_SECONDS
+        ):
+            return cursor.block_number + 1
         block = self.backend.get_block(cursor.block_number)
         if "0x" + block.hash.hex() != cursor.block_hash:
             raise IndexerError(
                 f"block {cursor.block_number} changed under the index: the chain reorganized "
                 "or was replaced; finality is assumed, rebuild the index"
             )
+        self._verified = (cursor.block_number, cursor.block_hash, time.monotonic())
         return cursor.block_number + 1
 
     def _index_range(self, start: int, end: int) -> int:
