@@ -1,8 +1,10 @@
 """The regulator's check of joint queries, from the chain's events and the owners' access
 logs: every party that joined a run was admitted first, every owner spent its ε on its
-grant with the query's hash before it joined and committed to its input at its first join
-(the commitments hash to the digest the contract kept), a completed query had every owner in its
-last run, and every owner acknowledged the result hash and logged its spend and the result.
+grant with the query's hash no later than its join (the contract spends in the join's own
+transaction; the check does not trust that) and committed to its input at its first join
+(the commitments hash to the digest the contract kept), a completed query had every owner in
+its last run, and every owner acknowledged the result hash and logged its spend and the
+result.
 """
 
 from __future__ import annotations

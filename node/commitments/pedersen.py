@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from eth_utils import keccak
+from gmpy2 import mpz
 from py_ecc.optimized_bn128 import (
     FQ,
     G1,
@@ -75,10 +76,10 @@ def generator_h() -> Point:
 def _table(base: str) -> list[list[tuple[int, int]]]:
     """table[i][j] = j · 2^(8i) · base in affine coordinates (entry 0 unused), for the 32
     windows of a 256-bit scalar."""
-    x, y = (int(c) for c in normalize(G1 if base == "G" else generator_h()))
+    x, y = (mpz(int(c)) for c in normalize(G1 if base == "G" else generator_h()))
     rows: list[list[tuple[int, int]]] = []
     for _ in range(256 // _WINDOW):
-        row = [(x, y, 1)]
+        row = [(x, y, mpz(1))]
         for _ in range((1 << _WINDOW) - 2):
             row.append(_madd(row[-1], x, y))
         x, y = _normalize_all([_madd(row[-1], x, y)])[0]  # 2^8 · the window's base
@@ -86,21 +87,22 @@ def _table(base: str) -> list[list[tuple[int, int]]]:
     return rows
 
 
-_P = field_modulus
+#: gmpy2 (pinned for MPyC) multiplies and reduces 254-bit numbers some 2.5x faster than ints
+_P = mpz(field_modulus)
 
 
 def _madd(acc: tuple[int, int, int], x2: int, y2: int) -> tuple[int, int, int]:
     """Jacobian ``acc`` + affine (x2, y2), on raw integers mod p (madd-2007-bl): the
-    commitments' hot loop, some 4x faster than py_ecc's FQ objects. The cases the formula
+    commitments' hot loop, some 10x faster than py_ecc's FQ objects. The cases the formula
     does not cover (infinity, equal or opposite points) go through py_ecc."""
     x1, y1, z1 = acc
     if z1 == 0:
-        return (x2, y2, 1)
+        return (x2, y2, mpz(1))
     z1z1 = z1 * z1 % _P
     h = (x2 * z1z1 - x1) % _P
     r = 2 * (y2 * z1 * z1z1 - y1) % _P
     if h == 0:
-        return _from_py_ecc(add(_to_py_ecc(acc), (FQ(x2), FQ(y2), FQ(1))))
+        return _from_py_ecc(add(_to_py_ecc(acc), (FQ(int(x2)), FQ(int(y2)), FQ(1))))
     hh = h * h % _P
     i = 4 * hh
     j = h * i % _P
@@ -114,16 +116,16 @@ def _madd(acc: tuple[int, int, int], x2: int, y2: int) -> tuple[int, int, int]:
 def _to_py_ecc(point: tuple[int, int, int]) -> Point:
     # py_ecc keeps homogeneous projective coordinates (x = X/Z), this module Jacobian ones
     # (x = X/Z², y = Y/Z³)
-    x, y, z = point
+    x, y, z = (int(c) for c in point)
     return (FQ(x * z), FQ(y), FQ(z * z * z))
 
 
 def _from_py_ecc(point: Point) -> tuple[int, int, int]:
-    x, y, z = (int(c) for c in point)
+    x, y, z = (mpz(int(c)) for c in point)
     return (x * z % _P, y * z * z % _P, z)
 
 
-def _fixed_base(base: str, scalar: int, acc: tuple[int, int, int] = (1, 1, 0)):
+def _fixed_base(base: str, scalar: int, acc: tuple[int, int, int] = (mpz(1), mpz(1), mpz(0))):
     rows = _table(base)
     i = 0
     while scalar:
@@ -155,7 +157,7 @@ def _normalize_all(points: Sequence[tuple[int, int, int]]) -> list[tuple[int, in
     out, k = [], 0
     for x, y, z in points:
         if z == 0:
-            out.append((0, 0))
+            out.append((mpz(0), mpz(0)))
             continue
         zi = invs[k]
         k += 1
@@ -165,7 +167,9 @@ def _normalize_all(points: Sequence[tuple[int, int, int]]) -> list[tuple[int, in
 
 
 def _affine_all(points: Sequence[tuple[int, int, int]]) -> list[bytes]:
-    return [x.to_bytes(32, "big") + y.to_bytes(32, "big") for x, y in _normalize_all(points)]
+    return [
+        int(x).to_bytes(32, "big") + int(y).to_bytes(32, "big") for x, y in _normalize_all(points)
+    ]
 
 
 def encode(point: Point) -> bytes:

@@ -6,9 +6,9 @@
 2. ``prepare``: each owner's node checks the spec against the hash and its participant
    entry, reduces its own rows to its input vector and commits to it (a Pedersen
    commitment per entry, given with its join and fixed by the contract at its first run: a
-   retry must feed the same input), spends its ε on the grant with the query's hash
-   (AccessManager.spend: before any output exists), makes a run certificate and joins the
-   run with its fingerprint.
+   retry must feed the same input), makes a run certificate and joins the run with its
+   fingerprint; the join spends the input's ε on its grant with the query's hash in the
+   same transaction (AccessManager.spendForJoint: before any output exists).
 3. ``run``: each owner checks every party's certificate against the fingerprint its
    account announced, draws its noise share and runs its MPyC party; the consumer runs
    party 0 and alone receives the opened result.
@@ -29,9 +29,8 @@ import logging
 import socket
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from functools import partial
 from itertools import product
 from typing import Any
 
@@ -46,7 +45,6 @@ from node.joint.contracts import JointLedger, JointState
 from node.joint.runner import JointRunFailed, PartyProcess, party_job, run_party
 from node.joint.spec import JointSpec, parse_spec
 from node.joint.tls import Identity, fingerprint, make_identity
-from node.privacy.budget import ZERO_DELTA
 from node.privacy.store import read_plaintext
 from node.sharing.contracts import Mode
 
@@ -107,12 +105,6 @@ def input_key(joint_address: str, joint_id: int) -> str:
     return "0x" + keccak(b"joint-input" + address + joint_id.to_bytes(32, "big")).hex()
 
 
-def _done(value: Any) -> Future:
-    f: Future = Future()
-    f.set_result(value)
-    return f
-
-
 def _free_port(host: str) -> int:
     with socket.socket() as s:
         s.bind((host, 0))
@@ -131,8 +123,8 @@ class _Prepared:
     #: this owner's input vector, reduced from its rows at prepare (kept in memory only)
     vector: list[Any]
     reduce_seconds: float
-    #: committing to the input and spending ε (side by side at a first run)
-    commit_and_spend_seconds: float
+    #: committing to the input (the commitments and their durable store)
+    commit_seconds: float
 
 
 class JointOwner:
@@ -206,14 +198,11 @@ class JointOwner:
                 inp = spec.inputs[index]
                 vector = owner_vector(spec, index, self._frame(spec, index))
                 reduced = time.perf_counter() - t0
-                sharing = self.rt.sharing
-                if sharing is None:
-                    raise JointRefused("node.toml names no data catalog (contracts.catalog/access)")
-                # the input is committed to at the first run and fixed for every retry: a
-                # retry is checked before it spends; a first run commits while it spends
+                # the input is committed to at its first run and fixed for every retry: a
+                # retry whose input does not open the stored commitments is refused here
+                t1 = time.perf_counter()
                 values, unit = committed_form(spec, vector)
-                commit = partial(
-                    commit_once,
+                commitments = commit_once(
                     self.rt.engine,
                     self.rt.keys,
                     input_key(ledger.address, joint_id),
@@ -223,17 +212,6 @@ class JointOwner:
                     unit,
                     values,
                 )
-                t1 = time.perf_counter()
-                with ThreadPoolExecutor(1) as pool:
-                    packed = pool.submit(commit) if attempt == 0 else _done(commit())
-                    paid = sharing.spend(
-                        inp.grant,
-                        inp.epsilon,
-                        ZERO_DELTA,
-                        info.query_hash,
-                        keccak(joint_id.to_bytes(32, "big") + attempt.to_bytes(4, "big")),
-                    )
-                    commitments = packed.result()
                 ready = _Prepared(
                     make_identity(run_tag(joint_id, attempt, info.query_hash), index + 1),
                     _free_port(self.host),
@@ -245,14 +223,20 @@ class JointOwner:
                     reduced,
                     time.perf_counter() - t1,
                 )
-                joined = ledger.join(
-                    joint_id,
-                    attempt,
-                    index + 1,
-                    ready.identity.fingerprint,
-                    f"{self.host}:{ready.port}",
-                    commitments,
-                )
+                try:
+                    # the join spends this input's ε on its grant with the query's hash, in
+                    # the same transaction (JointQuery → AccessManager.spendForJoint)
+                    joined = ledger.join(
+                        joint_id,
+                        attempt,
+                        index + 1,
+                        ready.identity.fingerprint,
+                        f"{self.host}:{ready.port}",
+                        commitments,
+                    )
+                except Exception:
+                    self._release(ready.process)
+                    raise
                 self._prepared[(joint_id, attempt)] = ready
                 self.rt.access_log.append(
                     "joint_spent",
@@ -264,7 +248,7 @@ class JointOwner:
                     dataset_id=inp.dataset,
                     epsilon=inp.epsilon.as_json(),
                     query_sha256="0x" + info.query_hash.hex(),
-                    spend_tx=paid.tx_hash,
+                    spend_tx=joined.tx_hash,
                     input_sha3="0x" + keccak(commitments).hex(),
                 )
         return {
@@ -334,7 +318,7 @@ class JointOwner:
             "ran": True,
             "seconds": {
                 "decrypt_and_reduce": round(ready.reduce_seconds, 4),
-                "commit_and_spend": round(ready.commit_and_spend_seconds, 4),
+                "commit_input": round(ready.commit_seconds, 4),
                 "checks_before_party": round(t1 - arrived, 4),
                 "noise": round(t2 - t1, 4),
                 "party": round(t3 - t2, 4),
@@ -452,7 +436,7 @@ def run(
     body = {"attempt": attempt, "spec": spec.model_dump(mode="json")}
     say = progress or (lambda _msg: None)
     with ThreadPoolExecutor(len(clients) + 1) as pool:
-        say(f"preparing run {attempt}: each owner spends its ε and joins")
+        say(f"preparing run {attempt}: each owner commits to its input and joins, spending its ε")
         try:
             prepared = list(
                 pool.map(lambda c: c.post(f"/v1/joint/{joint_id}/prepare", body), clients)
@@ -489,7 +473,7 @@ def run(
     lap("chain_complete_and_acknowledge")
     owner_seconds = {
         k: max(r.get("seconds", {}).get(k, 0.0) for r in ran)
-        for k in ("decrypt_and_reduce", "commit_and_spend", "checks_before_party", "noise", "party")
+        for k in ("decrypt_and_reduce", "commit_input", "checks_before_party", "noise", "party")
     }
     return result, {
         "seconds": seconds,

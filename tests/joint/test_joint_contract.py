@@ -8,9 +8,12 @@ from collections.abc import Iterator
 import pytest
 from eth_utils import keccak
 
+from node.audit.contracts import deploy_audit
 from node.chain.errors import ContractReverted
+from node.commitments.contracts import deploy_commitments
 from node.joint.contracts import JointLedger, JointState, deploy_joint
-from node.privacy.budget import Epsilon
+from node.privacy.budget import ZERO_DELTA, Epsilon
+from node.registry.registry import Registry
 from node.sharing.contracts import Mode, Policy
 from tests.contracts.test_access_manager import World, build
 
@@ -47,6 +50,15 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[World, dic
         w.registry.address,
         s["owner"].catalog.address,
         s["owner"].access.address,
+    )
+    # the registry names it, so that AccessManager takes its joins' spends
+    regulator = s["regulator"].client
+    Registry(regulator, w.registry.address).set_network_contracts(
+        s["owner"].catalog.address,
+        s["owner"].access.address,
+        deploy_audit(regulator, w.registry.address).address,
+        deploy_commitments(regulator, w.registry.address).address,
+        contract.address,
     )
     ledgers = {a: JointLedger(x.client, contract.address) for a, x in s.items()}
     yield w, ledgers, grants
@@ -122,6 +134,18 @@ def test_a_run_fails_is_retried_completes_and_is_acknowledged(world) -> None:
         "commitments": INPUT,
     }
     assert ledgers["other"].participants(jid)[0].input_digest == keccak(INPUT)
+    # the join spent the entry's ε on the grant with the query's hash, in this transaction
+    spent = [
+        w.sharing["owner"].access.abi.decode_log(log)
+        for log in r.receipt.logs
+        if log.address == w.sharing["owner"].access.address
+    ]
+    assert [(e.event, e.args["requestId"], e.args["epsilonMilli"]) for e in spent] == [
+        ("BudgetSpent", grants["consumer"], 500)
+    ]
+    assert spent[0].args["queryHash"] == QUERY
+    assert spent[0].args["resultHash"] == keccak(jid.to_bytes(32, "big") + (0).to_bytes(4, "big"))
+    assert w.sharing["owner"].budget(grants["consumer"]).spent == Epsilon.parse("0.5")
     assert r.event("PartyJoined").args == {
         "jointId": jid,
         "attempt": 0,
@@ -165,6 +189,8 @@ def test_a_run_fails_is_retried_completes_and_is_acknowledged(world) -> None:
     )
     r = ledgers["owner"].join(jid, 1, 1, CERT, "127.0.0.1:7002", INPUT)
     assert [e.event for e in r.events] == ["PartyJoined"]  # committed once, at the first run
+    # the retry paid again: ε stays spent for a failed run
+    assert w.sharing["owner"].budget(grants["consumer"]).spent == Epsilon.parse("1")
     assert ledgers["other"].cert_of(jid, 1, 1) == CERT
     result = b"\x77" * 32
     assert _revert(ledgers["owner"].complete, jid, 1, result).error == "NotConsumer"
@@ -247,3 +273,33 @@ def test_only_a_test_deployment_allows_noise_off(world) -> None:
     assert test_ledger.test_mode() and not ledgers["consumer"].test_mode()
     r = test_ledger.propose(QUERY, [grants["consumer"]], [1], True)
     assert r.event("JointProposed").args["noiseless"] is True
+
+
+def test_a_join_pays_or_reverts_and_only_joint_query_spends_for_a_join(world) -> None:
+    w, ledgers, grants = world
+    s = w.sharing
+    r = ledgers["other"].propose(QUERY, [grants["other"]], [1500])
+    jid = r.event("JointProposed").args["jointId"]
+    assert r.event("JointAdmitted").args == {"jointId": jid}
+    # the owner answers a DP query on the same grant meanwhile: 1.5 ε is no longer there
+    s["owner"].spend(grants["other"], Epsilon.parse("1"), ZERO_DELTA, b"\x01" * 32, b"\x02" * 32)
+    err = _revert(ledgers["owner"].join, jid, 0, 1, CERT, "x", INPUT)
+    assert (err.error, err.error_args) == (
+        "BudgetExceeded",
+        {"requestId": grants["other"], "asked": 1500, "remaining": 1000},
+    )
+    assert ledgers["other"].cert_of(jid, 0, 1) == b"\0" * 32  # nothing of the join is kept
+    assert s["owner"].budget(grants["other"]).spent == Epsilon.parse("1")
+    # nobody but the registry's JointQuery spends for a join
+    caller = s["owner"].client
+    err = _revert(
+        caller.transact,
+        s["owner"].access,
+        "spendForJoint",
+        grants["other"],
+        w.addr("owner"),
+        100,
+        QUERY,
+        b"\0" * 32,
+    )
+    assert (err.error, err.error_args) == ("NotJointContract", {"caller": w.addr("owner")})

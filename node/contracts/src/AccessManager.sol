@@ -131,6 +131,8 @@ contract AccessManager {
     /// @notice The grant is not usable now (not authorized, expired, revoked, or a party
     ///         is not active).
     error NotUsable(uint256 requestId);
+    /// @notice `caller` is not the network's JointQuery contract.
+    error NotJointContract(address caller);
 
     /// @notice `consumer` applied for `version` of `datasetId` (request `requestId`).
     event AccessRequested(
@@ -310,8 +312,36 @@ contract AccessManager {
         bytes32 queryHash,
         bytes32 resultHash
     ) external {
+        _spend(requestId, msg.sender, epsilonMilli, deltaNano, queryHash, resultHash);
+    }
+
+    /// @notice Pays for an owner's part of a joint query run, as the owner joins it: callable
+    ///         by the network's JointQuery contract only (NodeRegistry.networkContracts), which
+    ///         passes the joining account as `owner` and the ε of its participant entry. The
+    ///         same checks and event as `spend`, in the join's own transaction.
+    /// @param runHash keccak256(jointId ‖ attempt): the run paid for.
+    function spendForJoint(
+        uint256 requestId,
+        address owner,
+        uint64 epsilonMilli,
+        bytes32 queryHash,
+        bytes32 runHash
+    ) external {
+        (,,,, address joint) = _registry.networkContracts();
+        if (joint == address(0) || msg.sender != joint) revert NotJointContract(msg.sender);
+        _spend(requestId, owner, epsilonMilli, 0, queryHash, runHash);
+    }
+
+    function _spend(
+        uint256 requestId,
+        address spender,
+        uint64 epsilonMilli,
+        uint64 deltaNano,
+        bytes32 queryHash,
+        bytes32 resultHash
+    ) private {
         Request storage r = _existing(requestId);
-        if (msg.sender != r.owner) revert NotDecider(requestId, msg.sender);
+        if (spender != r.owner) revert NotDecider(requestId, spender);
         if (r.mode != Mode.Dp) revert NotDp(requestId);
         if (!isUsable(requestId)) revert NotUsable(requestId);
         if (epsilonMilli == 0) revert InvalidEpsilon(0, r.epsilonMilli);

@@ -9,8 +9,8 @@ import {NodeRegistry} from "./NodeRegistry.sol";
 /// @notice Joint statistics over several departments' datasets, computed by the owners'
 ///         nodes with secure multi-party computation. A consumer proposes a query over its
 ///         DP grants (one dataset per owner) by its hash; each owner's preset policy admits it
-///         at once or the owner decides; each owner spends its ε on its grant
-///         (AccessManager.spend with the query's hash) and then joins the run with the
+///         at once or the owner decides; each owner joins the run, which spends its ε on its
+///         grant (AccessManager.spendForJoint with the query's hash), with the
 ///         fingerprint of its run certificate, which binds the TLS key the parties pin to the
 ///         owner's registry entry, and with Pedersen commitments to its input (fixed at its
 ///         first join: every later run of the query must give the same ones); the consumer records the hash of the opened result and each
@@ -197,8 +197,9 @@ contract JointQuery {
 
     /// @notice Joins run `attempt` of an admitted query as party `pid` with the fingerprint
     ///         of the run certificate and the endpoint the party listens on.
-    /// @dev pid 0 is the consumer; pid i + 1 the owner of participant i. An owner joins
-    ///      after spending its ε on its grant with the query's hash (the audit checks it).
+    /// @dev pid 0 is the consumer; pid i + 1 the owner of participant i. An owner's join
+    ///      spends its entry's ε on its grant with the query's hash (AccessManager.spendForJoint,
+    ///      reverting past any budget), in the same transaction.
     /// @param inputCommitments Empty for the consumer; for an owner, its commitments to its
     ///        input (64 bytes each), recorded at its first join and required unchanged after.
     function join(
@@ -216,23 +217,35 @@ contract JointQuery {
             : (pid <= _participants[jointId].length ? _participants[jointId][pid - 1].owner : address(0));
         if (msg.sender != expected) revert NotParticipant(jointId, msg.sender);
         if (_certs[jointId][attempt][pid] != bytes32(0)) revert AlreadyDone(jointId, msg.sender);
-        uint256 n = inputCommitments.length / 64;
-        if (
-            (pid == 0 && inputCommitments.length != 0)
-                || (pid != 0 && (inputCommitments.length % 64 != 0 || n == 0 || n > MAX_INPUT_COMMITMENTS))
-        ) revert InvalidInputCommitments(pid, inputCommitments.length);
+        if (pid == 0 && inputCommitments.length != 0) revert InvalidInputCommitments(0, inputCommitments.length);
         _certs[jointId][attempt][pid] = certHash;
-        if (pid != 0) {
-            Participant storage p = _participants[jointId][pid - 1];
-            bytes32 digest = keccak256(inputCommitments);
-            if (p.inputDigest == bytes32(0)) {
-                p.inputDigest = digest;
-                emit InputCommitted(jointId, msg.sender, pid, digest, uint32(n), inputCommitments);
-            } else if (p.inputDigest != digest) {
-                revert InputChanged(jointId, msg.sender, p.inputDigest, digest);
-            }
-        }
+        if (pid != 0) _ownerJoins(jointId, attempt, pid, j.queryHash, inputCommitments);
         emit PartyJoined(jointId, attempt, pid, msg.sender, certHash, endpoint);
+    }
+
+    function _ownerJoins(
+        uint256 jointId,
+        uint32 attempt,
+        uint16 pid,
+        bytes32 queryHash,
+        bytes calldata inputCommitments
+    ) private {
+        uint256 n = inputCommitments.length / 64;
+        if (inputCommitments.length % 64 != 0 || n == 0 || n > MAX_INPUT_COMMITMENTS) {
+            revert InvalidInputCommitments(pid, inputCommitments.length);
+        }
+        Participant storage p = _participants[jointId][pid - 1];
+        // the owner's ε is spent on its grant in this transaction, before any output exists
+        _access.spendForJoint(
+            p.grantId, msg.sender, p.epsilonMilli, queryHash, keccak256(abi.encodePacked(jointId, attempt))
+        );
+        bytes32 digest = keccak256(inputCommitments);
+        if (p.inputDigest == bytes32(0)) {
+            p.inputDigest = digest;
+            emit InputCommitted(jointId, msg.sender, pid, digest, uint32(n), inputCommitments);
+        } else if (p.inputDigest != digest) {
+            revert InputChanged(jointId, msg.sender, p.inputDigest, digest);
+        }
     }
 
     /// @notice Records that run `attempt` failed; the next run is `attempt + 1`.
