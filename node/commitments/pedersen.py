@@ -93,7 +93,7 @@ _P = mpz(field_modulus)
 
 def _madd(acc: tuple[int, int, int], x2: int, y2: int) -> tuple[int, int, int]:
     """Jacobian ``acc`` + affine (x2, y2), on raw integers mod p (madd-2007-bl): the
-    commitments' hot loop, some 10x faster than py_ecc's FQ objects. The cases the formula
+    commitments' hot loop, several times faster than py_ecc's FQ objects. The cases the formula
     does not cover (infinity, equal or opposite points) go through py_ecc."""
     x1, y1, z1 = acc
     if z1 == 0:
