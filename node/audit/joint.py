@@ -89,33 +89,19 @@ def check_joint_runs(auditor: Any, logs: dict[str, list[dict[str, Any]]]) -> int
                 logged[(node, int(entry["detail"].get("joint_id", 0)))].append(entry)
     for jid, j in joints.items():
         _check_one(auditor, jid, j, spends, logged, set(logs))
-        _check_inputs(auditor, jid, j)
     return len(joints)
 
 
-def _check_inputs(auditor: Any, jid: int, j: _Joint) -> None:
-    for index, (grant, _milli) in enumerate(j.grants):
-        known = auditor.facts.grants.get(grant)
-        owner = known.owner if known is not None else None
-        joined = [blk for _att, pid, _w, blk in j.joins if pid == index + 1]
-        if not joined:
-            continue
-        committed = [i for i in j.inputs if i[0] == index + 1]
-        problem = None
-        if len(committed) != 1 or committed[0][3] > min(joined):
-            problem = f"{len(committed)} input commitments recorded, not one at its first join"
-        elif _hex(keccak(committed[0][2])) != committed[0][1]:
-            problem = "the input commitments recorded do not hash to their digest"
-        elif len(committed[0][2]) % 64 or not committed[0][2]:
-            problem = "the input commitments recorded are not whole 64-byte points"
-        if problem:
-            auditor.find(
-                "joint_input_not_committed",
-                "high",
-                owner,
-                f"joint query {jid}, party {index + 1}: {problem}",
-                joint=jid,
-            )
+def _input_problem(committed: list[tuple[int, str, bytes, int]], joins: list) -> str | None:
+    """What is wrong with an owner's recorded input commitments, given its joins."""
+    if len(committed) != 1 or committed[0][3] > min(blk for _att, blk in joins):
+        return f"{len(committed)} input commitments recorded, not one at its first join"
+    _pid, digest, packed, _block = committed[0]
+    if _hex(keccak(packed)) != digest:
+        return "the input commitments recorded do not hash to their digest"
+    if len(packed) % 64 or not packed:
+        return "the input commitments recorded are not whole 64-byte points"
+    return None
 
 
 def _check_one(
@@ -135,6 +121,16 @@ def _check_one(
         known = auditor.facts.grants.get(grant)
         owner = known.owner if known is not None else None
         joins = [(att, blk) for att, pid, _w, blk in j.joins if pid == index + 1]
+        if joins:
+            problem = _input_problem([i for i in j.inputs if i[0] == index + 1], joins)
+            if problem:
+                auditor.find(
+                    "joint_input_not_committed",
+                    "high",
+                    owner,
+                    f"joint query {jid}, party {index + 1}: {problem}",
+                    joint=jid,
+                )
         paid = [blk for q, m, blk in spends.get(grant, []) if q == j.query and m == milli]
         for att, blk in joins:
             if not any(b <= blk for b in paid) or len(paid) < len(joins):

@@ -158,9 +158,24 @@ class InputChanged(CommitmentError):
     http_status = 409
 
 
-def _opens(packed: bytes, sealed: bytes, key: Any, values: list[int]) -> bool:
+def _blindings(sealed: bytes, key: Any) -> list[int]:
     opened = SealedBox(key).decrypt(sealed)
-    blindings = [int.from_bytes(opened[i : i + 32], "big") for i in range(0, len(opened), 32)]
+    return [int.from_bytes(opened[i : i + 32], "big") for i in range(0, len(opened), 32)]
+
+
+def stored_set(engine: Any, key: Any, set_id: str) -> CommitmentSet | None:
+    """The commitments this node stored under ``set_id`` with their blindings opened
+    (``key``: the node's encryption key), or None."""
+    with Session(engine) as db:
+        stored = db.get(CommittedColumn, set_id)
+    if stored is None:
+        return None
+    blindings = _blindings(stored.sealed_blindings, key)
+    return CommitmentSet(tuple(unpack(stored.packed)), tuple(blindings))
+
+
+def _opens(packed: bytes, sealed: bytes, key: Any, values: list[int]) -> bool:
+    blindings = _blindings(sealed, key)
     points = unpack(packed)
     return len(values) == len(points) == len(blindings) and all(
         encode(commit(v, r)) == p for v, r, p in zip(values, blindings, points, strict=True)
@@ -265,8 +280,7 @@ def record_totals(
         )
     if set_digest(stored.packed) != anchored.digest:
         raise CommitmentError("the stored commitments are not the anchored ones")
-    opened = SealedBox(session.keys.encryption_key).decrypt(stored.sealed_blindings)
-    blindings = [int.from_bytes(opened[i : i + 32], "big") for i in range(0, len(opened), 32)]
+    blindings = _blindings(stored.sealed_blindings, session.keys.encryption_key)
     frame = _frame(session, row, [column, group_by])
     values = _values(frame, column, stored.unit)
     cset = CommitmentSet(tuple(unpack(stored.packed)), tuple(blindings))

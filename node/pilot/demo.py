@@ -909,13 +909,9 @@ def commitment_story(network: LocalNetwork, out_dir: Path, say: Say) -> list[dic
     The analyst re-checks every total from the chain's events and takes them into the city
     carbon accounts, without learning any single enterprise's figure."""
     import pandas as pd
-    from nacl.public import SealedBox
-    from py_ecc.optimized_bn128 import curve_order
-    from sqlalchemy.orm import Session
 
     from node.commitments.contracts import group_hash
-    from node.commitments.models import CommittedColumn
-    from node.commitments.service import check_totals, commit_column, record_totals
+    from node.commitments.service import check_totals, commit_column, record_totals, stored_set
 
     source = synthetic.eco_key_emitters(out_dir / "data" / "eco_key_emitters_2024.csv")
     steps: list[dict[str, Any]] = []
@@ -938,17 +934,15 @@ def commitment_story(network: LocalNetwork, out_dir: Path, say: Say) -> list[dic
             for i, c in enumerate(pd.read_csv(source, dtype=str)["adcode"])
             if f"adcode={c}" == first.group
         ]
-        with Session(s.engine) as db:
-            stored = db.get(CommittedColumn, done.set_id)
-        opened = SealedBox(s.keys.encryption_key).decrypt(stored.sealed_blindings)
-        blinding = sum(int.from_bytes(opened[32 * i : 32 * i + 32], "big") for i in indexes)
+        cset = stored_set(s.engine, s.keys.encryption_key, done.set_id)
+        assert cset is not None  # commit_column stored it
         try:
             s.require_commitments().record_total(
                 bytes.fromhex(done.set_id[2:]),
-                stored.packed,
+                cset.packed,
                 indexes,
                 first.total - 1,
-                blinding % curve_order,
+                cset.blinding_of(indexes),
                 first.group + " (1 kg short)",
             )
             refused = "accepted (a defect)"
