@@ -9,7 +9,7 @@ NPM_STAMP := node_modules/.stamp-npm
 PYTEST_ARGS ?=
 export TANLIAN_TEST_PG_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 
-.PHONY: demo test setup contracts lint bench clean help
+.PHONY: demo test setup contracts lint bench clean help chromium
 
 help:
 	@echo "make demo       set up and run the pilot scenario on the embedded chain"
@@ -36,9 +36,18 @@ setup: $(PY_STAMP)
 demo: $(PY_STAMP)
 	$(BIN)/tanlian demo --out out/demo
 
-test: $(PY_STAMP) $(NPM_STAMP)
+test: $(PY_STAMP) $(NPM_STAMP) chromium
 	$(BIN)/ruff check .
-	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+# The cockpit's browser tests drive Debian's chromium (Playwright's own browser download is
+# not used); installed here when missing, with CJK fonts for the Chinese labels.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-noto-cjk >/dev/null; }
 
 contracts: $(PY_STAMP) $(NPM_STAMP)
 	$(BIN)/python -m node.contracts.build
@@ -60,6 +69,7 @@ bench: $(PY_STAMP) $(NPM_STAMP)
 	$(BIN)/python benchmarks/carbon_inventory.py
 	$(BIN)/python benchmarks/load.py
 	$(BIN)/python benchmarks/crash_trials.py
+	$(BIN)/python benchmarks/cockpit.py
 
 clean:
 	rm -rf $(VENV) node_modules out .pytest_cache .ruff_cache

@@ -19,6 +19,7 @@ from cli import (
     audit,
     carbon,
     chain,
+    cockpit,
     commit,
     dataset,
     identity,
@@ -56,6 +57,7 @@ app.add_typer(quality.feedback_app, name="feedback")
 app.add_typer(quality.quality_app, name="quality")
 app.add_typer(commit.app, name="commit")
 app.add_typer(joint.app, name="joint")
+app.add_typer(cockpit.app, name="cockpit")
 app.command("query")(query.query)
 app.command("init")(identity.init)
 

@@ -65,6 +65,7 @@ def create_schema(engine: Engine) -> None:
     # Importing the model modules registers their tables on Base.metadata.
     import node.audit.models
     import node.chain.indexer.models
+    import node.cockpit.models
     import node.commitments.models
     import node.privacy.models
     import node.quality.documents

@@ -113,6 +113,32 @@ class QualitySettings(BaseModel):
     review_check_seconds: float = Field(default=60.0, gt=0, le=86400)
 
 
+class CockpitSettings(BaseModel):
+    model_config = {"extra": "forbid"}
+
+    #: Where ``tanlian cockpit serve`` listens (loopback unless the deployer says otherwise).
+    host: str = "127.0.0.1"
+    port: int = Field(default=8700, ge=1, le=65535)
+    #: A session ends after this long without a request, and after ``session_max_hours``.
+    session_idle_minutes: float = Field(default=30.0, gt=0, le=24 * 60)
+    session_max_hours: float = Field(default=12.0, gt=0, le=24 * 7)
+    #: Failed logins allowed per user name and per client address in ``login_window_seconds``.
+    login_attempts: int = Field(default=5, ge=1, le=1000)
+    login_window_seconds: float = Field(default=300.0, gt=0, le=86400)
+    #: Set when a TLS proxy serves the cockpit: the session cookie is then sent over https only.
+    secure_cookies: bool = False
+    #: A GeoJSON FeatureCollection of the 20 units (``properties.adcode``) replacing the
+    #: schematic tile grid, and its map review number (审图号), shown as the caption.
+    geojson: Path | None = None
+    map_review_no: str | None = None
+
+    @model_validator(mode="after")
+    def _geojson_needs_review_no(self) -> CockpitSettings:
+        if self.geojson is not None and not (self.map_review_no or "").strip():
+            raise ValueError("cockpit.geojson needs cockpit.map_review_no (审图号) for its caption")
+        return self
+
+
 class NodeSettings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="TANLIAN_", env_nested_delimiter="__", extra="forbid"
@@ -129,6 +155,7 @@ class NodeSettings(BaseSettings):
     store: StoreSettings = StoreSettings()
     audit: AuditSettings = AuditSettings()
     quality: QualitySettings = QualitySettings()
+    cockpit: CockpitSettings = CockpitSettings()
     #: SQLAlchemy URL of the node's index and metadata (default: SQLite in HOME).
     database_url: str | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

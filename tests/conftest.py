@@ -205,3 +205,47 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         return rank.get(path, len(LONG_FIRST))
 
     items.sort(key=key)  # stable: the order within a module and among the rest is kept
+
+
+# -- the pilot demo, once per run ----------------------------------------------------------
+@dataclass
+class PilotDemo:
+    root: Path
+    summary: dict
+    lines: list[str]
+    config: Path
+
+    @property
+    def cockpit_url(self) -> str:
+        return self.summary["cockpit"]["url"]
+
+    @property
+    def viewer_password(self) -> str:
+        line = next(x for x in self.lines if "log in as demo-viewer with password" in x)
+        return line.split("with password ")[1].split()[0]
+
+    def summary_step(self, name: str) -> dict:
+        return next(s for s in self.summary["steps"] if s["step"] == name)
+
+    @property
+    def analyst_home(self) -> Path:
+        return self.root / "demo" / "network" / "nodes" / "analyst"
+
+
+@pytest.fixture(scope="session")
+def pilot_demo(tmp_path_factory) -> Iterator[PilotDemo]:
+    """`make demo`'s scenario on free ports, left running (cockpit included) for the tests
+    that read its results; its tests share one xdist group, so it runs once."""
+    from node.network.config import load_network_config
+    from node.network.orchestrator import LocalNetwork
+    from node.pilot.demo import run_demo
+    from tests.network.test_local_network import _config
+
+    root = tmp_path_factory.mktemp("pilot-demo")
+    config = _config(root / "net.toml", full=True, joint=True)
+    lines: list[str] = []
+    try:
+        summary = run_demo(root / "demo", config, say=lines.append, cockpit_port=free_port())
+        yield PilotDemo(root, summary, lines, config)
+    finally:
+        LocalNetwork(load_network_config(config), root / "demo" / "network").down()

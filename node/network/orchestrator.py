@@ -535,8 +535,29 @@ class LocalNetwork:
         self.save_state(state)
         return bool(stopped)
 
+    def start_cockpit(self, dept: Department, port: int) -> str:
+        """Serve ``dept``'s decision cockpit on 127.0.0.1:``port``; its URL. `down` stops it."""
+        state = self.load_state()
+        old = state.get("cockpit")
+        if old:
+            _terminate([("cockpit", old["pid"], old["home"])])
+        home = str(self.home(dept))
+        pid = self._spawn(
+            ["cockpit", "serve", "--home", home, "--port", str(port)], f"{dept.name}-cockpit"
+        )
+        url = f"http://127.0.0.1:{port}"
+        self._wait_healthy(url, pid, home, f"{dept.name}'s cockpit", timeout=60)
+        state["cockpit"] = {"pid": pid, "home": home, "department": dept.name, "url": url}
+        self.save_state(state)
+        return url
+
     def down(self) -> list[str]:
         state = self.load_state()
+        cockpit = state.get("cockpit")
+        cockpit_stopped = (
+            _terminate([("cockpit", cockpit["pid"], cockpit["home"])]) if cockpit else []
+        )
+        state["cockpit"] = None
         nodes = [
             (name, info["pid"], str(self.root / "nodes" / name))
             for name, info in state.get("nodes", {}).items()
@@ -547,7 +568,7 @@ class LocalNetwork:
             else []
         )
         # Nodes first: on SIGTERM each anchors its pending access log, which needs the chain.
-        stopped = _terminate(nodes) + _terminate(chain)
+        stopped = cockpit_stopped + _terminate(nodes) + _terminate(chain)
         state["nodes"] = {}
         state["chain"] = None
         if self.state_path.exists():

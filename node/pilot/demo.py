@@ -20,6 +20,7 @@ The network is left running; `tanlian network down --root OUT/network` stops it.
 from __future__ import annotations
 
 import json
+import secrets
 import shutil
 import time
 from collections.abc import Callable
@@ -35,6 +36,8 @@ from analytics.indicators.pipeline import run as run_pipeline
 from analytics.indicators.sensitivity import monte_carlo_of
 from analytics.tables import write_csv_atomic
 from node.chain.errors import ContractReverted
+from node.cockpit.auth import Users
+from node.cockpit.holdings import Holdings
 from node.contracts.toolchain import ARTIFACTS_DIR
 from node.errors import TanlianError
 from node.network.config import load_network_config
@@ -62,7 +65,12 @@ INDEX_PIPELINE = (
 )
 
 
-def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print) -> dict[str, Any]:
+def run_demo(
+    out_dir: Path,
+    config_path: Path = DEFAULT_CONFIG,
+    say: Say = print,
+    cockpit_port: int = 8700,
+) -> dict[str, Any]:
     out_dir = Path(out_dir)
     config = load_network_config(config_path)
     network = LocalNetwork(config, out_dir / "network", say=lambda m: say(f"    {m}"))
@@ -75,14 +83,14 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     steps: list[dict[str, Any]] = []
 
     say(
-        f"1/6 bringing up the pilot network '{config.network.name}' "
+        f"1/7 bringing up the pilot network '{config.network.name}' "
         f"({len(config.departments)} departments, embedded chain)"
     )
     status = network.up()
     steps.extend(network.events)
     state = network.load_state()
 
-    say("2/6 the registry as each department's node sees it (signed requests)")
+    say("2/7 the registry as each department's node sees it (signed requests)")
     views: dict[str, list[tuple[str, str]]] = {}
     for dept in config.departments:
         keys = unlock(network.home(dept) / KEYSTORE_FILE, network.secret(dept).read_text())
@@ -103,7 +111,7 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     if not consistent or any(r["registry_status"] != "active" for r in rows.values()):
         raise RuntimeError(f"the registry is not as expected: {views}")
 
-    say("3/6 an outsider's signed request is refused")
+    say("3/7 an outsider's signed request is refused")
     outsider = generate_keys()
     with NodeClient(config.departments[1].endpoint, outsider.account.key) as client:
         try:
@@ -115,18 +123,26 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
     steps.append({"step": "outsider_refused", "answer": refused})
 
     say(
-        "4/6 sharing: publish, apply, authorize, release, pull, revoke, joint statistics "
+        "4/7 sharing: publish, apply, authorize, release, pull, revoke, joint statistics "
         "(SYNTHETIC data)"
     )
     sharing_steps, pulled = share_story(network, out_dir, say)
     steps.extend(sharing_steps)
 
-    say("5/6 the analyst computes the green low-carbon index from the pulled panels")
+    say("5/7 the analyst computes the green low-carbon index from the pulled panels")
     steps.append(index_story(out_dir, say))
 
-    say("6/6 the regulator (drc) audits the network: verify, then report")
+    say("6/7 the regulator (drc) audits the network: verify, then report")
     audit = audit_story(network, out_dir, say)
     steps.append(audit)
+
+    say("7/7 the decision cockpit on the analyst's node: its holdings, a demo viewer")
+    cockpit = cockpit_story(network, out_dir, say)
+    steps.append(cockpit["step"])
+
+    analyst_dept = next(d for d in config.departments if d.name == "analyst")
+    cockpit_url = network.start_cockpit(analyst_dept, cockpit_port)
+    steps.append({"step": "cockpit_serving", "url": cockpit_url, "user": cockpit["user"]})
 
     manifest = json.loads((ARTIFACTS_DIR / "manifest.json").read_text())
     summary = {
@@ -159,12 +175,15 @@ def run_demo(out_dir: Path, config_path: Path = DEFAULT_CONFIG, say: Say = print
         ],
         "registry_views_agree": consistent,
         "steps": steps,
+        "cockpit": {"url": cockpit_url, "user": cockpit["user"], "role": "viewer"},
         "seconds": round(time.time() - started, 2),
     }
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     say(f"summary written to {out_dir / 'summary.json'}")
+    say(f"the decision cockpit (the analyst's node) is serving at {cockpit_url}")
+    say(f"    log in as {cockpit['user']} with password {cockpit['password']} (a demo viewer)")
     say(
-        f"the network keeps running: tanlian network status --root {network.root}; "
+        f"the network and the cockpit keep running: tanlian network status --root {network.root}; "
         f"stop it with: tanlian network down --root {network.root}"
     )
     return summary
@@ -227,6 +246,107 @@ def index_story(out_dir: Path, say: Say) -> dict[str, Any]:
         "rising": rising,
         "red_lights": red,
         "files": sorted(files),
+    }
+
+
+#: the index outputs the cockpit shows, by holding role
+INDEX_FILES = {
+    "index_results": "results.csv",
+    "index_sensitivity": "sensitivity.csv",
+    "index_aggregated": "aggregated.csv",
+    "index_warning_summary": "warning_summary.csv",
+    "index_indicators": "indicators.csv",
+}
+
+
+def building_energy_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, Any]:
+    """stats publishes building energy by district, type and month; the analyst pulls it
+    under an auto-approved grant and its node records it as a holding for the cockpit."""
+    source = synthetic.building_energy(out_dir / "data" / "building_energy_2015_2024.csv")
+    name = "building-energy-monthly"
+    with network.session("stats") as stats:
+        pub = publish_as(
+            stats,
+            source,
+            name=name,
+            classification="internal",
+            policy=Policy(auto_approve_roles=("analyst",), raw_allowed=True),
+        )
+    with network.session("analyst") as analyst:
+        sh = analyst.require_sharing()
+        r = sh.apply(
+            pub.dataset_id, 1, "decision cockpit: building energy", Mode.RAW, duration=30 * 86400
+        )
+        rid = r.event("AccessRequested").args["requestId"]
+        _wait_released(analyst, rid)
+        info = pull(sh, analyst.registry, analyst.keys, rid, out_dir / "pulled" / source.name)
+        held = Holdings(analyst.engine).record_pull(
+            "building_energy", info, sharing=sh, dataset_name=name, owner="stats"
+        )
+    say(
+        f"    stats published {name} v{pub.version} ({pub.plaintext_size} bytes: 20 districts "
+        f"x 5 building types x 120 months); the analyst pulled it under grant {rid} "
+        f"(authorized in tx {held.grant_tx[:12]}...) for the decision cockpit"
+    )
+    return {
+        "step": "building_energy_pulled",
+        "request": rid,
+        "grant_tx": held.grant_tx,
+        "building_energy": str(out_dir / "pulled" / source.name),
+    }
+
+
+def cockpit_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, Any]:
+    """The analyst's node records the index outputs (derived from the pulled panels) and the
+    SYNTHETIC carbon-asset pool and park index as holdings, and a demo viewer is added."""
+    from analytics.carbon.assets import classify, demo_projects, pool_summary
+    from analytics.park.demo_data import demo_parks, demo_reviews
+    from analytics.park.evaluation import evaluate
+
+    with network.session("analyst") as analyst:
+        holdings = Holdings(analyst.engine)
+        panels = [h.id for h in holdings.all() if h.role.endswith("_panel")]
+        for role, file in INDEX_FILES.items():
+            holdings.record_derived(
+                role,
+                out_dir / "index" / file,
+                inputs=panels,
+                method="analytics.indicators.pipeline chengdu_districts",
+            )
+        cockpit_dir = out_dir / "cockpit"
+        cockpit_dir.mkdir(parents=True, exist_ok=True)
+        write_csv_atomic(
+            pool_summary(classify(demo_projects())), cockpit_dir / "carbon_assets_pool.csv"
+        )
+        parks = demo_parks()
+        final = evaluate(parks, demo_reviews(parks)).final
+        write_csv_atomic(final, cockpit_dir / "park_results.csv")
+        generated = "generated locally (SYNTHETIC), no department data"
+        holdings.record_derived(
+            "carbon_assets",
+            cockpit_dir / "carbon_assets_pool.csv",
+            inputs=[],
+            method=f"analytics.carbon.assets: {generated}",
+            synthetic=True,
+        )
+        holdings.record_derived(
+            "park_results",
+            cockpit_dir / "park_results.csv",
+            inputs=[],
+            method=f"analytics.park.evaluation: {generated}",
+            synthetic=True,
+        )
+        user, password = "demo-viewer", secrets.token_urlsafe(12)
+        Users(analyst.engine).add(user, "viewer", password)
+        count = len(holdings.all())
+    say(
+        f"    the analyst's node holds {count} files for the cockpit: 4 pulled under grants, "
+        "the index outputs computed from them, the SYNTHETIC asset pool and park index"
+    )
+    return {
+        "step": {"step": "cockpit_data", "holdings": count},
+        "user": user,
+        "password": password,
     }
 
 
@@ -352,6 +472,9 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
             _wait_released(analyst, rid)
             out = out_dir / "pulled" / files[dept].name
             info = pull(sh, analyst.registry, analyst.keys, rid, out)
+            Holdings(analyst.engine).record_pull(
+                f"{dept}_panel", info, sharing=sh, dataset_name=policies[dept][0], owner=dept
+            )
             same = out.read_bytes() == files[dept].read_bytes()
             pulled.append(
                 {
@@ -423,6 +546,7 @@ def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, l
         say(
             "    joint statistics: grid, gas and transport compute energy and emissions by district"
         )
+        steps.append(building_energy_story(network, out_dir, say))
         steps.extend(joint_story(network, out_dir, say))
         steps.extend(commitment_story(network, out_dir, say))
         steps.extend(_quality_story(network, analyst, published, say))
@@ -479,8 +603,10 @@ def _quality_story(
         rid = r.event("AccessRequested").args["requestId"]
         stats.require_sharing().approve(rid)
     say(f"    eco applied for the stats panel too (request {rid}, approved by stats)")
-    analyst_dept = network.department("analyst")
-    with NodeClient(analyst_dept.endpoint, analyst.keys.account.key) as own:
+    # the ring as the owner's node sees it: that is the view it checks the filing against
+    # (the analyst's own node may index eco's new grant before the owner's does)
+    owner_dept = network.department("stats")
+    with NodeClient(owner_dept.endpoint, analyst.keys.account.key) as own:
         ring = _ring(own, hex_id, want=2)
         fb = sign_anonymous(
             analyst.keys.account.key,

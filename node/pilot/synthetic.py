@@ -365,3 +365,53 @@ def eco_key_emitters(out: Path, enterprises: int = 240, seed: int = 31) -> Path:
     return _write(
         out, ["enterprise_id", "adcode", "district", "sector", "emission_kg", "synthetic"], rows
     )
+
+
+#: building type -> (floor area share of a central district, of an outer one, kWh per m² and
+#: year, m³ of gas per m² and year): magnitudes of published surveys of Chinese buildings
+#: in the hot-summer/cold-winter zone, not measurements
+BUILDINGS = {
+    "residential": (0.55, 0.62, 28.0, 4.5),
+    "office": (0.14, 0.05, 95.0, 1.5),
+    "commercial": (0.14, 0.07, 160.0, 5.0),
+    "public": (0.10, 0.09, 70.0, 3.0),
+    "industrial": (0.07, 0.17, 120.0, 9.0),
+}
+#: cooling in summer, heating (electric and gas) in winter; index 0 = January
+ELECTRIC_SEASON = (1.15, 1.05, 0.9, 0.85, 0.9, 1.05, 1.3, 1.3, 1.0, 0.85, 0.9, 1.05)
+GAS_SEASON = (1.6, 1.45, 1.1, 0.85, 0.7, 0.6, 0.55, 0.55, 0.65, 0.85, 1.15, 1.45)
+
+
+def building_energy(out: Path, seed: int = 37, years: range = YEARS) -> Path:
+    """Floor area, electricity and gas by district, building type and month (SYNTHETIC).
+
+    Floor area grows 2-5 % a year by district; energy per m² falls 1-3 % a year by type, so
+    the city's totals rise and then flatten. Values are whole units (m², kWh, m³)."""
+    rng = random.Random(seed)
+    rows = []
+    for adcode, name, _ in units():
+        central = adcode in CENTRAL
+        area0 = rng.uniform(40e6, 80e6) if central else rng.uniform(15e6, 45e6)
+        growth = rng.uniform(0.02, 0.05)
+        for btype, (share_c, share_o, kwh, gas) in BUILDINGS.items():
+            share = share_c if central else share_o
+            saving = rng.uniform(0.01, 0.03)
+            for y in years:
+                area = area0 * share * (1 + growth) ** (y - years[0])
+                per_m2 = (1 - saving) ** (y - years[0]) * (0.93 if y == 2020 else 1.0)
+                for m in range(12):
+                    noise = rng.uniform(0.95, 1.05)
+                    rows.append(
+                        [
+                            adcode,
+                            name,
+                            btype,
+                            f"{y}-{m + 1:02d}",
+                            round(area),
+                            round(area * kwh / 12 * per_m2 * ELECTRIC_SEASON[m] * noise),
+                            round(area * gas / 12 * per_m2 * GAS_SEASON[m] * noise),
+                            "yes",
+                        ]
+                    )
+    header = ["adcode", "district", "building_type", "month", "floor_area_m2"]
+    return _write(out, [*header, "electricity_kwh", "gas_m3", "synthetic"], rows)

@@ -1,0 +1,194 @@
+"""What this node holds legitimately, and where each file came from.
+
+A pull records the file with its grant: the request, the dataset and version, the owner and
+the transaction that authorized the grant (found in the AccessManager's logs). Analytics
+outputs are recorded as derived from those holdings. The cockpit shows nothing else, and
+re-hashes a file before using it: a file changed after it was recorded is refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from node.cockpit.errors import CockpitError, NoHoldings
+from node.cockpit.models import Holding
+from node.db import durable_session
+
+
+class HoldingTampered(CockpitError):
+    code = "holding_tampered"
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class Held:
+    id: int
+    role: str
+    kind: str
+    path: Path
+    sha256: str
+    size: int
+    request_id: int | None
+    dataset_id: str | None
+    dataset_name: str | None
+    version: int | None
+    owner: str | None
+    grant_tx: str | None
+    grant_block: int | None
+    note: dict[str, Any]
+
+    def provenance(self) -> dict[str, Any]:
+        """What a figure built on this holding names as its source."""
+        out: dict[str, Any] = {"role": self.role, "kind": self.kind, "sha256": self.sha256}
+        if self.kind == "pulled":
+            out.update(
+                dataset=self.dataset_name,
+                dataset_id=self.dataset_id,
+                version=self.version,
+                owner=self.owner,
+                grant=self.request_id,
+                grant_tx=self.grant_tx,
+                grant_block=self.grant_block,
+            )
+        for key in ("method", "inputs", "epsilon", "synthetic"):
+            if key in self.note:
+                out[key] = self.note[key]
+        return out
+
+
+def _held(row: Holding) -> Held:
+    return Held(
+        row.id,
+        row.role,
+        row.kind,
+        Path(row.path),
+        row.sha256,
+        row.size,
+        row.request_id,
+        row.dataset_id,
+        row.dataset_name,
+        row.version,
+        row.owner,
+        row.grant_tx,
+        row.grant_block,
+        dict(row.note or {}),
+    )
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(1 << 20):
+            h.update(block)
+    return "0x" + h.hexdigest()
+
+
+def grant_transaction(sharing: Any, request_id: int) -> tuple[str, int] | None:
+    """The transaction (and block) whose AccessAuthorized event authorized ``request_id``."""
+    access = sharing.access
+    topic0 = access.abi.events["AccessAuthorized"].topic0
+    topic1 = access.abi.topic_for("AccessAuthorized", "requestId", request_id)
+    backend = sharing.client.backend
+    logs = backend.get_logs(0, backend.block_number(), [access.address], [[topic0], [topic1]])
+    if not logs:
+        return None
+    first = logs[0]
+    return "0x" + bytes(first.tx_hash).hex(), int(first.block_number)
+
+
+class Holdings:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def record_pull(
+        self, role: str, info: dict[str, Any], *, sharing: Any, dataset_name: str, owner: str
+    ) -> Held:
+        """Record a verified pull (``info``: what ``node.sharing.service.pull`` returned)."""
+        found = grant_transaction(sharing, int(info["request"]))
+        tx, block = found if found else (None, None)
+        return self._add(
+            Holding(
+                role=role,
+                kind="pulled",
+                path=str(Path(info["file"]).resolve()),
+                sha256=info["plaintext_sha256"],
+                size=int(info["size"]),
+                recorded_at=time.time(),
+                request_id=int(info["request"]),
+                dataset_id=info["dataset_id"],
+                dataset_name=dataset_name,
+                version=int(info["version"]),
+                owner=owner,
+                grant_tx=tx,
+                grant_block=block,
+                note={"synthetic": True} if _synthetic(Path(info["file"])) else {},
+            )
+        )
+
+    def record_derived(
+        self, role: str, path: Path, *, inputs: list[int], method: str, **note: Any
+    ) -> Held:
+        """Record an analytics output computed from the holdings ``inputs``."""
+        path = Path(path).resolve()
+        return self._add(
+            Holding(
+                role=role,
+                kind="derived",
+                path=str(path),
+                sha256=file_sha256(path),
+                size=path.stat().st_size,
+                recorded_at=time.time(),
+                note={"inputs": inputs, "method": method, **note},
+            )
+        )
+
+    def _add(self, row: Holding) -> Held:
+        with durable_session(self.engine) as s:
+            s.add(row)
+            s.flush()
+            return _held(row)
+
+    def all(self) -> list[Held]:
+        with Session(self.engine) as s:
+            return [_held(r) for r in s.scalars(select(Holding).order_by(Holding.id))]
+
+    def latest(self, role: str) -> Held:
+        """The newest holding of ``role``, its file checked against the recorded hash."""
+        with Session(self.engine) as s:
+            row = s.scalars(
+                select(Holding).where(Holding.role == role).order_by(Holding.id.desc()).limit(1)
+            ).first()
+        if row is None:
+            raise NoHoldings(f"this node holds no {role.replace('_', ' ')} (pull it under a grant)")
+        held = _held(row)
+        check(held)
+        return held
+
+    def find(self, role: str) -> Held | None:
+        try:
+            return self.latest(role)
+        except NoHoldings:
+            return None
+
+
+def check(held: Held) -> None:
+    if not held.path.is_file():
+        raise HoldingTampered(f"{held.path} ({held.role}) is gone")
+    if file_sha256(held.path) != held.sha256:
+        raise HoldingTampered(
+            f"{held.path} ({held.role}) no longer matches the hash recorded when it was "
+            f"{'pulled' if held.kind == 'pulled' else 'computed'}"
+        )
+
+
+def _synthetic(path: Path) -> bool:
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        header = fh.readline().strip().split(",")
+    return "synthetic" in header
