@@ -61,3 +61,62 @@ def holdings_db(cockpit_files: Path, tmp_path: Path):
     h.record_derived("park_results", files / "parks.csv", inputs=[], method="demo", synthetic=True)
     yield engine, files
     engine.dispose()
+
+
+def square_geojson(path: Path) -> Path:
+    """A FeatureCollection of squares, one per unit, laid out like the tile grid."""
+    import json
+
+    from node.cockpit.data import TILES
+
+    features = []
+    for code, (row, col) in TILES.items():
+        x, y = 103.5 + col * 0.2, 31.0 - row * 0.2
+        ring = [[x, y], [x + 0.19, y], [x + 0.19, y - 0.19], [x, y - 0.19], [x, y]]
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {"adcode": code},
+                "geometry": {"type": "Polygon", "coordinates": [ring]},
+            }
+        )
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    return path
+
+
+@pytest.fixture
+def served():
+    """Serve an app with uvicorn on a free loopback port in a thread; yields a starter."""
+    import threading
+
+    import uvicorn
+
+    from node.chain.embedded.host import free_port
+
+    servers = []
+
+    def start(app) -> str:
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+        )
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                    return f"http://127.0.0.1:{port}"
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        raise RuntimeError("the test server did not start")
+
+    yield start
+    for server, thread in servers:
+        server.should_exit = True
+        thread.join(timeout=10)

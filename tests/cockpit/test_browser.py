@@ -250,3 +250,32 @@ def test_annual_and_five_year_report_html_and_pdf(pilot_demo: PilotDemo, browser
         "tanlian: error [invalid_filter]: --period '2025-2021': FIRST must come before LAST, "
         "at most 20 years"
     ]
+
+
+def test_cockpit_views_are_anchored_and_the_audit_stays_clean(
+    pilot_demo: PilotDemo, tmp_path: Path
+) -> None:
+    """The cockpit writes into the analyst node's log; the node anchors those entries like
+    its own, and the regulator's verify over the whole network finds nothing wrong."""
+    from node.network.config import load_network_config
+    from node.network.orchestrator import LocalNetwork
+    from node.pilot.demo import audit_story
+
+    with httpx.Client(base_url=pilot_demo.cockpit_url) as c:
+        token = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+        c.post(
+            "/login",
+            data={"user": "demo-viewer", "password": pilot_demo.viewer_password, "csrf": token},
+        )
+        assert c.get("/api/series?districts=510104,510105").status_code == 200
+    network = LocalNetwork(
+        load_network_config(pilot_demo.config), pilot_demo.root / "demo" / "network"
+    )
+    said: list[str] = []
+    result = audit_story(network, tmp_path, said.append)  # raises unless clean
+    assert result["clean"]
+    engine = make_engine(load_settings(pilot_demo.analyst_home).db_url)
+    with Session(engine) as s:
+        views = list(s.query(AccessLogEntry).filter(AccessLogEntry.kind == "cockpit_view"))
+    engine.dispose()
+    assert views and all(v.batch is not None for v in views)

@@ -147,9 +147,16 @@ function showProvenance(view) {
   document.getElementById("provenance").hidden = false;
 }
 
+function selectionName() {
+  if (state.region === "city" && !state.d.length) return t("city");
+  if (["central", "outer"].includes(state.region)) return t(state.region);
+  return state.d.map((c) => { const u = meta.districts.find((d) => d.code === c); return state.lang === "en" ? u.name_en : u.name_zh; }).join(", ");
+}
+
 function renderOverview(o) {
   const box = document.getElementById("kpis");
   box.replaceChildren();
+  document.getElementById("scope").textContent = "· " + selectionName();
   const units = Object.fromEntries(meta.indicators.map((i) => [i.code, i.unit]));
   for (const [code, k] of Object.entries(o.kpis)) {
     const card = el("div", { class: "kpi", "data-kpi": code, "data-value": k.value ?? "" });
@@ -224,6 +231,8 @@ async function refresh() {
   document.getElementById("status").textContent = errors.length ? `${t("error")}: ${errors.join("; ")}` : "";
   window.__cockpit.renders += 1;
   window.__cockpit.lastMs = performance.now() - started;
+  // since navigation start: the first complete render, for benchmarks/cockpit.py
+  if (window.__cockpit.renders === 1) window.__cockpit.firstRenderAt = performance.now();
   document.body.dataset.renders = String(window.__cockpit.renders);
 }
 
