@@ -240,20 +240,38 @@ def pull(
         float,
         typer.Option(help="Seconds to wait for the owner's node to release an authorized key."),
     ] = 30,
+    cockpit: Annotated[
+        str | None,
+        typer.Option(
+            help="Also what the decision cockpit shows this file as: building_energy "
+            "(district x building type x month) or stats_panel (GDP and population).",
+        ),
+    ] = None,
     password_file: PasswordFileOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Download a released dataset, verify both hashes and decrypt it into OUT (UTF-8, as
-    the provider published it)."""
+    the provider published it). The node's holdings record the file with its grant."""
+    from node.cockpit.holdings import COCKPIT_ROLES, Holdings
     from node.sharing.service import pull as do_pull
 
+    if cockpit is not None and cockpit not in COCKPIT_ROLES:
+        raise InvalidInput(f"--cockpit {cockpit!r}: use {' or '.join(COCKPIT_ROLES)}")
     with (
         open_session(home, password_file) as s,
         bar(f"pulling request {request_id}", not as_json) as tick,
     ):
-        info = do_pull(
-            s.require_sharing(), s.registry, s.keys, request_id, out, progress=tick, wait=wait
+        sharing = s.require_sharing()
+        info = do_pull(sharing, s.registry, s.keys, request_id, out, progress=tick, wait=wait)
+        dataset = sharing.dataset(bytes.fromhex(info["dataset_id"][2:])) or {}
+        held = Holdings(s.engine).record_pull(
+            cockpit or "pulled",
+            info,
+            sharing=sharing,
+            dataset_name=dataset.get("name", "?"),
+            owner=s.registry.member(info["owner"]).name,
         )
+        info["holding"] = held.id
     if excel:
         _mark_utf8(out)
         info["excel"] = True

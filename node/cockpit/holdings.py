@@ -21,6 +21,9 @@ from node.cockpit.errors import CockpitError, NoHoldings
 from node.cockpit.models import Holding
 from node.db import durable_session
 
+#: the pulled files the cockpit's panels read, by the role a pull records them as
+COCKPIT_ROLES = ("building_energy", "stats_panel")
+
 
 class HoldingTampered(CockpitError):
     code = "holding_tampered"

@@ -102,6 +102,17 @@ def test_publish_request_pull_revoke_from_the_command_line(
         time.sleep(0.3)  # until the eco node has released the key
     info = ok(pulled)
     assert info["verified"] and out.read_text(encoding="utf-8") == text  # 锦江区 intact
+    # the pull is in the analyst's holdings, with the transaction that authorized the grant
+    from node.cockpit.holdings import Holdings
+    from node.db import make_engine
+    from node.settings import load_settings
+
+    engine = make_engine(load_settings(net.home(net.department("analyst"))).db_url)
+    held = {h.id: h for h in Holdings(engine).all()}[info["holding"]]
+    engine.dispose()
+    assert (held.role, held.dataset_name, held.owner, held.version) == ("pulled", "air", "eco", 1)
+    assert held.request_id == req["request"] and held.grant_tx == req["tx"]
+    assert held.sha256 == info["plaintext_sha256"] and held.path == out.resolve()
     for_excel = tmp_path / "excel.csv"
     excel = ok(
         tanlian(
@@ -255,6 +266,7 @@ def test_a_request_is_rejected_from_the_command_line_with_its_reason(
         ("analyst", ["access", "pull", "999", "-o", "/tmp/x"], "not_found"),
         # no traceback, ever: each of these once ended in one
         ("analyst", ["access", "pull", "999", "-o", "/tmp"], "invalid_input"),
+        ("analyst", ["access", "pull", "1", "-o", "/tmp/x", "--cockpit", "x"], "invalid_input"),
         ("drc", ["registry", "approve", "0x1234"], "invalid_input"),
         ("drc", ["registry", "suspend", "nobody", "--reason", "x"], "invalid_input"),
         ("analyst", ["budget", "show", "999"], "not_found"),
