@@ -14,6 +14,7 @@ scope 2.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -61,13 +62,19 @@ INDICATORS: dict[str, tuple[bool, bool]] = {
 }
 
 
-def read_building_energy(path: Path) -> pd.DataFrame:
-    """The published table, checked: known columns, building types, months, no negatives."""
+def read_building_energy(source: Path | bytes, where: str | None = None) -> pd.DataFrame:
+    """The published table (a file, or its bytes), checked: known columns, building types,
+    months, whole numbers >= 0, one row per district, type and month."""
+    where = where or (str(source) if isinstance(source, Path) else "building energy")
     try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False)
+        raw = pd.read_csv(
+            io.BytesIO(source) if isinstance(source, bytes) else source,
+            dtype=str,
+            keep_default_na=False,
+        )
     except (OSError, ValueError, pd.errors.ParserError) as exc:
-        raise InvalidData(f"{path}: not a readable CSV ({exc})") from None
-    return validate(raw, where=str(path))
+        raise InvalidData(f"{where}: not a readable CSV ({exc})") from None
+    return validate(raw, where=where)
 
 
 def validate(raw: pd.DataFrame, *, where: str = "building energy") -> pd.DataFrame:

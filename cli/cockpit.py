@@ -151,8 +151,8 @@ def report(
     """Write the annual (or five-year) evaluation report: charts, tables and provenance."""
     from node.audit.log import AccessLog
     from node.cockpit.data import CockpitData
-    from node.cockpit.holdings import Holdings
-    from node.cockpit.report import gather, parse_period, print_pdf, render_html
+    from node.cockpit.holdings import Holdings, grants_behind
+    from node.cockpit.report import gather, parse_period, print_pdf, render_html, sources_of
 
     if lang not in ("zh", "en"):
         raise InvalidInput("--lang: use zh or en")
@@ -164,19 +164,14 @@ def report(
     tmp = out.with_name(f".{out.name}.tmp")
     tmp.write_text(render_html(r, lang), encoding="utf-8")
     os.replace(tmp, out)
-    grants = sorted(
-        {
-            s["grant"]
-            for k in ("overview", "index", "distribution")
-            for s in r[k]["provenance"]["sources"]
-            if s.get("grant") is not None
-        }
-    )
+    grants, _ = grants_behind(sources_of(r), data.holdings)
     log = AccessLog(engine)
-    for g in grants:
+    for g, src in sorted(grants.items()):
         log.append(
             "cockpit_report",
             request_id=g,
+            dataset_id=src.get("dataset_id"),
+            version=src.get("version"),
             user=getpass.getuser(),
             year=year,
             period=list(span),

@@ -249,3 +249,28 @@ def pilot_demo(tmp_path_factory) -> Iterator[PilotDemo]:
         yield PilotDemo(root, summary, lines, config)
     finally:
         LocalNetwork(load_network_config(config), root / "demo" / "network").down()
+
+
+#: test files that share the ``pilot_demo`` fixture: one worker runs them all, so that the
+#: demo's network comes up once
+PILOT_DEMO_FILES = ("tests/test_demo.py", "tests/cockpit/test_browser.py")
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup``, grouping by file for the pilot-demo tests.
+
+    xdist 3.8 groups ``xdist_group`` marks by suffixing node ids, which pytest 9.2 no
+    longer lets it do (pytest-xdist issue 1386): the marks are silently ignored. The group
+    is derived from the node id's file instead; every other test is its own unit, as with
+    ``--dist load``."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class PilotDemoScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            if nodeid.split("::", 1)[0] in PILOT_DEMO_FILES:
+                return "pilot_demo"
+            return nodeid
+
+    return PilotDemoScheduling(config, log)

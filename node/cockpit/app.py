@@ -17,14 +17,17 @@ from urllib.parse import parse_qs, quote
 
 import orjson
 from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.middleware.gzip import GZipMiddleware
 
+from analytics.errors import AnalyticsError
 from node.audit.log import AccessLog
 from node.cockpit.auth import LoggedIn, LoginLimiter, Sessions, Users, check_csrf
 from node.cockpit.data import CockpitData, parse_query
 from node.cockpit.errors import BodyTooLarge, InvalidFilter, LoginRequired, RoleForbidden
-from node.cockpit.holdings import Holdings
+from node.cockpit.holdings import Holdings, grants_behind
 from node.errors import TanlianError
 
 logger = logging.getLogger(__name__)
@@ -84,18 +87,7 @@ class Cockpit:
         self, who: LoggedIn, view: str, params: dict[str, str], sources: list[dict]
     ) -> None:
         """One access-log entry per grant whose data the answer drew on."""
-        held = {h.id: h for h in self.data.holdings.all()}
-        grants: dict[int, dict[str, Any]] = {}
-        derived: list[str] = []
-        for src in sources:
-            if src.get("grant") is not None:
-                grants[src["grant"]] = src
-                continue
-            derived.append(src["role"])
-            for hid in src.get("inputs", []):
-                h = held.get(hid)
-                if h is not None and h.request_id is not None:
-                    grants[h.request_id] = h.provenance()
+        grants, derived = grants_behind(sources, self.data.holdings)
         query = {k: v[:200] for k, v in sorted(params.items())}
         for grant, src in sorted(grants.items()):
             self.log.append(
@@ -192,6 +184,29 @@ def create_app(cockpit: Cockpit) -> FastAPI:
             headers["Retry-After"] = str(exc.detail["retry_after"])
         return JSONResponse(exc.to_dict(), exc.http_status, headers=headers)
 
+    @app.exception_handler(AnalyticsError)
+    async def _analytics_error(request: Request, exc: AnalyticsError):
+        return JSONResponse({"code": exc.code, "message": exc.message, "detail": None}, 400)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError):
+        where = "; ".join(
+            ".".join(str(p) for p in e["loc"]) + ": " + e["msg"] for e in exc.errors()
+        )
+        return JSONResponse({"code": "invalid_filter", "message": where, "detail": None}, 400)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception):
+        logger.exception("cockpit: unexpected error on %s", request.url.path)
+        return JSONResponse(
+            {
+                "code": "internal_error",
+                "message": "the cockpit failed; see its log",
+                "detail": None,
+            },
+            500,
+        )
+
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, bool]:
         return {"ok": True}
@@ -210,19 +225,19 @@ def create_app(cockpit: Cockpit) -> FastAPI:
             return _login_page(exc.message, exc.http_status, next_)
         user = form.get("user", "").strip()[:64]
         client = request.client.host if request.client else "?"
+        keys = (f"user:{user}", f"ip:{client}")
         try:
-            cockpit.limiter.check(f"user:{user}", f"ip:{client}")
-            try:
-                role = cockpit.users.check(user, form.get("password", ""))
-            except TanlianError:
-                cockpit.limiter.failed(f"user:{user}", f"ip:{client}")
-                raise
+            stamp = cockpit.limiter.attempt(*keys)
+            # Argon2id takes ~0.1 s and 64 MiB: off the event loop, so other requests go on
+            role = await run_in_threadpool(cockpit.users.check, user, form.get("password", ""))
+            cockpit.limiter.succeeded(stamp, *keys)
         except TanlianError as exc:
             logger.info("cockpit login refused for %r from %s: %s", user, client, exc.code)
             resp = _login_page(exc.message, exc.http_status, next_)
             if exc.http_status == 429:
                 resp.headers["Retry-After"] = str(exc.detail["retry_after"])
             return resp
+        cockpit.sessions.sweep()
         token, _ = cockpit.sessions.open(user)
         cockpit.log.append("cockpit_login", user=user, role=role, client=client)
         resp = RedirectResponse(next_, 303)
@@ -261,6 +276,8 @@ def create_app(cockpit: Cockpit) -> FastAPI:
 
     @app.get("/static/{path:path}", include_in_schema=False)
     def static(path: str) -> Response:
+        if "\x00" in path or len(path) > 256:
+            return JSONResponse({"code": "not_found", "message": "no such file"}, 404)
         target = (STATIC / path).resolve()
         if (
             STATIC not in target.parents
@@ -283,8 +300,10 @@ def create_app(cockpit: Cockpit) -> FastAPI:
 
     @app.get("/api/meta")
     def meta(request: Request) -> Response:
-        cockpit.who(request)
+        who = cockpit.who(request)
         data = cockpit.data.meta()
+        held, _ = cockpit.data.energy()  # its years are shown: logged like any view
+        cockpit.log_view(who, "meta", {}, [held.provenance()])
         data["map"] = {
             "mode": "geojson" if cockpit.geojson else "tiles",
             "review_no": cockpit.map_review_no,
@@ -301,7 +320,7 @@ def create_app(cockpit: Cockpit) -> FastAPI:
         return Response(cockpit.geojson.read_bytes(), media_type="application/json")
 
     @app.get("/api/export.csv")
-    def export(request: Request, view: str) -> Response:
+    def export(request: Request, view: str = "") -> Response:
         who = cockpit.who(request)
         if who.role != "analyst":
             raise RoleForbidden("exporting tables is for the analyst role")

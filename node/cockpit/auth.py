@@ -58,7 +58,7 @@ class Users:
         self.engine = engine
 
     def add(self, name: str, role: str, password: str) -> None:
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             raise InvalidUser(f"user name {name!r}: use 1-64 letters, digits, '_', '.', '-'")
         if role not in ROLES:
             raise InvalidUser(f"role {role!r}: use {' or '.join(ROLES)}")
@@ -80,7 +80,7 @@ class Users:
         """The user's role when the password is right; LoginFailed otherwise (the same
         message, and about the same time, for an unknown user and a wrong password)."""
         with Session(self.engine) as s:
-            row = s.get(CockpitUser, name) if NAME.match(name) else None
+            row = s.get(CockpitUser, name) if NAME.fullmatch(name) else None
             stored = row.password_hash if row is not None else _DUMMY
             role = row.role if row is not None else None
         try:
@@ -124,20 +124,22 @@ class Sessions:
         if not token or len(token) > 128:
             raise LoginRequired("log in first")
         now = time.time()
+        ended = None
         with Session(self.engine) as s, s.begin():
             row = s.get(CockpitSession, _token_hash(token))
             if row is None:
                 raise LoginRequired("your session has ended: log in again")
-            if now - row.last_seen > self.idle or now - row.created_at > self.max:
-                s.delete(row)
-                raise LoginRequired("your session has expired: log in again")
             user = s.get(CockpitUser, row.user)
-            if user is None:
-                s.delete(row)
-                raise LoginRequired("your account no longer exists")
-            if now - row.last_seen > 30:  # spares a write per request
-                row.last_seen = now
-            return LoggedIn(user.name, user.role, row.csrf)
+            if now - row.last_seen > self.idle or now - row.created_at > self.max:
+                ended = "your session has expired: log in again"
+            elif user is None:
+                ended = "your account no longer exists"
+            else:
+                if now - row.last_seen > 30:  # spares a write per request
+                    row.last_seen = now
+                return LoggedIn(user.name, user.role, row.csrf)
+        self.close(token)  # its own transaction: the refusal below must not roll it back
+        raise LoginRequired(ended)
 
     def close(self, token: str | None) -> None:
         if token:
@@ -165,7 +167,9 @@ def check_csrf(expected: str, given: str | None) -> None:
 
 class LoginLimiter:
     """At most ``limit`` failed logins per user name and per client address in ``window``
-    seconds; a success does not reset the count of the address."""
+    seconds. Each attempt is counted as failed before its password is checked (Argon2 takes
+    a moment, and concurrent attempts must not all pass the check first); a success takes
+    its own count back."""
 
     def __init__(self, limit: int = 5, window: float = 300.0) -> None:
         self.limit, self.window = limit, window
@@ -178,20 +182,35 @@ class LoginLimiter:
             q.popleft()
         return q
 
-    def check(self, *keys: str) -> None:
+    def attempt(self, *keys: str) -> float:
+        """Count one attempt against every key, or refuse it; the attempt's stamp."""
         now = time.monotonic()
         with self._lock:
             for key in keys:
                 q = self._recent(key, now)
                 if len(q) >= self.limit:
                     wait = int(q[0] + self.window - now) + 1
+                    self._prune(now)
                     raise LoginRateLimited(
                         f"too many failed logins: try again in {wait} s",
                         detail={"retry_after": wait},
                     )
+            for key in keys:
+                self._fails[key].append(now)
+            self._prune(now)
+        return now
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
+    def succeeded(self, stamp: float, *keys: str) -> None:
         with self._lock:
             for key in keys:
-                self._recent(key, now).append(now)
+                q = self._fails.get(key)
+                if q is not None and stamp in q:
+                    q.remove(stamp)
+                    if not q:
+                        del self._fails[key]
+
+    def _prune(self, now: float) -> None:
+        # names tried once do not stay in memory for ever
+        if len(self._fails) > 1000:
+            for key in [k for k, q in self._fails.items() if not q or q[-1] < now - self.window]:
+                del self._fails[key]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -108,7 +109,7 @@ def parse_query(params: dict[str, str], codes: set[str]) -> Query:
         raw = params.get(name, "").strip()
         if not raw:
             return None
-        if not raw.isdigit() or not 1900 <= int(raw) <= 2200:
+        if not re.fullmatch(r"[0-9]{4}", raw) or not 1900 <= int(raw) <= 2200:
             raise InvalidFilter(f"{name}: {raw[:20]!r} is not a year")
         return int(raw)
 
@@ -159,23 +160,29 @@ class CockpitData:
     # -- loading --------------------------------------------------------------------------
     def _held(self, role: str, reader) -> tuple[Held, Any]:
         with self._lock:
-            held = self.holdings.latest(role)  # re-hashes the file: a changed file is refused
+            # re-read and re-hashed on every use: a changed file is refused
+            held, content = self.holdings.latest_bytes(role)
             cached = self._loaded.get(role)
             if cached is None or cached[0] != held.id:
-                cached = (held.id, reader(held.path))
+                cached = (held.id, reader(content))
                 self._loaded[role] = cached
             return held, cached[1]
 
     def energy(self) -> tuple[Held, pd.DataFrame]:
-        return self._held("building_energy", bld.read_building_energy)
+        return self._held(
+            "building_energy", lambda b: bld.read_building_energy(b, where="building energy")
+        )
 
     def panel(self) -> tuple[Held, pd.DataFrame]:
         return self._held(
-            "stats_panel", lambda p: bld.stats_panel(pd.read_csv(p, dtype={"adcode": str}))
+            "stats_panel",
+            lambda b: bld.stats_panel(pd.read_csv(io.BytesIO(b), dtype={"adcode": str})),
         )
 
     def table(self, role: str) -> tuple[Held, pd.DataFrame]:
-        return self._held(role, lambda p: pd.read_csv(p, dtype={"uCode": str, "district": str}))
+        return self._held(
+            role, lambda b: pd.read_csv(io.BytesIO(b), dtype={"uCode": str, "district": str})
+        )
 
     # -- helpers -------------------------------------------------------------------------
     @staticmethod
@@ -193,8 +200,14 @@ class CockpitData:
         return held, bld.select(frame, sel)
 
     def _years(self) -> tuple[int, int]:
+        """The first and last year with all twelve months: a year's totals and intensities
+        are not comparable while its months are still coming in."""
         _, frame = self.energy()
-        return int(frame["year"].min()), int(frame["year"].max())
+        months = frame.groupby("year")["month"].nunique()
+        full = months[months == 12].index
+        if len(full) == 0:
+            raise InvalidFilter("the building-energy table holds no complete year yet")
+        return int(full.min()), int(full.max())
 
     def _indicator_frame(self, q: Query, by: Sequence[str], freq: str = "year", districts=None):
         """Totals by ``by`` and period with every indicator computable for them."""
@@ -255,21 +268,27 @@ class CockpitData:
                 "change_vs_previous_pct": _num(bld.change_pct(s, year, year - 1), 4),
                 "change_vs_base_pct": _num(bld.change_pct(s, year, BASE_YEAR), 4),
             }
-        emissions = t["co2_t"]
+        emissions = t["co2_t"].loc[lo:hi]
         budget = self._budget(emissions, year)
-        fc = holt(emissions.loc[:year], horizon=BUDGET["end_year"] - year, damped=True, level=0.9)
-        peak = peak_year(emissions.loc[:year], fc)
+        peak_info = None
+        try:
+            history = emissions.loc[:year]
+            fc = holt(history, horizon=BUDGET["end_year"] - year, damped=True, level=0.9)
+            peak = peak_year(history, fc)
+            peak_info = {
+                "year": int(peak["peak_year"]),
+                "reached": bool(peak["reached"]),
+                "within_horizon": bool(peak["within_horizon"]),
+                "method": fc.method,
+            }
+        except AnalyticsError as exc:  # too few years before YEAR for the forecast
+            peak_info = {"year": None, "error": exc.message}
         return {
             "year": year,
             "base_year": BASE_YEAR,
             "kpis": kpis,
             "budget": budget,
-            "peak": {
-                "year": int(peak["peak_year"]),
-                "reached": bool(peak["reached"]),
-                "within_horizon": bool(peak["within_horizon"]),
-                "method": fc.method,
-            },
+            "peak": peak_info,
             "provenance": self.provenance(*used, factors=FACTORS, budget_assumption=BUDGET),
         }
 
@@ -399,17 +418,18 @@ class CockpitData:
         sums = rows.groupby(by, sort=True)[bld.SUMS].sum()
         monthly_area = rows.groupby([by, "year", "month"])["floor_area_m2"].sum()
         yearly_area = monthly_area.groupby(level=[by, "year"]).mean()
-        years = rows["year"].nunique()
         out = []
         for key, r in sums.iterrows():
-            area = float(yearly_area.xs(key, level=by).mean())
+            areas = yearly_area.xs(key, level=by)
+            # m²·years of this key's own years: a key present in fewer years is not diluted
+            area_years = float(areas.sum())
             out.append(
                 {
                     "key": str(key),
                     **{c: _num(r[c]) for c in bld.SUMS},
-                    "floor_area_m2": _num(area),
-                    "kwh_per_m2": _num(r["electricity_mwh"] * 1000 / area / years),
-                    "co2_kg_per_m2": _num(r["co2_t"] * 1000 / area / years),
+                    "floor_area_m2": _num(float(areas.mean())),
+                    "kwh_per_m2": _num(r["electricity_mwh"] * 1000 / area_years),
+                    "co2_kg_per_m2": _num(r["co2_t"] * 1000 / area_years),
                 }
             )
         return out
@@ -420,20 +440,27 @@ class CockpitData:
         ah, agg = self.table("index_aggregated")
         wh, lights = self.table("index_warning_summary")
         ih, meta = self.table("index_indicators")
-        year = q.year or int(results["Time"].max())
+        last = int(results["Time"].max())
+        year = q.year or last
         latest = results[results["Time"] == year]
         if latest.empty:
             raise InvalidFilter(f"no index for {year}")
-        interval = sens.set_index("uCode")
+        # the Monte Carlo intervals and the warning lights were computed for the last year
+        # only: another year shows its ranks without them rather than next to wrong ones
+        interval = sens.set_index("uCode") if year == last else sens.iloc[0:0].set_index("uCode")
+
+        def whole(v: Any) -> int | None:
+            return None if pd.isna(v) else int(v)
+
         ranks = [
             {
                 "code": r.uCode,
                 "index": _num(r.index),
-                "rank": int(r.rank),
-                "q05": int(interval.loc[r.uCode, "rank_q05"])
+                "rank": whole(r.rank),
+                "q05": whole(interval.loc[r.uCode, "rank_q05"])
                 if r.uCode in interval.index
                 else None,
-                "q95": int(interval.loc[r.uCode, "rank_q95"])
+                "q95": whole(interval.loc[r.uCode, "rank_q95"])
                 if r.uCode in interval.index
                 else None,
             }
@@ -443,9 +470,10 @@ class CockpitData:
         codes = list(areas["iCode"])
         a = agg[agg["Time"] == year].set_index("uCode")
         sub = [{"code": c, "values": [_num(a.loc[c, k], 4) for k in codes]} for c in a.index]
-        units = lights[lights["by"] == "unit"]
+        units = lights[lights["by"] == "unit"] if year == last else lights.iloc[0:0]
         return {
             "year": year,
+            "intervals_year": last,
             "ranks": ranks,
             "subindex": {
                 "codes": codes,
@@ -497,7 +525,7 @@ class CockpitData:
         """The view's table as CSV text, and the holdings it came from."""
         data = getattr(self, view)(q)
         buf = io.StringIO()
-        w = csv.writer(buf, lineterminator="\n")
+        w = _SafeWriter(csv.writer(buf, lineterminator="\n"))
         if view == "overview":
             w.writerow(
                 [
@@ -549,3 +577,15 @@ class CockpitData:
                     [r["district"], r["type"], r["projects"], r["expected_annual_t"], r["issued_t"]]
                 )
         return buf.getvalue(), data["provenance"]["sources"]
+
+
+class _SafeWriter:
+    """A csv writer that keeps a text cell from being read as a spreadsheet formula."""
+
+    def __init__(self, writer: Any) -> None:
+        self.writer = writer
+
+    def writerow(self, row: Sequence[Any]) -> None:
+        self.writer.writerow(
+            ["'" + v if isinstance(v, str) and v[:1] in ("=", "+", "-", "@") else v for v in row]
+        )

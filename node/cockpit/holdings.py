@@ -164,6 +164,11 @@ class Holdings:
 
     def latest(self, role: str) -> Held:
         """The newest holding of ``role``, its file checked against the recorded hash."""
+        return self.latest_bytes(role)[0]
+
+    def latest_bytes(self, role: str) -> tuple[Held, bytes]:
+        """The newest holding of ``role`` and its content, read once and checked against the
+        recorded hash (what is parsed is what was hashed: no window to swap the file)."""
         with Session(self.engine) as s:
             row = s.scalars(
                 select(Holding).where(Holding.role == role).order_by(Holding.id.desc()).limit(1)
@@ -171,8 +176,7 @@ class Holdings:
         if row is None:
             raise NoHoldings(f"this node holds no {role.replace('_', ' ')} (pull it under a grant)")
         held = _held(row)
-        check(held)
-        return held
+        return held, verified_bytes(held)
 
     def find(self, role: str) -> Held | None:
         try:
@@ -181,17 +185,40 @@ class Holdings:
             return None
 
 
-def check(held: Held) -> None:
-    if not held.path.is_file():
-        raise HoldingTampered(f"{held.path} ({held.role}) is gone")
-    if file_sha256(held.path) != held.sha256:
+def verified_bytes(held: Held) -> bytes:
+    """The holding's content; HoldingTampered when it is gone or no longer matches."""
+    what = "pulled" if held.kind == "pulled" else "computed"
+    try:
+        content = held.path.read_bytes()
+    except OSError:
+        raise HoldingTampered(f"the {held.role.replace('_', ' ')} file is gone") from None
+    if "0x" + hashlib.sha256(content).hexdigest() != held.sha256:
         raise HoldingTampered(
-            f"{held.path} ({held.role}) no longer matches the hash recorded when it was "
-            f"{'pulled' if held.kind == 'pulled' else 'computed'}"
+            f"the {held.role.replace('_', ' ')} file no longer matches the hash recorded when "
+            f"it was {what}: the node's operator must pull it again"
         )
+    return content
 
 
 def _synthetic(path: Path) -> bool:
     with open(path, encoding="utf-8", errors="replace") as fh:
         header = fh.readline().strip().split(",")
     return "synthetic" in header
+
+
+def grants_behind(sources: list[dict[str, Any]], holdings: Holdings) -> tuple[dict, list[str]]:
+    """The grants whose data a figure drew on, directly or through a derived holding's
+    inputs ({request id: provenance}), and the derived holdings' roles."""
+    held = {h.id: h for h in holdings.all()}
+    grants: dict[int, dict[str, Any]] = {}
+    derived: list[str] = []
+    for src in sources:
+        if src.get("grant") is not None:
+            grants[src["grant"]] = src
+            continue
+        derived.append(src["role"])
+        for hid in src.get("inputs", []):
+            h = held.get(hid)
+            if h is not None and h.request_id is not None:
+                grants[h.request_id] = h.provenance()
+    return grants, derived

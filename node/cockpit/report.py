@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import json
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -40,10 +41,10 @@ class PdfFailed(CockpitError):
 def parse_period(text: str | None, year: int) -> tuple[int, int]:
     if not text:
         return year, year
-    parts = text.split("-")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) == 4 for p in parts):
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{4})", text)
+    if m is None:
         raise InvalidFilter(f"--period {text!r}: use FIRST-LAST, e.g. 2021-2025")
-    lo, hi = int(parts[0]), int(parts[1])
+    lo, hi = int(m.group(1)), int(m.group(2))
     if lo > hi or hi - lo > 20:
         raise InvalidFilter(f"--period {text!r}: FIRST must come before LAST, at most 20 years")
     if not lo <= year <= hi:
@@ -144,9 +145,18 @@ def render_html(r: dict[str, Any], lang: str = "zh") -> str:
     sources = _sources(r)
     style = (STATIC / "style.css").read_text(encoding="utf-8")
     echarts = (STATIC / "vendor" / "echarts.min.js").read_text(encoding="utf-8")
-    payload = json.dumps(r | {"lang": lang}, ensure_ascii=False).replace("</", "<\\/")
+    # inside <script>: no <, > or & may reach the HTML parser (a "<!--<script" in a name
+    # would otherwise keep the data block from closing)
+    payload = (
+        json.dumps(r | {"lang": lang}, ensure_ascii=False)
+        .replace("<", "\\u003c")
+        .replace(">", "\\u003e")
+        .replace("&", "\\u0026")
+    )
     return f"""<!doctype html>
-<html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8"><title>{e(title)} {r["year"]}</title>
+<html lang="{"zh-CN" if zh else "en"}"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:">
+<title>{e(title)} {r["year"]}</title>
 <style>{style}
 body {{ background: #fff; color: #111; }} .report {{ max-width: 1000px; margin: 0 auto; padding: 16px; }}
 .report table {{ border-collapse: collapse; width: 100%; font-size: 12px; }}
@@ -164,8 +174,8 @@ body {{ background: #fff; color: #111; }} .report {{ max-width: 1000px; margin: 
 <h2>{"主要指标" if zh else "Key indicators"} {r["year"]}</h2>
 <table><tr><th></th><th>{"单位" if zh else "unit"}</th><th>{r["year"]}</th><th>{"较上年 %" if zh else "vs last year %"}</th><th>{"较基准年 %" if zh else f"vs {BASE_YEAR} %"}</th></tr>{kpi_rows}</table>
 <p>{"碳预算路径" if zh else "Budget path"}: <b data-budget="{e(str(budget.get("status")))}">{e(str(budget.get("status", "—")))}</b>
-(cum. actual / budget {_n(budget.get("ratio"))}) · {"预测达峰年" if zh else "forecast peak year"} <b>{peak["year"]}</b>
-({"已达峰" if zh and peak["reached"] else "尚未达峰" if zh else "reached" if peak["reached"] else "not yet"})</p>
+(cum. actual / budget {_n(budget.get("ratio"))}) · {"预测达峰年" if zh else "forecast peak year"} <b>{peak["year"] or "—"}</b>
+({_peak_words(peak, zh)})</p>
 <h2>{"评估期逐年指标" if zh else "Indicators by year"} {span}</h2>
 <table><tr><th></th>{"".join(f"<th>{y}</th>" for y in years)}</tr>{trend_rows}</table>{missing}
 <h2>{"碳排放与预测" if zh else "Emissions and forecast"}</h2><div class="chart" id="c-series"></div>
@@ -185,32 +195,46 @@ body {{ background: #fff; color: #111; }} .report {{ max-width: 1000px; margin: 
 """
 
 
+def _peak_words(peak: dict[str, Any], zh: bool) -> str:
+    if peak["year"] is None:
+        return html.escape(peak.get("error", ""))
+    if zh:
+        return "已达峰" if peak["reached"] else "尚未达峰"
+    return "reached" if peak["reached"] else "not yet"
+
+
 def _n(v: Any) -> str:
     if v is None:
         return "—"
     return f"{v:,.0f}" if abs(v) >= 1e4 else f"{v:.4g}"
 
 
-def _sources(r: dict[str, Any]) -> str:
+def sources_of(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every holding the report drew on, once."""
     seen: dict[tuple, dict] = {}
-    for key in ("overview", "map", "series", "distribution", "index", "assets"):
+    for key in ("overview", "map", "series", "intensity", "distribution", "index", "assets"):
         for s in r[key]["provenance"]["sources"]:
             seen[(s["role"], s["sha256"])] = s
+    return list(seen.values())
+
+
+def _sources(r: dict[str, Any]) -> str:
+    e = html.escape
     rows = []
-    for s in seen.values():
+    for s in sources_of(r):
         if s["kind"] == "pulled":
             what = (
-                f"{s['owner']}/{s['dataset']} v{s['version']}, grant #{s['grant']}, "
-                f"tx <code>{s['grant_tx']}</code> (block {s['grant_block']})"
+                f"{e(str(s['owner']))}/{e(str(s['dataset']))} v{e(str(s['version']))}, "
+                f"grant #{e(str(s['grant']))}, tx <code>{e(str(s['grant_tx']))}</code> "
+                f"(block {e(str(s['grant_block']))})"
             )
         else:
-            what = f"{s['method']} from holdings {s.get('inputs') or '—'}"
+            what = f"{e(str(s['method']))} from holdings {e(str(s.get('inputs') or '—'))}"
         flag = " · SYNTHETIC" if s.get("synthetic") else ""
         rows.append(
-            f"<li><b>{html.escape(s['role'])}</b>: {what}{flag}; sha256 "
-            f"<code>{s['sha256']}</code></li>"
+            f"<li><b>{e(str(s['role']))}</b>: {what}{flag}; sha256 <code>{e(str(s['sha256']))}</code></li>"
         )
-    factors = html.escape(json.dumps(r["overview"]["provenance"]["factors"], ensure_ascii=False))
+    factors = e(json.dumps(r["overview"]["provenance"]["factors"], ensure_ascii=False))
     return f"<ul>{''.join(rows)}</ul><p class='note'>factors: {factors}</p>"
 
 

@@ -234,3 +234,121 @@ def test_no_holdings_means_no_figures(tmp_path) -> None:
     login(client)
     r = client.get("/api/overview")
     assert r.status_code == 409 and r.json()["code"] == "no_holdings"
+
+
+def test_years_before_the_forecast_can_start_still_answer(holdings_db) -> None:
+    engine, _ = holdings_db
+    client = app_for(engine)
+    login(client)
+    r = client.get("/api/overview?year=2016")
+    assert r.status_code == 200
+    assert r.json()["peak"]["year"] is None and "holt" in r.json()["peak"]["error"]
+    assert client.get("/api/export.csv?view=overview&year=2016").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path,status,code",
+    [
+        ("/api/overview?year=%C2%B2%C2%B2%C2%B2%C2%B2", 400, "invalid_filter"),  # '²' isdigit
+        ("/api/export.csv", 400, "invalid_filter"),
+        ("/static/%00", 404, "not_found"),
+        ("/static/" + "a" * 300 + ".js", 404, "not_found"),
+    ],
+)
+def test_odd_requests_get_a_stable_code_not_a_500(holdings_db, path, status, code) -> None:
+    engine, _ = holdings_db
+    client = app_for(engine)
+    login(client)
+    r = client.get(path)
+    assert r.status_code == status and r.json()["code"] == code
+
+
+def test_the_index_shows_intervals_and_lights_only_for_their_year(holdings_db) -> None:
+    engine, _ = holdings_db
+    client = app_for(engine)
+    login(client)
+    last = client.get("/api/index").json()
+    assert last["year"] == last["intervals_year"] == 2024
+    assert all(r["q05"] is not None for r in last["ranks"]) and len(last["lights"]) == 20
+    old = client.get("/api/index?year=2018").json()
+    assert old["year"] == 2018 and old["intervals_year"] == 2024
+    assert all(r["q05"] is None and r["q95"] is None for r in old["ranks"])
+    assert old["lights"] == []
+
+
+def test_per_m2_intensity_counts_each_types_own_years(tmp_path) -> None:
+    from node.cockpit.data import CockpitData, Query
+    from node.cockpit.holdings import Holdings
+    from node.db import create_schema, make_engine
+
+    f = tmp_path / "be.csv"
+    f.write_text(
+        "adcode,district,building_type,month,floor_area_m2,electricity_kwh,gas_m3\n"
+        + "".join(
+            f"510104,x,residential,{y}-{m:02d},1000,100,0\n"
+            for y in (2022, 2023)
+            for m in range(1, 13)
+        )
+        + "".join(f"510104,x,office,2023-{m:02d},500,1000,0\n" for m in range(1, 13))
+    )
+    engine = make_engine(f"sqlite:///{tmp_path / 'n.db'}")
+    create_schema(engine)
+    Holdings(engine).record_derived("building_energy", f, inputs=[], method="test")
+    rows = {r["key"]: r for r in CockpitData(Holdings(engine)).distribution(Query())["by_type"]}
+    # office: 12,000 kWh over 500 m² in its one year, not halved by residential's two years
+    assert rows["office"]["kwh_per_m2"] == 24.0
+    assert rows["residential"]["kwh_per_m2"] == 1.2  # 2,400 kWh over 1,000 m² x 2 years
+    engine.dispose()
+
+
+def test_names_from_data_cannot_inject_markup_into_the_report(holdings_db) -> None:
+    from node.cockpit.data import CockpitData
+    from node.cockpit.holdings import Holdings
+    from node.cockpit.report import gather, render_html
+
+    engine, files = holdings_db
+    evil = '<img src=x onerror="alert(1)"><!--<script>'
+    Holdings(engine).record_derived(
+        "park_results", files / "parks.csv", inputs=[], method=evil, synthetic=True
+    )
+    page = render_html(gather(CockpitData(Holdings(engine)), 2024, (2020, 2024)))
+    assert evil not in page
+    assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page  # the sources list
+    data = page.split('<script id="report-data" type="application/json">')[1].split("</script>")[0]
+    assert "<" not in data and ">" not in data  # the JSON block cannot close early
+    assert "Content-Security-Policy" in page
+
+
+def test_a_csv_cell_is_never_a_formula() -> None:
+    import csv as csvmod
+
+    from node.cockpit.data import _SafeWriter
+
+    buf = io.StringIO()
+    _SafeWriter(csvmod.writer(buf)).writerow(["=HYPERLINK(1)", "+1", "@x", "-3", -3, "ok"])
+    assert buf.getvalue().strip() == "'=HYPERLINK(1),'+1,'@x,'-3,-3,ok"
+
+
+def test_a_successful_login_takes_its_attempt_back() -> None:
+    from node.cockpit.auth import LoginLimiter
+    from node.cockpit.errors import LoginRateLimited
+
+    limiter = LoginLimiter(limit=2, window=60)
+    for _ in range(5):
+        limiter.succeeded(limiter.attempt("user:a", "ip:1"), "user:a", "ip:1")
+    limiter.attempt("user:a", "ip:1")  # in flight (the password is being checked)
+    limiter.attempt("user:a", "ip:1")
+    with pytest.raises(LoginRateLimited):
+        limiter.attempt("user:a", "ip:1")
+
+
+def test_an_expired_session_is_deleted(holdings_db) -> None:
+    from node.cockpit.models import CockpitSession
+
+    engine, _ = holdings_db
+    client = app_for(engine, idle_seconds=0.3)
+    login(client)
+    time.sleep(0.5)
+    assert client.get("/api/me").status_code == 401
+    with Session(engine) as s:
+        assert s.query(CockpitSession).count() == 0

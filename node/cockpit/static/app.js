@@ -173,9 +173,9 @@ function renderOverview(o) {
     card.querySelector(".value").append(el("span", { class: `light ${o.budget.status}` }), t(o.budget.status));
     box.append(card);
   }
-  const peak = el("div", { class: "kpi", "data-kpi": "peak", "data-value": o.peak.year });
-  peak.append(el("div", { class: "label" }, t("peak")), el("div", { class: "value" }, String(o.peak.year)),
-    el("div", { class: "delta" }, `${o.peak.reached ? t("peak_reached") : t("peak_not")} · ${o.peak.method}`));
+  const peak = el("div", { class: "kpi", "data-kpi": "peak", "data-value": o.peak.year ?? "" });
+  peak.append(el("div", { class: "label" }, t("peak")), el("div", { class: "value" }, o.peak.year === null ? "—" : String(o.peak.year)),
+    el("div", { class: "delta" }, o.peak.year === null ? o.peak.error : `${o.peak.reached ? t("peak_reached") : t("peak_not")} · ${o.peak.method}`));
   box.append(peak);
 }
 

@@ -9,13 +9,18 @@ export function fmt(v, digits = 4) {
   return Number(v.toPrecision(digits)).toString();
 }
 
+// Tooltips are HTML: every value that comes from data (names, methods, codes) is escaped.
+export function esc(v) {
+  return echarts.format.encodeHTML(String(v ?? ""));
+}
+
 export function provShort(prov, t) {
   const out = [];
   for (const s of prov.sources || []) {
     if (s.kind === "pulled") {
-      out.push(`${t("source")}: ${s.owner}/${s.dataset} v${s.version}, ${t("grant")} #${s.grant} (${t("tx")} ${String(s.grant_tx).slice(0, 10)}…)${s.synthetic ? " · " + t("synthetic") : ""}`);
+      out.push(`${t("source")}: ${esc(s.owner)}/${esc(s.dataset)} v${esc(s.version)}, ${t("grant")} #${esc(s.grant)} (${t("tx")} ${esc(String(s.grant_tx).slice(0, 10))}…)${s.synthetic ? " · " + t("synthetic") : ""}`);
     } else {
-      out.push(`${t("derived")}: ${s.role} (${s.method})${s.synthetic ? " · " + t("synthetic") : ""}`);
+      out.push(`${t("derived")}: ${esc(s.role)} (${esc(s.method)})${s.synthetic ? " · " + t("synthetic") : ""}`);
     }
   }
   return out.join("<br>");
@@ -33,7 +38,7 @@ export function mapOption(meta, data, sel, t, lang, geo) {
   const lo = Math.min(...vals), hi = Math.max(...vals);
   const visualMap = { min: lo, max: hi, calculable: true, orient: "horizontal", left: "center", bottom: 0,
     inRange: { color: ["#1a9850", "#fee08b", "#d73027"] }, textStyle: { color: "#e6edf3" }, dimension: geo ? undefined : 2 };
-  const tip = (code, value) => `<b>${unitName(meta, code, lang)}</b> (${code})<br>${t(data.indicator)}: ${fmt(value)} ${data.unit}<br>${provShort(data.provenance, t)}`;
+  const tip = (code, value) => `<b>${esc(unitName(meta, code, lang))}</b> (${esc(code)})<br>${esc(t(data.indicator))}: ${fmt(value)} ${esc(data.unit)}<br>${provShort(data.provenance, t)}`;
   if (geo) {
     return { ...base, visualMap, tooltip: { formatter: (p) => tip(p.name, p.value) },
       series: [{ type: "map", map: "chengdu", nameProperty: "adcode", selectedMode: false,
@@ -83,14 +88,14 @@ export function seriesOption(meta, data, t, lang) {
   }
   const periods = [...x].sort();
   return { ...base, legend: { top: 0, textStyle: { color: "#e6edf3" }, type: "scroll", data: series.filter((s) => s.name !== "lower").map((s) => s.name) },
-    tooltip: { trigger: "axis", formatter: (ps) => ps.filter((p) => p.seriesName !== "lower").map((p) => `${p.seriesName}: ${fmt(p.value[1])}`).join("<br>") + `<br>${data.unit}<br>${provShort(data.provenance, t)}` },
+    tooltip: { trigger: "axis", formatter: (ps) => ps.filter((p) => p.seriesName !== "lower").map((p) => `${esc(p.seriesName)}: ${fmt(p.value[1])}`).join("<br>") + `<br>${esc(data.unit)}<br>${provShort(data.provenance, t)}` },
     grid: { left: 64, right: 16, top: 40, bottom: 28 },
     xAxis: { type: "category", data: periods }, yAxis: { type: "value", name: data.unit, scale: true }, series };
 }
 
 export function distributionOption(data, t) {
   const keys = data.by_type.map((r) => r.key);
-  const tip = (p) => `${t(p.name)} · ${p.seriesName}: ${fmt(p.value)} t CO2<br>${provShort(data.provenance, t)}`;
+  const tip = (p) => `${esc(t(p.name))} · ${esc(p.seriesName)}: ${fmt(p.value)} t CO2<br>${provShort(data.provenance, t)}`;
   return { ...base, legend: { top: 0, textStyle: { color: "#e6edf3" } }, tooltip: { formatter: tip },
     grid: { left: 80, right: 16, top: 36, bottom: 28 },
     xAxis: { type: "category", data: keys.map((k) => t(k)) }, yAxis: { type: "value", name: "t CO2" },
@@ -105,19 +110,19 @@ export function indexOption(meta, data, t, lang, sel) {
   const lights = Object.fromEntries(data.lights.map((l) => [l.code, l]));
   return { ...base, tooltip: { formatter: (p) => {
       const r = ranks[p.dataIndex]; const l = lights[r.code] || {};
-      return `<b>${unitName(meta, r.code, lang)}</b> ${fmt(r.index)}<br>${t("rank")} ${r.rank} (${t("rank_interval")}: ${r.q05}–${r.q95})<br>${t("lights")}: ${l.green ?? 0} ${t("green")} · ${l.yellow ?? 0} ${t("yellow")} · ${l.red ?? 0} ${t("red")}<br>${provShort(data.provenance, t)}`; } },
+      return `<b>${esc(unitName(meta, r.code, lang))}</b> ${fmt(r.index)}<br>${t("rank")} ${esc(r.rank)} (${t("rank_interval")}: ${esc(r.q05 ?? "—")}–${esc(r.q95 ?? "—")})<br>${t("lights")}: ${l.green ?? 0} ${t("green")} · ${l.yellow ?? 0} ${t("yellow")} · ${l.red ?? 0} ${t("red")}<br>${provShort(data.provenance, t)}`; } },
     grid: { left: 80, right: 70, top: 8, bottom: 20 },
     xAxis: { type: "value", min: 0, max: 100 },
     yAxis: { type: "category", data: ranks.map((r) => unitName(meta, r.code, lang)) },
     series: [{ type: "bar", data: ranks.map((r) => ({ value: r.index, itemStyle: sel.includes(r.code) ? { color: "#38b48b" } : { color: "#4c78a8" } })),
-      label: { show: true, position: "right", color: "#e6edf3", formatter: (p) => { const r = ranks[p.dataIndex]; return `#${r.rank} [${r.q05}–${r.q95}] ●${(lights[r.code] || {}).red ?? 0}`; } } }] };
+      label: { show: true, position: "right", color: "#e6edf3", formatter: (p) => { const r = ranks[p.dataIndex]; return r.q05 === null ? `#${r.rank}` : `#${r.rank} [${r.q05}–${r.q95}] ●${(lights[r.code] || {}).red ?? 0}`; } } }] };
 }
 
 export function subindexOption(meta, data, t, lang) {
   const s = data.subindex;
   const cells = [];
   s.rows.forEach((row, y) => row.values.forEach((v, x) => cells.push([x, y, v])));
-  return { ...base, tooltip: { formatter: (p) => `${unitName(meta, s.rows[p.value[1]].code, lang)} · ${(lang === "en" ? s.en : s.zh)[p.value[0]]}: ${fmt(p.value[2])}<br>${provShort(data.provenance, t)}` },
+  return { ...base, tooltip: { formatter: (p) => `${esc(unitName(meta, s.rows[p.value[1]].code, lang))} · ${esc((lang === "en" ? s.en : s.zh)[p.value[0]])}: ${fmt(p.value[2])}<br>${provShort(data.provenance, t)}` },
     grid: { left: 80, right: 8, top: 8, bottom: 40 },
     xAxis: { type: "category", data: lang === "en" ? s.codes : s.zh, axisLabel: { fontSize: 10, interval: 0 } },
     yAxis: { type: "category", data: s.rows.map((r) => unitName(meta, r.code, lang)), axisLabel: { fontSize: 9 } },
@@ -131,7 +136,7 @@ export function assetsOption(meta, data, t, lang) {
   const series = types.map((ty) => ({ name: ty, type: "bar", stack: "pool",
     data: districts.map((d) => { const r = data.pool.find((p) => p.district === d && p.type === ty); return r ? r.expected_annual_t : 0; }) }));
   return { ...base, legend: { top: 0, textStyle: { color: "#e6edf3" } },
-    tooltip: { trigger: "axis", formatter: (ps) => ps.filter((p) => p.value).map((p) => `${p.seriesName}: ${fmt(p.value)} t`).join("<br>") + `<br>${provShort(data.provenance, t)}` },
+    tooltip: { trigger: "axis", formatter: (ps) => ps.filter((p) => p.value).map((p) => `${esc(p.seriesName)}: ${fmt(p.value)} t`).join("<br>") + `<br>${provShort(data.provenance, t)}` },
     grid: { left: 70, right: 16, top: 36, bottom: 60 },
     xAxis: { type: "category", data: districts.map((d) => unitName(meta, d, lang)), axisLabel: { rotate: 40, fontSize: 10 } },
     yAxis: { type: "value", name: t("expected_annual_t") }, series };
