@@ -35,7 +35,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 COOKIE = "tl_session"
 LOGIN_COOKIE = "tl_login_csrf"
 MAX_FORM = 4096
-VIEWS = ("overview", "map", "series", "distribution", "index", "assets")
+VIEWS = ("overview", "map", "series", "distribution", "index", "joint", "assets")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
@@ -302,8 +302,9 @@ def create_app(cockpit: Cockpit) -> FastAPI:
     def meta(request: Request) -> Response:
         who = cockpit.who(request)
         data = cockpit.data.meta()
-        held, _ = cockpit.data.energy()  # its years are shown: logged like any view
-        cockpit.log_view(who, "meta", {}, [held.provenance()])
+        if "distribution" in data["views"]:  # its years are shown: logged like any view
+            held, _ = cockpit.data.energy()
+            cockpit.log_view(who, "meta", {}, [held.provenance()])
         data["map"] = {
             "mode": "geojson" if cockpit.geojson else "tiles",
             "review_no": cockpit.map_review_no,

@@ -23,7 +23,7 @@ from analytics import buildings as bld
 from analytics.carbon.budget import budget_path, track
 from analytics.carbon.forecast import holt, peak_year
 from analytics.errors import AnalyticsError
-from node.cockpit.errors import InvalidFilter
+from node.cockpit.errors import InvalidFilter, NoHoldings
 from node.cockpit.holdings import Held, Holdings
 
 UNITS_FILE = Path(__file__).resolve().parents[1] / "pilot" / "data" / "chengdu_units.csv"
@@ -54,6 +54,22 @@ FACTORS = {
     "electricity_kgco2_per_kwh": bld.KGCO2_PER_KWH,
     "gas_kgco2_per_m3": bld.KGCO2_PER_M3_GAS,
     "sources": "GB/T 2589 (tce); MEE+NBS Sichuan 2022 grid average; NDRC guidelines (gas)",
+}
+#: each view and the holdings it reads
+VIEW_ROLES = {
+    "overview": ("building_energy", "stats_panel"),
+    "map": ("building_energy", "stats_panel"),
+    "series": ("building_energy", "stats_panel"),
+    "distribution": ("building_energy",),
+    "index": (
+        "index_results",
+        "index_sensitivity",
+        "index_aggregated",
+        "index_warning_summary",
+        "index_indicators",
+    ),
+    "joint": ("joint_dp",),
+    "assets": ("carbon_assets", "park_results"),
 }
 #: the demo's budget assumption, stated with every budget figure
 BUDGET = {"start_year": 2021, "end_year": 2030, "share_of_flat": 0.9}
@@ -230,7 +246,10 @@ class CockpitData:
 
     # -- panels --------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
-        lo, hi = self._years()
+        try:
+            lo, hi = self._years()
+        except NoHoldings:  # a node holding only other views' files still shows those
+            lo = hi = None
         return {
             "districts": self.units,
             "building_types": list(bld.BUILDING_TYPES),
@@ -241,8 +260,14 @@ class CockpitData:
                 for c, (z, e, u) in INDICATOR_NAMES.items()
             ],
             "holdings": [h.provenance() | {"id": h.id} for h in self.holdings.all()],
+            "views": self.views(),
             "factors": FACTORS,
         }
+
+    def views(self) -> list[str]:
+        """The views whose holdings this node has (the page shows only those)."""
+        held = {h.role for h in self.holdings.all()}
+        return [v for v, roles in VIEW_ROLES.items() if set(roles) <= held]
 
     def overview(self, q: Query) -> dict[str, Any]:
         lo, hi = self._years()
@@ -493,6 +518,25 @@ class CockpitData:
             "provenance": self.provenance(rh, sh, ah, wh, ih),
         }
 
+    def joint(self, q: Query) -> dict[str, Any]:
+        """Energy use and emissions of every sector by district (2024), opened by a joint
+        query of the owners with DP noise: the ε each spent and its bound are shown."""
+        jh, table = self.table("joint_dp")
+        table = table.astype({"adcode": str})
+        return {
+            "rows": [
+                {
+                    "code": str(r.adcode),
+                    "energy_tce": _num(float(r.energy_tce_dp)),
+                    "co2_t": _num(float(r.emissions_tco2_dp)),
+                }
+                for r in table.itertuples()
+            ],
+            "noise_bound_95": jh.note.get("noise_bound_95", {}),
+            "epsilon": jh.note.get("epsilon", {}),
+            "provenance": self.provenance(jh),
+        }
+
     def assets(self, q: Query) -> dict[str, Any]:
         ph, pool = self.table("carbon_assets")
         kh, parks = self.table("park_results")
@@ -570,6 +614,10 @@ class CockpitData:
             w.writerow(["adcode", "year", "index", "rank", "rank_q05", "rank_q95"])
             for r in data["ranks"]:
                 w.writerow([r["code"], data["year"], r["index"], r["rank"], r["q05"], r["q95"]])
+        elif view == "joint":
+            w.writerow(["adcode", "energy_tce_dp", "emissions_tco2_dp"])
+            for r in data["rows"]:
+                w.writerow([r["code"], r["energy_tce"], r["co2_t"]])
         elif view == "assets":
             w.writerow(["district", "type", "projects", "expected_annual_t", "issued_t"])
             for r in data["pool"]:

@@ -21,6 +21,17 @@ from node.cockpit.errors import CockpitError, NoHoldings
 from node.cockpit.models import Holding
 from node.db import durable_session
 
+#: what a holding's provenance carries from its note, when it has it
+DETAIL_KEYS = (
+    "method",
+    "inputs",
+    "epsilon",
+    "grants",
+    "queries",
+    "noise_bound_95",
+    "result_sha256",
+    "synthetic",
+)
 #: the pulled files the cockpit's panels read, by the role a pull records them as
 COCKPIT_ROLES = ("building_energy", "stats_panel")
 
@@ -60,7 +71,7 @@ class Held:
                 grant_tx=self.grant_tx,
                 grant_block=self.grant_block,
             )
-        for key in ("method", "inputs", "epsilon", "synthetic"):
+        for key in DETAIL_KEYS:
             if key in self.note:
                 out[key] = self.note[key]
         return out
@@ -152,6 +163,24 @@ class Holdings:
             )
         )
 
+    def record_dp_answer(
+        self, role: str, path: Path, *, method: str, epsilon: dict, grants: list[int], **note: Any
+    ) -> Held:
+        """Record DP answers this node received (a joint query's opened result), with the ε
+        each owner spent and the DP grants it was spent on."""
+        path = Path(path).resolve()
+        return self._add(
+            Holding(
+                role=role,
+                kind="dp_answer",
+                path=str(path),
+                sha256=file_sha256(path),
+                size=path.stat().st_size,
+                recorded_at=time.time(),
+                note={"method": method, "epsilon": epsilon, "grants": grants, **note},
+            )
+        )
+
     def _add(self, row: Holding) -> Held:
         with durable_session(self.engine) as s:
             s.add(row)
@@ -217,6 +246,8 @@ def grants_behind(sources: list[dict[str, Any]], holdings: Holdings) -> tuple[di
             grants[src["grant"]] = src
             continue
         derived.append(src["role"])
+        for grant in src.get("grants", []):  # the DP grants a received answer was paid on
+            grants.setdefault(int(grant), {"role": src["role"], "kind": src["kind"]})
         for hid in src.get("inputs", []):
             h = held.get(hid)
             if h is not None and h.request_id is not None:

@@ -17,7 +17,7 @@ class Holding(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     #: what it is to the cockpit (e.g. ``building_energy``, ``stats_panel``, ``index_results``)
     role: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(16))  # pulled | derived
+    kind: Mapped[str] = mapped_column(String(16))  # pulled | derived | dp_answer
     path: Mapped[str] = mapped_column(String(1024))
     sha256: Mapped[str] = mapped_column(String(66))
     size: Mapped[int] = mapped_column(BigInteger)

@@ -336,12 +336,26 @@ def cockpit_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, A
             method=f"analytics.park.evaluation: {generated}",
             synthetic=True,
         )
+        queries = json.loads((out_dir / "joint" / "queries.json").read_text())
+        sums = [q for q in queries if q["what"] in ("energy_tce", "emissions_tco2")]
+        holdings.record_dp_answer(
+            "joint_dp",
+            out_dir / "joint" / "district_energy_emissions_2024.csv",
+            method="joint sum (MPC, distributed DP noise): grid, gas, transport",
+            synthetic=True,
+            queries={q["what"]: q["joint"] for q in sums},
+            epsilon={q["what"]: q["epsilon"] for q in sums},
+            grants=sorted({g for q in sums for g in q["grants"].values()}),
+            noise_bound_95={q["what"]: q["noise_bound_95"]["cell"] for q in sums},
+            result_sha256={q["what"]: q["result_sha256"] for q in sums},
+        )
         user, password = "demo-viewer", secrets.token_urlsafe(12)
         Users(analyst.engine).add(user, "viewer", password)
         count = len(holdings.all())
     say(
         f"    the analyst's node holds {count} files for the cockpit: 4 pulled under grants, "
-        "the index outputs computed from them, the SYNTHETIC asset pool and park index"
+        "the joint DP totals, the index outputs computed from the panels, the SYNTHETIC "
+        "asset pool and park index"
     )
     return {
         "step": {"step": "cockpit_data", "holdings": count},
@@ -874,6 +888,7 @@ def joint_story(network: LocalNetwork, out_dir: Path, say: Say) -> list[dict[str
         say(f"    {dept:<9} published {name} v{pub.version} (DP only: joint queries and the gate)")
     codes = [code for code, _name, _kind in synthetic.units()]
     names = {code: name for code, name, _kind in synthetic.units()}
+    dp_grants: dict[str, int] = {}
     with network.session("analyst") as a:
         sharing = a.require_sharing()
         for ref, eps in (
@@ -883,13 +898,17 @@ def joint_story(network: LocalNetwork, out_dir: Path, say: Say) -> list[dict[str
             ("stats/district-socioeconomic-panel", "5"),
         ):
             ds = resolve_dataset(a, ref)
-            sharing.apply(
-                ds,
-                1,
-                "joint energy and emission accounts, 2024",
-                Mode.DP,
-                Epsilon.parse(eps),
-                duration=30 * 86400,
+            dp_grants[ref.split("/", 1)[0]] = (
+                sharing.apply(
+                    ds,
+                    1,
+                    "joint energy and emission accounts, 2024",
+                    Mode.DP,
+                    Epsilon.parse(eps),
+                    duration=30 * 86400,
+                )
+                .event("AccessRequested")
+                .args["requestId"]
             )
         ledger = JointLedger(a.client, a.settings.contracts.joint)
 
@@ -913,6 +932,7 @@ def joint_story(network: LocalNetwork, out_dir: Path, say: Say) -> list[dict[str
                 "joint": joint_id,
                 "owners": [names_of[i.owner] for i in spec.inputs],
                 "epsilon": {names_of[i.owner]: i.epsilon.as_json() for i in spec.inputs},
+                "grants": {names_of[i.owner]: dp_grants[names_of[i.owner]] for i in spec.inputs},
                 "query_sha256": "0x" + spec.digest().hex(),
                 "result_sha256": facts["result_sha256"],
                 "acknowledged": facts["acknowledged"],

@@ -352,3 +352,12 @@ def test_an_expired_session_is_deleted(holdings_db) -> None:
     assert client.get("/api/me").status_code == 401
     with Session(engine) as s:
         assert s.query(CockpitSession).count() == 0
+
+
+def test_views_without_their_files_are_not_offered(holdings_db) -> None:
+    engine, _ = holdings_db
+    client = app_for(engine)
+    login(client)
+    views = client.get("/api/meta").json()["views"]
+    assert views == ["overview", "map", "series", "distribution", "index", "assets"]
+    assert client.get("/api/joint").json()["code"] == "no_holdings"

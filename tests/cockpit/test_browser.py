@@ -8,6 +8,7 @@ out/screenshots/cockpit/.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -170,6 +171,23 @@ def test_the_page_in_a_real_browser(pilot_demo: PilotDemo, browser) -> None:
     page.screenshot(path=SHOTS / "05-provenance.png")
     page.click("#prov-close")
 
+    # the joint DP totals: the numbers the analyst received, their ε and the DP grants
+    joint = pd.read_csv(
+        pilot_demo.root / "demo" / "joint" / "district_energy_emissions_2024.csv",
+        dtype={"adcode": str},
+    )
+    shown = _chart_series(page, "c-joint", 0)
+    assert sorted(shown, reverse=True) == pytest.approx(
+        sorted(joint["emissions_tco2_dp"].astype(float), reverse=True), rel=1e-5
+    )
+    caption = page.inner_text("#joint-caption")
+    assert "emissions_tco2: grid 0.5, gas 2, transport 2" in caption
+    page.click("#p-joint [data-tool='info']")
+    dp = page.inner_text("#prov-body pre.dp")
+    assert '"grants"' in dp and '"noise_bound_95"' in dp
+    page.query_selector("#p-joint").screenshot(path=SHOTS / "05b-joint-dp.png")
+    page.click("#prov-close")
+
     # a chart as PNG
     with page.expect_download() as dl:
         page.click("#p-map [data-tool='png']")
@@ -206,8 +224,19 @@ def test_the_page_in_a_real_browser(pilot_demo: PilotDemo, browser) -> None:
             for e in s.query(AccessLogEntry).filter(AccessLogEntry.kind == "cockpit_view")
             if e.request_id == grant["request"]
         ]
-    engine.dispose()
     assert len(views) >= 8
+    joint_grants = {
+        g
+        for q in json.loads((pilot_demo.root / "demo" / "joint" / "queries.json").read_text())
+        for g in q.get("grants", {}).values()
+    }
+    with Session(engine) as s:
+        logged = {
+            e.request_id
+            for e in s.query(AccessLogEntry).filter(AccessLogEntry.kind == "cockpit_view")
+        }
+    engine.dispose()
+    assert joint_grants and joint_grants <= logged  # DP answers viewed: their grants logged
     assert {v.detail["user"] for v in views} == {"demo-viewer"}
     assert {"distribution", "series", "map", "overview"} <= {v.detail["view"] for v in views}
 

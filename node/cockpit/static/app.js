@@ -1,6 +1,6 @@
 // The cockpit page: filters kept in the URL, one fetch per panel, ECharts from the node.
 import { translator } from "./i18n.js";
-import { assetsOption, distributionOption, fmt, indexOption, mapOption, provShort, seriesOption, subindexOption } from "./charts.js";
+import { assetsOption, distributionOption, fmt, indexOption, jointOption, mapOption, provShort, seriesOption, subindexOption } from "./charts.js";
 
 const role = document.querySelector('meta[name="user"]').dataset.role;
 const csrf = document.querySelector('meta[name="csrf-token"]').content;
@@ -74,7 +74,7 @@ function buildFilters() {
   const ind = document.getElementById("f-indicator");
   ind.replaceChildren(...meta.indicators.map((i) => { const o = el("option", { value: i.code }, state.lang === "en" ? i.en : i.zh); o.selected = i.code === state.ind; return o; }));
   const [lo, hi] = meta.years;
-  for (const [id, key, dflt] of [["f-year", "year", hi], ["f-from", "from", lo], ["f-to", "to", hi]]) {
+  if (lo !== null) for (const [id, key, dflt] of [["f-year", "year", hi], ["f-from", "from", lo], ["f-to", "to", hi]]) {
     const s = document.getElementById(id);
     const opts = [];
     for (let y = lo; y <= hi; y++) { const o = el("option", { value: y }, y); o.selected = y === (state[key] || dflt); opts.push(o); }
@@ -142,6 +142,9 @@ function showProvenance(view) {
     if (s.synthetic) div.append(el("br"), el("span", { class: "synthetic" }, t("synthetic")));
     body.append(div);
   }
+  for (const s of (prov?.sources || []).filter((x) => x.kind === "dp_answer")) {
+    body.append(el("pre", { class: "dp" }, JSON.stringify({ epsilon: s.epsilon, noise_bound_95: s.noise_bound_95, queries: s.queries, grants: s.grants, result_sha256: s.result_sha256 }, null, 1)));
+  }
   if (prov?.factors) body.append(el("h4", {}, t("factors")), el("pre", {}, JSON.stringify(prov.factors, null, 1)));
   if (prov?.budget_assumption) body.append(el("pre", {}, "budget: " + JSON.stringify(prov.budget_assumption)));
   document.getElementById("provenance").hidden = false;
@@ -201,32 +204,39 @@ async function refresh() {
   const started = performance.now();
   writeUrl();
   document.getElementById("status").textContent = t("loading");
-  const views = ["overview", "map", "series", "distribution", "index", "assets"];
+  const views = meta.views;
   const results = await Promise.allSettled(views.map((v) => get(`/api/${v}?${query()}`)));
   const errors = [];
-  results.forEach((r, i) => { if (r.status === "fulfilled") answers[views[i]] = r.value; else errors.push(`${t(views[i])}: ${r.reason.message}`); });
-  if (results[0].status === "fulfilled") renderOverview(answers.overview);
-  if (results[1].status === "fulfilled") {
+  const ok = {};
+  results.forEach((r, i) => { ok[views[i]] = r.status === "fulfilled"; if (ok[views[i]]) answers[views[i]] = r.value; else errors.push(`${t(views[i])}: ${r.reason.message}`); });
+  if (ok.overview) renderOverview(answers.overview);
+  if (ok.map) {
     chart("c-map").setOption(mapOption(meta, answers.map, state.d, t, state.lang, geo), true);
     document.getElementById("map-caption").textContent = geo ? `${t("map_review")}: ${meta.map.review_no}` : t("map_tiles");
   }
-  if (results[2].status === "fulfilled") chart("c-series").setOption(seriesOption(meta, answers.series, t, state.lang), true);
-  if (results[3].status === "fulfilled") {
+  if (ok.series) chart("c-series").setOption(seriesOption(meta, answers.series, t, state.lang), true);
+  if (ok.distribution) {
     chart("c-distribution").setOption(distributionOption(answers.distribution, t), true);
     renderTable("t-distribution", answers.distribution.by_type, [["key", t("types")], ["co2_t", "t CO2"], ["energy_tce", "tce"],
       ["electricity_mwh", "MWh"], ["gas_10k_m3", "10^4 m³"], ["kwh_per_m2", "kWh/m²"], ["co2_kg_per_m2", "kg CO2/m²"]]);
   }
-  if (results[4].status === "fulfilled") {
+  if (ok.index) {
     chart("c-index").setOption(indexOption(meta, answers.index, t, state.lang, state.d), true);
     chart("c-subindex").setOption(subindexOption(meta, answers.index, t, state.lang), true);
   }
-  if (results[5].status === "fulfilled") {
+  if (ok.joint) {
+    chart("c-joint").setOption(jointOption(meta, answers.joint, t, state.lang), true);
+    const eps = Object.entries(answers.joint.epsilon).map(([what, per]) => `${what}: ${Object.entries(per).map(([o, e]) => `${o} ${e}`).join(", ")}`).join("; ");
+    document.getElementById("joint-caption").textContent = `${t("epsilon")} — ${eps} · ${t("noise")} ±${fmt(Number(answers.joint.noise_bound_95.emissions_tco2))} t CO2`;
+  }
+  if (ok.assets) {
     chart("c-assets").setOption(assetsOption(meta, answers.assets, t, state.lang), true);
     renderTable("t-parks", answers.assets.parks, [["name", t("parks")], ["type", "type"], ["total", t("total")], ["rank", t("rank")]]);
   }
   for (const [panel, view, ids] of [["p-overview", "overview", []], ["p-map", "map", ["c-map"]], ["p-series", "series", ["c-series"]],
-    ["p-distribution", "distribution", ["c-distribution"]], ["p-index", "index", ["c-index", "c-subindex"]], ["p-assets", "assets", ["c-assets"]]]) {
-    tools(document.getElementById(panel), view, ids);
+    ["p-distribution", "distribution", ["c-distribution"]], ["p-index", "index", ["c-index", "c-subindex"]], ["p-joint", "joint", ["c-joint"]],
+    ["p-assets", "assets", ["c-assets"]]]) {
+    if (views.includes(view)) tools(document.getElementById(panel), view, ids);
   }
   document.getElementById("status").textContent = errors.length ? `${t("error")}: ${errors.join("; ")}` : "";
   window.__cockpit.renders += 1;
@@ -274,6 +284,10 @@ async function main() {
     geo = true;
   }
   if (state.region !== "city" && !state.d.length) state.d = regionCodes(state.region);
+  // a panel whose files this node does not hold is not shown at all
+  for (const view of ["overview", "map", "series", "distribution", "index", "joint", "assets"]) {
+    document.getElementById(`p-${view}`).hidden = !meta.views.includes(view);
+  }
   applyWords();
   buildFilters();
   wire();

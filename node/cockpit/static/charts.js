@@ -19,6 +19,9 @@ export function provShort(prov, t) {
   for (const s of prov.sources || []) {
     if (s.kind === "pulled") {
       out.push(`${t("source")}: ${esc(s.owner)}/${esc(s.dataset)} v${esc(s.version)}, ${t("grant")} #${esc(s.grant)} (${t("tx")} ${esc(String(s.grant_tx).slice(0, 10))}…)${s.synthetic ? " · " + t("synthetic") : ""}`);
+    } else if (s.kind === "dp_answer") {
+      const eps = Object.entries(s.epsilon || {}).map(([what, per]) => `${esc(what)}: ${Object.entries(per).map(([o, e]) => `${esc(o)} ${esc(e)}`).join(", ")}`).join("; ");
+      out.push(`${t("dp")}: ${esc(s.method)}<br>ε ${eps} · ${t("grant")} #${(s.grants || []).map(esc).join(", #")}${s.synthetic ? " · " + t("synthetic") : ""}`);
     } else {
       out.push(`${t("derived")}: ${esc(s.role)} (${esc(s.method)})${s.synthetic ? " · " + t("synthetic") : ""}`);
     }
@@ -140,4 +143,17 @@ export function assetsOption(meta, data, t, lang) {
     grid: { left: 70, right: 16, top: 36, bottom: 60 },
     xAxis: { type: "category", data: districts.map((d) => unitName(meta, d, lang)), axisLabel: { rotate: 40, fontSize: 10 } },
     yAxis: { type: "value", name: t("expected_annual_t") }, series };
+}
+
+export function jointOption(meta, data, t, lang) {
+  const rows = [...data.rows].sort((a, b) => b.co2_t - a.co2_t);
+  const bound = Number(data.noise_bound_95.emissions_tco2 ?? 0);
+  return { ...base, legend: { top: 0, textStyle: { color: "#e6edf3" } },
+    tooltip: { trigger: "axis", formatter: (ps) => {
+      const r = rows[ps[0].dataIndex];
+      return `<b>${esc(unitName(meta, r.code, lang))}</b><br>${t("co2_t_dp")}: ${fmt(r.co2_t)} ± ${fmt(bound)} (${t("noise")})<br>${t("energy_tce_dp")}: ${fmt(r.energy_tce)}<br>${provShort(data.provenance, t)}`; } },
+    grid: { left: 80, right: 16, top: 36, bottom: 60 },
+    xAxis: { type: "category", data: rows.map((r) => unitName(meta, r.code, lang)), axisLabel: { rotate: 40, fontSize: 10 } },
+    yAxis: { type: "value", name: "t CO2" },
+    series: [{ name: t("co2_t_dp"), type: "bar", data: rows.map((r) => r.co2_t) }] };
 }

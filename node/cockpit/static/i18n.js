@@ -21,6 +21,8 @@ export const WORDS = {
     csv: "CSV", png: "PNG", info: "ⓘ 来源", loading: "加载中…", error: "出错",
     map_tiles: "示意图（瓦片网格，非实际边界）", map_review: "审图号",
     scope1: "范围一", scope2: "范围二",
+    joint: "全口径能耗与排放 2024（多方安全计算 + 差分隐私）", dp: "差分隐私", noise: "噪声界（95%）",
+    epsilon: "隐私预算 ε", energy_tce_dp: "能耗 (tce)", co2_t_dp: "碳排放 (t CO2)",
   },
   en: {
     title: "Tanlian · Chengdu green low-carbon decision cockpit", indicator: "Indicator", year: "Year",
@@ -44,6 +46,9 @@ export const WORDS = {
     parks: "Park index", total: "Total", csv: "CSV", png: "PNG", info: "ⓘ source", loading: "Loading…",
     error: "Error", map_tiles: "Schematic (tile grid, not boundaries)", map_review: "Map review no.",
     scope1: "Scope 1", scope2: "Scope 2",
+    joint: "All-sector energy and emissions 2024 (MPC + differential privacy)", dp: "DP",
+    noise: "noise bound (95 %)", epsilon: "privacy budget ε", energy_tce_dp: "Energy (tce)",
+    co2_t_dp: "Emissions (t CO2)",
   },
 };
 
