@@ -125,7 +125,7 @@ def test_demo_brings_up_seven_departments_and_writes_summary(pilot_demo: PilotDe
     )
     # the cockpit: serving, its data pulled under grant, a demo viewer
     assert steps["building_energy_pulled"]["grant_tx"].startswith("0x")
-    assert steps["cockpit_data"]["holdings"] == 11
+    assert steps["cockpit_data"]["holdings"] == 12
     assert summary["cockpit"]["user"] == "demo-viewer"
     assert summary["cockpit"]["url"].startswith("http://127.0.0.1:")
     assert pilot_demo.viewer_password not in json.dumps(on_disk)  # printed, never stored
