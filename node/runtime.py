@@ -22,7 +22,6 @@ from node.privacy.store import BlobStore, VersionStore
 from node.quality.documents import DocumentStore
 from node.quality.feedback import ring_public
 from node.quality.ledger import QualityLedger
-from node.quality.review import review_due
 from node.registry.directory import MemberDirectory
 from node.registry.keystore import NodeKeys
 from node.registry.registry import ARTIFACT as REGISTRY_ARTIFACT
@@ -186,6 +185,8 @@ class NodeRuntime:
         if time.monotonic() - self._last_review_check < every:
             return
         self._last_review_check = time.monotonic()
+        from node.quality.review import review_due  # pandas and frictionless: only here
+
         review_due(
             ledger,
             DocumentStore(self.engine),

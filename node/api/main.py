@@ -23,7 +23,6 @@ from node.api.body import BODY_MODELS, BodyTooLarge, body_unread, declared_lengt
 from node.api.routes import audit, health, joint, nodes, quality, query, sharing
 from node.api.schemas import ErrorBody
 from node.errors import TanlianError
-from node.joint.service import JointOwner
 from node.runtime import NodeRuntime
 from node.sharing.gate import DpGate, GateContext
 
@@ -88,7 +87,7 @@ def create_app(runtime: NodeRuntime) -> FastAPI:
         )
     )
     app.state.downloads = runtime.downloads
-    app.state.joint = JointOwner(runtime)
+    app.state.joint = None  # made at the first joint request (routes/joint.py)
 
     @app.exception_handler(TanlianError)
     async def tanlian_error(request: Request, exc: TanlianError) -> JSONResponse:

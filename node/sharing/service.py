@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_utils import to_checksum_address
 from pydantic import ValidationError
@@ -47,7 +47,6 @@ from node.privacy.store import BlobStore, VersionStore, read_plaintext
 from node.quality.catalog import CatalogEntry, describe
 from node.quality.documents import DocumentStore
 from node.quality.ledger import QualityLedger, Validation
-from node.quality.tabular import TableRefused, TableSchema, validate_table
 from node.registry.keystore import NodeKeys
 from node.registry.registry import Registry
 from node.sharing.contracts import (
@@ -60,6 +59,9 @@ from node.sharing.contracts import (
     State,
 )
 from node.sharing.prepublish import check_publish
+
+if TYPE_CHECKING:
+    from node.quality.tabular import TableSchema
 
 logger = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]
@@ -170,6 +172,8 @@ def publish(
             raise InvalidInput(
                 f"a declared Table Schema applies to CSV files, not {canonical.format}"
             )
+        from node.quality.tabular import TableRefused, validate_table  # pandas: only here
+
         report = validate_table(Path(file), table_schema)
         if not report.valid and not accept_errors:
             raise TableRefused(report)

@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from node.api.body import json_request
 from node.api.deps import Caller, json_body
-from node.joint.service import JointOwner
 from node.joint.spec import parse_spec
 
 router = APIRouter(prefix="/v1/joint", tags=["joint"])
@@ -68,11 +67,18 @@ class Acknowledged(BaseModel):
     tx: str | None
 
 
-async def get_joint(request: Request) -> JointOwner:
-    return request.app.state.joint
+async def get_joint(request: Request) -> Any:
+    """The node's JointOwner, made at the first joint request: its modules (pandas, the
+    MPC party) load then, not at every node start."""
+    state = request.app.state
+    if getattr(state, "joint", None) is None:
+        from node.joint.service import JointOwner
+
+        state.joint = JointOwner(state.runtime)
+    return state.joint
 
 
-Joint = Annotated[JointOwner, Depends(get_joint)]
+Joint = Annotated[Any, Depends(get_joint)]
 
 
 @router.post(
