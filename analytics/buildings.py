@@ -176,17 +176,15 @@ def totals(rows: pd.DataFrame, by: Sequence[str], freq: str = "year") -> pd.Data
     """Sums by ``by`` and period; floor area is a stock: the mean over a year's months."""
     if freq not in ("year", "month"):
         raise InvalidData(f"freq must be year or month, got {freq!r}")
-    period = "year" if freq == "year" else "month"
-    keys = [*by, period]
-    monthly = rows.groupby([*by, "year", "month"], sort=True, observed=True).agg(
-        floor_area_m2=("floor_area_m2", "sum"), **{c: (c, "sum") for c in SUMS}
-    )
-    monthly = monthly.reset_index()
+    cols = ["floor_area_m2", *SUMS]
+    # plain sums (not named aggregations): several times faster on the cockpit's requests
+    monthly = rows.groupby([*by, "year", "month"], sort=True, observed=True)[cols].sum()
     if freq == "month":
-        return monthly.drop(columns="year").set_index(keys).sort_index()
-    agg = {c: (c, "sum") for c in SUMS}
-    agg["floor_area_m2"] = ("floor_area_m2", "mean")
-    return monthly.groupby(keys, sort=True).agg(**agg).sort_index()
+        return monthly.droplevel("year").sort_index()
+    per_year = monthly.groupby(level=[*by, "year"], sort=True)
+    out = per_year[SUMS].sum()
+    out["floor_area_m2"] = per_year["floor_area_m2"].mean()
+    return out[["floor_area_m2", *SUMS]]
 
 
 def with_intensities(t: pd.DataFrame, panel: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -197,11 +195,12 @@ def with_intensities(t: pd.DataFrame, panel: pd.DataFrame | None = None) -> pd.D
     out["kwh_per_m2"] = out["electricity_mwh"] * 1000 / area
     out["co2_kg_per_m2"] = out["co2_t"] * 1000 / area
     if panel is not None:
-        gdp_10k_yuan = panel["gdp_bn_yuan"] * 1e5
-        people = panel["population_10k"] * 1e4
-        out["carbon_intensity"] = out["co2_t"] / gdp_10k_yuan.reindex(out.index)
-        out["energy_intensity"] = out["energy_tce"] / gdp_10k_yuan.reindex(out.index)
-        out["co2_per_capita_t"] = out["co2_t"] / people.reindex(out.index)
+        p = panel.reindex(out.index)
+        gdp_10k_yuan = p["gdp_bn_yuan"].to_numpy(float) * 1e5
+        people = p["population_10k"].to_numpy(float) * 1e4
+        out["carbon_intensity"] = out["co2_t"].to_numpy() / gdp_10k_yuan
+        out["energy_intensity"] = out["energy_tce"].to_numpy() / gdp_10k_yuan
+        out["co2_per_capita_t"] = out["co2_t"].to_numpy() / people
     return out
 
 

@@ -341,7 +341,7 @@ def create_app(cockpit: Cockpit) -> FastAPI:
         def handler(request: Request) -> Response:
             who = cockpit.who(request)
             params = dict(request.query_params)
-            data = getattr(cockpit.data, name)(parse_query(params, cockpit.data.codes))
+            data = cockpit.data.answer(name, parse_query(params, cockpit.data.codes))
             cockpit.log_view(who, name, params, data["provenance"]["sources"])
             return _json(data)
 

@@ -7,12 +7,14 @@ factors applied. Frames are read once and re-read when a newer holding is record
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
 import re
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import pandas as pd
 
 from analytics import buildings as bld
 from analytics.carbon.budget import budget_path, track
-from analytics.carbon.forecast import holt, peak_year
+from analytics.carbon.forecast import Forecast, holt, peak_year
 from analytics.errors import AnalyticsError
 from node.cockpit.errors import InvalidFilter, NoHoldings
 from node.cockpit.holdings import Held, Holdings
@@ -158,6 +160,21 @@ def parse_query(params: dict[str, str], codes: set[str]) -> Query:
     )
 
 
+#: the holdings already checked for the answer being computed (role -> holding, content)
+_VERIFIED: contextvars.ContextVar[dict | None] = contextvars.ContextVar("verified", default=None)
+
+
+@lru_cache(maxsize=512)
+def _holt(index: tuple, values: tuple, horizon: int) -> Forecast:
+    # the fit is the slowest step of a view and officials look at the same few selections
+    return holt(pd.Series(values, index=list(index)), horizon=horizon, damped=True, level=0.9)
+
+
+def forecast(series: pd.Series, horizon: int) -> Forecast:
+    """The damped Holt forecast of a yearly series, with its 90 % interval (memoized)."""
+    return _holt(tuple(int(i) for i in series.index), tuple(float(v) for v in series), horizon)
+
+
 def _num(x: Any, digits: int = 6) -> float | None:
     if x is None or (isinstance(x, float) and not np.isfinite(x)) or pd.isna(x):
         return None
@@ -175,14 +192,27 @@ class CockpitData:
 
     # -- loading --------------------------------------------------------------------------
     def _held(self, role: str, reader) -> tuple[Held, Any]:
+        seen = _VERIFIED.get()
+        if seen is not None and role in seen:
+            return seen[role]  # checked already for this answer
         with self._lock:
-            # re-read and re-hashed on every use: a changed file is refused
+            # re-read and re-hashed for every answer: a changed file is refused
             held, content = self.holdings.latest_bytes(role)
             cached = self._loaded.get(role)
             if cached is None or cached[0] != held.id:
                 cached = (held.id, reader(content))
                 self._loaded[role] = cached
-            return held, cached[1]
+        if seen is not None:
+            seen[role] = (held, cached[1])
+        return held, cached[1]
+
+    def answer(self, view: str, q: Query) -> dict[str, Any]:
+        """One view's answer; each file it reads is checked once for it."""
+        token = _VERIFIED.set({})
+        try:
+            return getattr(self, view)(q)
+        finally:
+            _VERIFIED.reset(token)
 
     def energy(self) -> tuple[Held, pd.DataFrame]:
         return self._held(
@@ -298,7 +328,7 @@ class CockpitData:
         peak_info = None
         try:
             history = emissions.loc[:year]
-            fc = holt(history, horizon=BUDGET["end_year"] - year, damped=True, level=0.9)
+            fc = forecast(history, BUDGET["end_year"] - year)
             peak = peak_year(history, fc)
             peak_info = {
                 "year": int(peak["peak_year"]),
@@ -352,10 +382,22 @@ class CockpitData:
 
     def series(self, q: Query) -> dict[str, Any]:
         codes = list(q.districts or [])
+        selected = codes or sorted(self.codes)
         out: list[dict[str, Any]] = []
-        used: list[Held] = []
+        held, rows = self._rows(q, selected)
+        used = [held]
+        # one pass over the rows: per district, and the selection as their sum (floor area
+        # too: the sum over districts of yearly means is the yearly mean of the sums)
+        raw = bld.totals(rows, ["adcode"], q.freq)
+        period = "year" if q.freq == "year" else "month"
+        sel_raw = raw.groupby(level=period).sum()
+        panel = city = None
+        if q.freq == "year":
+            pheld, panel = self.panel()
+            used.append(pheld)
+            city = bld.city_panel(panel, selected)
         if codes:
-            t, used = self._indicator_frame(q, ["adcode"], q.freq)
+            t = bld.with_intensities(raw, panel)
             for code in codes:
                 s = (
                     t[q.indicator].xs(code, level="adcode")
@@ -363,10 +405,7 @@ class CockpitData:
                     else pd.Series(dtype=float)
                 )
                 out.append({"code": code, "points": [[str(k), _num(v)] for k, v in s.items()]})
-        total, used_total = self._indicator_frame(
-            q, [], q.freq, districts=codes or sorted(self.codes)
-        )
-        used = used or used_total
+        total = bld.with_intensities(sel_raw, city)
         agg = total[q.indicator]
         result: dict[str, Any] = {
             "indicator": q.indicator,
@@ -384,7 +423,7 @@ class CockpitData:
             last = int(agg.index.max())
             horizon = max(1, BUDGET["end_year"] - last)
             try:
-                fc = holt(agg.dropna(), horizon=horizon, damped=True, level=0.9)
+                fc = forecast(agg.dropna(), horizon)
                 result["forecast"] = {
                     "method": fc.method,
                     "level": fc.level,
@@ -403,10 +442,10 @@ class CockpitData:
             and (q.types is None and q.fuels == bld.FUELS)
         ):
             # the city's path, shared by the selection's share of its start-year emissions
-            city, _ = self._indicator_frame(Query(), [], "year", districts=sorted(self.codes))
+            city_co2 = self._city_co2()
             start = BUDGET["start_year"]
-            if start in agg.index and start in city.index:
-                e0 = float(city["co2_t"][start])
+            if start in agg.index and start in city_co2.index:
+                e0 = float(city_co2[start])
                 path = budget_path(
                     BUDGET["share_of_flat"] * e0 * (BUDGET["end_year"] - start + 1),
                     start,
@@ -420,6 +459,16 @@ class CockpitData:
                 }
         result["provenance"] = self.provenance(*used, factors=FACTORS, budget_assumption=BUDGET)
         return result
+
+    def _city_co2(self) -> pd.Series:
+        """The whole city's yearly CO2 (every type and fuel), kept per building-energy file."""
+        held, frame = self.energy()
+        cached = self._loaded.get("city_co2")
+        if cached is None or cached[0] != held.id:
+            rows = bld.select(frame, bld.Selection())
+            cached = (held.id, bld.totals(rows, [], "year")["co2_t"])
+            self._loaded["city_co2"] = cached
+        return cached[1]
 
     def distribution(self, q: Query) -> dict[str, Any]:
         held, rows = self._rows(q)
@@ -567,7 +616,7 @@ class CockpitData:
     # -- export --------------------------------------------------------------------------
     def export_csv(self, view: str, q: Query) -> tuple[str, list[Held]]:
         """The view's table as CSV text, and the holdings it came from."""
-        data = getattr(self, view)(q)
+        data = self.answer(view, q)
         buf = io.StringIO()
         w = _SafeWriter(csv.writer(buf, lineterminator="\n"))
         if view == "overview":

@@ -200,15 +200,42 @@ function renderTable(id, rows, cols) {
   }
 }
 
+// the filters each view's answer depends on: a change elsewhere does not fetch it again
+const DEPENDS = {
+  overview: ["year", "districts", "types", "fuels"], map: ["year", "indicator", "types", "fuels"],
+  series: ["districts", "types", "fuels", "from", "to", "indicator", "freq"],
+  distribution: ["districts", "types", "fuels", "from", "to"], index: ["year"], joint: [], assets: [],
+};
+const asked = {};
+let drawnLang = null;
+
+function viewQuery(view) {
+  const all = new URLSearchParams(query());
+  const q = new URLSearchParams();
+  for (const k of DEPENDS[view]) if (all.has(k)) q.set(k, all.get(k));
+  if (view === "series" && !q.has("indicator")) q.set("indicator", state.ind);
+  return q.toString();
+}
+
 async function refresh() {
   const started = performance.now();
   writeUrl();
   document.getElementById("status").textContent = t("loading");
   const views = meta.views;
-  const results = await Promise.allSettled(views.map((v) => get(`/api/${v}?${query()}`)));
+  const redraw = drawnLang !== state.lang;
+  const fresh = views.filter((v) => redraw || asked[v] !== viewQuery(v) || !answers[v]);
+  const results = await Promise.allSettled(fresh.map((v) => get(`/api/${v}?${viewQuery(v)}`)));
   const errors = [];
   const ok = {};
-  results.forEach((r, i) => { ok[views[i]] = r.status === "fulfilled"; if (ok[views[i]]) answers[views[i]] = r.value; else errors.push(`${t(views[i])}: ${r.reason.message}`); });
+  results.forEach((r, i) => {
+    const v = fresh[i];
+    ok[v] = r.status === "fulfilled";
+    if (ok[v]) { answers[v] = r.value; asked[v] = viewQuery(v); } else errors.push(`${t(v)}: ${r.reason.message}`);
+  });
+  // a view whose answer is unchanged keeps its chart, except the map and index: they
+  // outline the selected district
+  for (const v of ["map", "index"]) if (views.includes(v) && !fresh.includes(v) && answers[v]) ok[v] = true;
+  drawnLang = state.lang;
   if (ok.overview) renderOverview(answers.overview);
   if (ok.map) {
     chart("c-map").setOption(mapOption(meta, answers.map, state.d, t, state.lang, geo), true);
