@@ -44,39 +44,21 @@ from node.cockpit.holdings import Holdings  # noqa: E402
 from node.cockpit.report import chromium_path  # noqa: E402
 from node.db import create_schema, make_engine  # noqa: E402
 from node.pilot import synthetic  # noqa: E402
-from node.pilot.demo import INDEX_FILES, index_story  # noqa: E402
+from node.pilot.demo import INDEX_FILES, cockpit_sample  # noqa: E402
 
 PASSWORD = "benchmark password"
 VIEWS = ("overview", "map", "series", "distribution", "index", "joint", "assets")
 
 
 def prepare(home: Path) -> None:
-    from analytics.carbon.assets import classify, demo_projects, pool_summary
-    from analytics.park.demo_data import demo_parks, demo_reviews
-    from analytics.park.evaluation import evaluate
-
     files = home / "files"
-    pulled = files / "pulled"
-    synthetic.stats_panel(pulled / "stats_district_panel_2015_2024.csv")
-    synthetic.eco_panel(pulled / "eco_environment_panel_2015_2024.csv")
-    synthetic.transport_panel(pulled / "transport_panel_2015_2024.csv")
-    synthetic.building_energy(pulled / "building_energy_2015_2024.csv")
-    index_story(files, lambda _m: None)
-    pool_summary(classify(demo_projects())).to_csv(files / "pool.csv", index=False)
-    parks = demo_parks()
-    evaluate(parks, demo_reviews(parks)).final.to_csv(files / "parks.csv", index=False)
+    sample = cockpit_sample(files)
     (home / "node.toml").write_text("")
     engine = make_engine(f"sqlite:///{home / 'node.db'}")
     create_schema(engine)
     h = Holdings(engine)
-    h.record_derived("building_energy", pulled / "building_energy_2015_2024.csv", inputs=[],
-                     method="benchmark", synthetic=True)  # fmt: skip
-    h.record_derived("stats_panel", pulled / "stats_district_panel_2015_2024.csv", inputs=[],
-                     method="benchmark", synthetic=True)  # fmt: skip
-    for role, name in INDEX_FILES.items():
-        h.record_derived(role, files / "index" / name, inputs=[1, 2], method="index pipeline")
-    h.record_derived("carbon_assets", files / "pool.csv", inputs=[], method="demo")
-    h.record_derived("park_results", files / "parks.csv", inputs=[], method="demo")
+    for role in ("building_energy", "stats_panel", *INDEX_FILES, "carbon_assets", "park_results"):
+        h.record_derived(role, sample[role], inputs=[], method="benchmark", synthetic=True)
     # the joint DP totals' panel: a table of the same shape as the demo's (values drawn here)
     rng = np.random.default_rng(1)
     codes = [c for c, _n, _k in synthetic.units()]

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from cli.common import HomeOpt, JsonOpt, emit
+from cli.common import HomeOpt, JsonOpt, emit, table
 from node.errors import InvalidInput
 
 app = typer.Typer(
@@ -64,6 +64,7 @@ def serve(
             settings.home,
         )
     listen_host, listen_port = host or c.host, port or c.port
+    _check_free(listen_host, listen_port)
     typer.echo(f"cockpit of {settings.name or settings.home}: http://{listen_host}:{listen_port}")
     uvicorn.run(
         create_app(cockpit),
@@ -72,6 +73,21 @@ def serve(
         log_level="warning",
         access_log=False,
     )
+
+
+def _check_free(host: str, port: int) -> None:
+    """Refuse in one line, before anything starts, a port something else listens on."""
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise InvalidInput(
+                f"cannot listen on {host}:{port} ({exc.strerror}): another cockpit or program "
+                "uses it; pass --port"
+            ) from None
 
 
 def _geojson(path: Path, home: Path) -> Path:
@@ -132,7 +148,11 @@ def user_list(home: HomeOpt, as_json: JsonOpt = False) -> None:
     from node.cockpit.auth import Users
 
     _, engine = _engine(home)
-    emit([{"user": n, "role": r} for n, r in Users(engine).names()], as_json)
+    rows = [{"user": n, "role": r} for n, r in Users(engine).names()]
+    if as_json:
+        emit({"users": rows}, True)
+    else:
+        table(rows, ["user", "role"], title="cockpit users")
 
 
 @app.command("report")

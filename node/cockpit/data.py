@@ -57,6 +57,15 @@ FACTORS = {
     "gas_kgco2_per_m3": bld.KGCO2_PER_M3_GAS,
     "sources": "GB/T 2589 (tce); MEE+NBS Sichuan 2022 grid average; NDRC guidelines (gas)",
 }
+#: the overview's key figures, in the order they are shown
+KPI_CODES = (
+    "co2_t",
+    "carbon_intensity",
+    "energy_intensity",
+    "co2_per_capita_t",
+    "energy_tce",
+    "kwh_per_m2",
+)
 #: each view and the holdings it reads
 VIEW_ROLES = {
     "overview": ("building_energy", "stats_panel"),
@@ -307,14 +316,7 @@ class CockpitData:
         q_all = Query(districts=q.districts, types=q.types, fuels=q.fuels)
         t, used = self._indicator_frame(q_all, [], "year")
         kpis = {}
-        for code in (
-            "co2_t",
-            "carbon_intensity",
-            "energy_intensity",
-            "co2_per_capita_t",
-            "energy_tce",
-            "kwh_per_m2",
-        ):
+        for code in KPI_CODES:
             s = t[code]
             kpis[code] = {
                 "value": _num(s.get(year)),

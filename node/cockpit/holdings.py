@@ -150,17 +150,8 @@ class Holdings:
         self, role: str, path: Path, *, inputs: list[int], method: str, **note: Any
     ) -> Held:
         """Record an analytics output computed from the holdings ``inputs``."""
-        path = Path(path).resolve()
-        return self._add(
-            Holding(
-                role=role,
-                kind="derived",
-                path=str(path),
-                sha256=file_sha256(path),
-                size=path.stat().st_size,
-                recorded_at=time.time(),
-                note={"inputs": inputs, "method": method, **note},
-            )
+        return self._record_file(
+            role, "derived", path, {"inputs": inputs, "method": method, **note}
         )
 
     def record_dp_answer(
@@ -168,16 +159,20 @@ class Holdings:
     ) -> Held:
         """Record DP answers this node received (a joint query's opened result), with the ε
         each owner spent and the DP grants it was spent on."""
+        note = {"method": method, "epsilon": epsilon, "grants": grants, **note}
+        return self._record_file(role, "dp_answer", path, note)
+
+    def _record_file(self, role: str, kind: str, path: Path, note: dict[str, Any]) -> Held:
         path = Path(path).resolve()
         return self._add(
             Holding(
                 role=role,
-                kind="dp_answer",
+                kind=kind,
                 path=str(path),
                 sha256=file_sha256(path),
                 size=path.stat().st_size,
                 recorded_at=time.time(),
-                note={"method": method, "epsilon": epsilon, "grants": grants, **note},
+                note=note,
             )
         )
 

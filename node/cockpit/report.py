@@ -19,18 +19,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from node.cockpit.data import BASE_YEAR, INDICATOR_NAMES, CockpitData, Query
+from node.cockpit.data import BASE_YEAR, INDICATOR_NAMES, KPI_CODES, CockpitData, Query
 from node.cockpit.errors import CockpitError, InvalidFilter
 
 STATIC = Path(__file__).resolve().parent / "static"
-KPI_ORDER = (
-    "co2_t",
-    "carbon_intensity",
-    "energy_intensity",
-    "co2_per_capita_t",
-    "energy_tce",
-    "kwh_per_m2",
-)
 
 
 class PdfFailed(CockpitError):
@@ -92,7 +84,13 @@ def _script() -> str:
 RENDER = """
 const R = JSON.parse(document.getElementById('report-data').textContent);
 const lang = R.lang, t = translator(lang);
-const put = (id, opt) => { const c = echarts.init(document.getElementById(id), null, {renderer: 'svg'}); c.setOption(opt); };
+const put = (id, opt) => {
+  // the page's charts are drawn for a dark background; the report is printed on white
+  opt.textStyle = {color: '#222'};
+  if (opt.legend) opt.legend.textStyle = {color: '#222'};
+  const c = echarts.init(document.getElementById(id), null, {renderer: 'svg'});
+  c.setOption(opt);
+};
 put('c-series', seriesOption(R.meta, R.series, t, lang));
 put('c-intensity', seriesOption(R.meta, R.intensity, t, lang));
 put('c-map', mapOption(R.meta, R.map, [], t, lang, false));
@@ -119,14 +117,14 @@ def render_html(r: dict[str, Any], lang: str = "zh") -> str:
         f"<td data-kpi='{k}'>{_n(o['kpis'][k]['value'])}</td>"
         f"<td>{_n(o['kpis'][k]['change_vs_previous_pct'])}</td>"
         f"<td>{_n(o['kpis'][k]['change_vs_base_pct'])}</td></tr>"
-        for k in KPI_ORDER
+        for k in KPI_CODES
     )
     years = sorted(r["per_year"])
     trend_rows = "".join(
         f"<tr><td>{e(names[k][0])}</td>"
         + "".join(f"<td>{_n(r['per_year'][y][k]['value'])}</td>" for y in years)
         + "</tr>"
-        for k in KPI_ORDER
+        for k in KPI_CODES
     )
     missing = (
         f"<p class='note'>{'尚无数据的年份' if zh else 'Years not yet in the data'}: "
@@ -173,7 +171,7 @@ body {{ background: #fff; color: #111; }} .report {{ max-width: 1000px; margin: 
 {"所有数字均来自本节点依授权获取的数据，来源见文末。" if zh else "Every figure comes from data this node pulled under a grant; sources at the end."}</p>
 <h2>{"主要指标" if zh else "Key indicators"} {r["year"]}</h2>
 <table><tr><th></th><th>{"单位" if zh else "unit"}</th><th>{r["year"]}</th><th>{"较上年 %" if zh else "vs last year %"}</th><th>{"较基准年 %" if zh else f"vs {BASE_YEAR} %"}</th></tr>{kpi_rows}</table>
-<p>{"碳预算路径" if zh else "Budget path"}: <b data-budget="{e(str(budget.get("status")))}">{e(str(budget.get("status", "—")))}</b>
+<p>{"碳预算路径" if zh else "Budget path"}: <b data-budget="{e(str(budget.get("status")))}">{e(_light(budget.get("status"), zh))}</b>
 (cum. actual / budget {_n(budget.get("ratio"))}) · {"预测达峰年" if zh else "forecast peak year"} <b>{peak["year"] or "—"}</b>
 ({_peak_words(peak, zh)})</p>
 <h2>{"评估期逐年指标" if zh else "Indicators by year"} {span}</h2>
@@ -193,6 +191,12 @@ body {{ background: #fff; color: #111; }} .report {{ max-width: 1000px; margin: 
 {RENDER}</script>
 </body></html>
 """
+
+
+def _light(status: str | None, zh: bool) -> str:
+    if status is None:
+        return "—"
+    return {"green": "绿", "yellow": "黄", "red": "红"}.get(status, status) if zh else status
 
 
 def _peak_words(peak: dict[str, Any], zh: bool) -> str:

@@ -259,6 +259,45 @@ INDEX_FILES = {
 }
 
 
+METHOD_OF = {
+    "carbon_assets": "analytics.carbon.assets",
+    "park_results": "analytics.park.evaluation",
+}
+
+
+def asset_and_park_tables(folder: Path) -> dict[str, Path]:
+    """The SYNTHETIC carbon-asset pool by district and type, and the park index results."""
+    from analytics.carbon.assets import classify, demo_projects, pool_summary
+    from analytics.park.demo_data import demo_parks, demo_reviews
+    from analytics.park.evaluation import evaluate
+
+    folder.mkdir(parents=True, exist_ok=True)
+    pool = write_csv_atomic(
+        pool_summary(classify(demo_projects())), folder / "carbon_assets_pool.csv"
+    )
+    parks = demo_parks()
+    final = write_csv_atomic(
+        evaluate(parks, demo_reviews(parks)).final, folder / "park_results.csv"
+    )
+    return {"carbon_assets": pool, "park_results": final}
+
+
+def cockpit_sample(root: Path) -> dict[str, Path]:
+    """The cockpit's files without a network (tests, benchmarks): the SYNTHETIC panels and
+    building energy as if pulled, the index computed from them, the asset pool and parks.
+    Returns each file by the holding role the cockpit reads it as."""
+    pulled = root / "pulled"
+    files = {
+        "stats_panel": synthetic.stats_panel(pulled / "stats_district_panel_2015_2024.csv"),
+        "eco_panel": synthetic.eco_panel(pulled / "eco_environment_panel_2015_2024.csv"),
+        "transport_panel": synthetic.transport_panel(pulled / "transport_panel_2015_2024.csv"),
+        "building_energy": synthetic.building_energy(pulled / "building_energy_2015_2024.csv"),
+    }
+    index_story(root, lambda _m: None)
+    files |= {role: root / "index" / name for role, name in INDEX_FILES.items()}
+    return files | asset_and_park_tables(root)
+
+
 def building_energy_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, Any]:
     """stats publishes building energy by district, type and month; the analyst pulls it
     under an auto-approved grant and its node records it as a holding for the cockpit."""
@@ -299,10 +338,6 @@ def building_energy_story(network: LocalNetwork, out_dir: Path, say: Say) -> dic
 def cockpit_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, Any]:
     """The analyst's node records the index outputs (derived from the pulled panels) and the
     SYNTHETIC carbon-asset pool and park index as holdings, and a demo viewer is added."""
-    from analytics.carbon.assets import classify, demo_projects, pool_summary
-    from analytics.park.demo_data import demo_parks, demo_reviews
-    from analytics.park.evaluation import evaluate
-
     with network.session("analyst") as analyst:
         holdings = Holdings(analyst.engine)
         panels = [h.id for h in holdings.all() if h.role.endswith("_panel")]
@@ -313,29 +348,11 @@ def cockpit_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, A
                 inputs=panels,
                 method="analytics.indicators.pipeline chengdu_districts",
             )
-        cockpit_dir = out_dir / "cockpit"
-        cockpit_dir.mkdir(parents=True, exist_ok=True)
-        write_csv_atomic(
-            pool_summary(classify(demo_projects())), cockpit_dir / "carbon_assets_pool.csv"
-        )
-        parks = demo_parks()
-        final = evaluate(parks, demo_reviews(parks)).final
-        write_csv_atomic(final, cockpit_dir / "park_results.csv")
         generated = "generated locally (SYNTHETIC), no department data"
-        holdings.record_derived(
-            "carbon_assets",
-            cockpit_dir / "carbon_assets_pool.csv",
-            inputs=[],
-            method=f"analytics.carbon.assets: {generated}",
-            synthetic=True,
-        )
-        holdings.record_derived(
-            "park_results",
-            cockpit_dir / "park_results.csv",
-            inputs=[],
-            method=f"analytics.park.evaluation: {generated}",
-            synthetic=True,
-        )
+        for role, path in asset_and_park_tables(out_dir / "cockpit").items():
+            holdings.record_derived(
+                role, path, inputs=[], method=f"{METHOD_OF[role]}: {generated}", synthetic=True
+            )
         queries = json.loads((out_dir / "joint" / "queries.json").read_text())
         sums = [q for q in queries if q["what"] in ("energy_tce", "emissions_tco2")]
         holdings.record_dp_answer(

@@ -309,7 +309,7 @@ def test_names_from_data_cannot_inject_markup_into_the_report(holdings_db) -> No
     engine, files = holdings_db
     evil = '<img src=x onerror="alert(1)"><!--<script>'
     Holdings(engine).record_derived(
-        "park_results", files / "parks.csv", inputs=[], method=evil, synthetic=True
+        "park_results", files / "park_results.csv", inputs=[], method=evil, synthetic=True
     )
     page = render_html(gather(CockpitData(Holdings(engine)), 2024, (2020, 2024)))
     assert evil not in page
