@@ -117,6 +117,14 @@ def validate(raw: pd.DataFrame, *, where: str = "building energy") -> pd.DataFra
     return out.reset_index(drop=True)
 
 
+def complete_years(frame: pd.DataFrame) -> tuple[int, int] | None:
+    """The first and last year with all twelve months (None when there is none): a year's
+    totals are not comparable while its months are still coming in."""
+    months = frame.groupby("year")["month"].nunique()
+    full = months[months == 12].index
+    return (int(full.min()), int(full.max())) if len(full) else None
+
+
 @dataclass(frozen=True)
 class Selection:
     """What a view is filtered to; ``None`` means everything."""

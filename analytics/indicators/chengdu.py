@@ -273,6 +273,12 @@ def units(variant: str, path: Path = ADMIN_UNITS) -> pd.DataFrame:
     return _admin(variant, path).drop(columns="core")
 
 
+def district_units(path: Path = ADMIN_UNITS) -> pd.DataFrame:
+    """Chengdu's 20 county-level units: ``uCode``, ``uName`` (pinyin), ``uName_zh`` and
+    ``core`` (1 for a central district, 0 otherwise)."""
+    return _admin("district", path)
+
+
 def central_districts(path: Path = ADMIN_UNITS) -> frozenset[str]:
     """Adcodes of Chengdu's central districts (中心城区), as the admin-unit file marks them."""
     units = _admin("district", path)

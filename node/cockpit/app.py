@@ -25,17 +25,17 @@ from starlette.middleware.gzip import GZipMiddleware
 from analytics.errors import AnalyticsError
 from node.audit.log import AccessLog
 from node.cockpit.auth import LoggedIn, LoginLimiter, Sessions, Users, check_csrf
-from node.cockpit.data import CockpitData, parse_query
+from node.cockpit.data import VIEW_ROLES, CockpitData, parse_query
 from node.cockpit.errors import BodyTooLarge, InvalidFilter, LoginRequired, RoleForbidden
 from node.cockpit.holdings import Holdings, grants_behind
-from node.errors import TanlianError
+from node.errors import NotFound, TanlianError
 
 logger = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 COOKIE = "tl_session"
 LOGIN_COOKIE = "tl_login_csrf"
 MAX_FORM = 4096
-VIEWS = ("overview", "map", "series", "distribution", "index", "joint", "assets")
+VIEWS = tuple(VIEW_ROLES)
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data: blob:; connect-src 'self'; font-src 'self'; "
@@ -89,21 +89,13 @@ class Cockpit:
         """One access-log entry per grant whose data the answer drew on."""
         grants, derived = grants_behind(sources, self.data.holdings)
         query = {k: v[:200] for k, v in sorted(params.items())}
-        for grant, src in sorted(grants.items()):
+        # an answer from no grant's data (generated tables only) is logged once, grant-less
+        for grant, src in sorted(grants.items()) or [(None, {})]:
             self.log.append(
                 "cockpit_view",
                 request_id=grant,
                 dataset_id=src.get("dataset_id"),
                 version=src.get("version"),
-                user=who.user,
-                role=who.role,
-                view=view,
-                query=query,
-                derived=derived,
-            )
-        if not grants:
-            self.log.append(
-                "cockpit_view",
                 user=who.user,
                 role=who.role,
                 view=view,
@@ -277,16 +269,16 @@ def create_app(cockpit: Cockpit) -> FastAPI:
     @app.get("/static/{path:path}", include_in_schema=False)
     def static(path: str) -> Response:
         if "\x00" in path or len(path) > 256:
-            return JSONResponse({"code": "not_found", "message": "no such file"}, 404)
+            raise NotFound(f"no such file: {path[:80]}")
         target = (STATIC / path).resolve()
         if (
             STATIC not in target.parents
             or not target.is_file()
             or target.suffix not in CONTENT_TYPES
         ):
-            return JSONResponse({"code": "not_found", "message": "no such file"}, 404)
+            raise NotFound(f"no such file: {path[:80]}")
         if target.name in ("login.html", "index.html"):
-            return JSONResponse({"code": "not_found", "message": "no such file"}, 404)
+            raise NotFound(f"no such file: {path[:80]}")
         return Response(
             target.read_bytes(),
             media_type=CONTENT_TYPES[target.suffix],
@@ -315,9 +307,7 @@ def create_app(cockpit: Cockpit) -> FastAPI:
     def geojson(request: Request) -> Response:
         cockpit.who(request)
         if cockpit.geojson is None:
-            return JSONResponse(
-                {"code": "not_found", "message": "no boundary file configured"}, 404
-            )
+            raise NotFound("no boundary file is configured (node.toml [cockpit] geojson)")
         return Response(cockpit.geojson.read_bytes(), media_type="application/json")
 
     @app.get("/api/export.csv")

@@ -15,7 +15,6 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,11 +24,10 @@ from analytics import buildings as bld
 from analytics.carbon.budget import budget_path, track
 from analytics.carbon.forecast import Forecast, holt, peak_year
 from analytics.errors import AnalyticsError
+from analytics.indicators.chengdu import district_units
 from node.cockpit.errors import InvalidFilter, NoHoldings
 from node.cockpit.holdings import Held, Holdings
 
-UNITS_FILE = Path(__file__).resolve().parents[1] / "pilot" / "data" / "chengdu_units.csv"
-CENTRAL = ("510104", "510105", "510106", "510107", "510108")
 #: a schematic tile grid (row, column), north up: no boundary data, no map review needed
 TILES = {
     "510182": (0, 2), "510114": (0, 3), "510113": (0, 4), "510121": (0, 5),
@@ -88,24 +86,18 @@ BASE_YEAR = 2020
 
 
 def units() -> list[dict[str, Any]]:
-    out = []
-    for line in UNITS_FILE.read_text(encoding="utf-8").splitlines():
-        if line.startswith("#") or not line.strip():
-            continue
-        code, zh, pinyin, kind = line.split(",")[:4]
-        row, col = TILES[code]
-        out.append(
-            {
-                "code": code,
-                "name_zh": zh,
-                "name_en": pinyin,
-                "kind": kind,
-                "central": code in CENTRAL,
-                "row": row,
-                "col": col,
-            }
-        )
-    return out
+    """Chengdu's 20 county-level units (the framework's admin table) with their tiles."""
+    return [
+        {
+            "code": u.uCode,
+            "name_zh": u.uName_zh,
+            "name_en": u.uName,
+            "central": bool(u.core == 1.0),
+            "row": TILES[u.uCode][0],
+            "col": TILES[u.uCode][1],
+        }
+        for u in district_units().itertuples()
+    ]
 
 
 @dataclass(frozen=True)
@@ -184,6 +176,17 @@ def forecast(series: pd.Series, horizon: int) -> Forecast:
     return _holt(tuple(int(i) for i in series.index), tuple(float(v) for v in series), horizon)
 
 
+def budget_of(emissions: pd.Series) -> pd.Series | None:
+    """The demo's budget path for a selection's yearly emissions (:data:`BUDGET`: a straight
+    line from its start-year emissions spending a share of holding them flat); None when
+    the start year is missing."""
+    start, end = BUDGET["start_year"], BUDGET["end_year"]
+    if start not in emissions.index or pd.isna(emissions[start]):
+        return None
+    e0 = float(emissions[start])
+    return budget_path(BUDGET["share_of_flat"] * e0 * (end - start + 1), start, end, e0)
+
+
 def _num(x: Any, digits: int = 6) -> float | None:
     if x is None or (isinstance(x, float) and not np.isfinite(x)) or pd.isna(x):
         return None
@@ -223,10 +226,14 @@ class CockpitData:
         finally:
             _VERIFIED.reset(token)
 
-    def energy(self) -> tuple[Held, pd.DataFrame]:
-        return self._held(
-            "building_energy", lambda b: bld.read_building_energy(b, where="building energy")
-        )
+    def energy(self) -> tuple[Held, tuple[pd.DataFrame, tuple[int, int] | None]]:
+        """The building-energy table and its first and last complete years (read once)."""
+
+        def read(content: bytes) -> tuple[pd.DataFrame, tuple[int, int] | None]:
+            frame = bld.read_building_energy(content, where="building energy")
+            return frame, bld.complete_years(frame)
+
+        return self._held("building_energy", read)
 
     def panel(self) -> tuple[Held, pd.DataFrame]:
         return self._held(
@@ -245,7 +252,7 @@ class CockpitData:
         return {"sources": [h.provenance() for h in held], **extra}
 
     def _rows(self, q: Query, districts: Sequence[str] | None = None) -> tuple[Held, pd.DataFrame]:
-        held, frame = self.energy()
+        held, (frame, _) = self.energy()
         sel = bld.Selection(
             districts=tuple(districts) if districts is not None else q.districts,
             building_types=q.types,
@@ -257,12 +264,10 @@ class CockpitData:
     def _years(self) -> tuple[int, int]:
         """The first and last year with all twelve months: a year's totals and intensities
         are not comparable while its months are still coming in."""
-        _, frame = self.energy()
-        months = frame.groupby("year")["month"].nunique()
-        full = months[months == 12].index
-        if len(full) == 0:
+        _, (_frame, years) = self.energy()
+        if years is None:
             raise InvalidFilter("the building-energy table holds no complete year yet")
-        return int(full.min()), int(full.max())
+        return years
 
     def _indicator_frame(self, q: Query, by: Sequence[str], freq: str = "year", districts=None):
         """Totals by ``by`` and period with every indicator computable for them."""
@@ -350,18 +355,14 @@ class CockpitData:
         }
 
     def _budget(self, emissions: pd.Series, year: int) -> dict[str, Any] | None:
-        start, end = BUDGET["start_year"], BUDGET["end_year"]
-        if start not in emissions.index or year < start:
+        path = budget_of(emissions)
+        if path is None or year < BUDGET["start_year"]:
             return None
-        e0 = float(emissions[start])
-        total = BUDGET["share_of_flat"] * e0 * (end - start + 1)
-        path = budget_path(total, start, end, e0)
-        tracked = track(emissions.loc[start:year], path)
-        last = tracked.iloc[-1]
+        last = track(emissions.loc[BUDGET["start_year"] : year], path).iloc[-1]
         return {
             "status": str(last["status"]),
             "ratio": _num(last["ratio"], 4),
-            "total_t": _num(total),
+            "total_t": _num(path.sum()),
             "path": [[int(y), _num(v)] for y, v in path.items()],
         }
 
@@ -438,39 +439,12 @@ class CockpitData:
                 }
             except AnalyticsError as exc:
                 result["forecast_error"] = exc.message
-        if (
-            q.freq == "year"
-            and q.indicator == "co2_t"
-            and (q.types is None and q.fuels == bld.FUELS)
-        ):
-            # the city's path, shared by the selection's share of its start-year emissions
-            city_co2 = self._city_co2()
-            start = BUDGET["start_year"]
-            if start in agg.index and start in city_co2.index:
-                e0 = float(city_co2[start])
-                path = budget_path(
-                    BUDGET["share_of_flat"] * e0 * (BUDGET["end_year"] - start + 1),
-                    start,
-                    BUDGET["end_year"],
-                    e0,
-                )
-                share = float(agg[start]) / e0
-                result["budget"] = {
-                    "share_of_city": _num(share, 4),
-                    "points": [[str(y), _num(v * share)] for y, v in path.items()],
-                }
+        if q.freq == "year" and q.indicator == "co2_t":
+            path = budget_of(agg)
+            if path is not None:
+                result["budget"] = {"points": [[str(y), _num(v)] for y, v in path.items()]}
         result["provenance"] = self.provenance(*used, factors=FACTORS, budget_assumption=BUDGET)
         return result
-
-    def _city_co2(self) -> pd.Series:
-        """The whole city's yearly CO2 (every type and fuel), kept per building-energy file."""
-        held, frame = self.energy()
-        cached = self._loaded.get("city_co2")
-        if cached is None or cached[0] != held.id:
-            rows = bld.select(frame, bld.Selection())
-            cached = (held.id, bld.totals(rows, [], "year")["co2_t"])
-            self._loaded["city_co2"] = cached
-        return cached[1]
 
     def distribution(self, q: Query) -> dict[str, Any]:
         held, rows = self._rows(q)

@@ -186,10 +186,6 @@ class Holdings:
         with Session(self.engine) as s:
             return [_held(r) for r in s.scalars(select(Holding).order_by(Holding.id))]
 
-    def latest(self, role: str) -> Held:
-        """The newest holding of ``role``, its file checked against the recorded hash."""
-        return self.latest_bytes(role)[0]
-
     def latest_bytes(self, role: str) -> tuple[Held, bytes]:
         """The newest holding of ``role`` and its content, read once and checked against the
         recorded hash (what is parsed is what was hashed: no window to swap the file)."""
@@ -201,12 +197,6 @@ class Holdings:
             raise NoHoldings(f"this node holds no {role.replace('_', ' ')} (pull it under a grant)")
         held = _held(row)
         return held, verified_bytes(held)
-
-    def find(self, role: str) -> Held | None:
-        try:
-            return self.latest(role)
-        except NoHoldings:
-            return None
 
 
 def verified_bytes(held: Held) -> bytes:

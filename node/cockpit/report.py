@@ -83,6 +83,7 @@ def _script() -> str:
 
 RENDER = """
 const R = JSON.parse(document.getElementById('report-data').textContent);
+learnIndicators(R.meta.indicators);
 const lang = R.lang, t = translator(lang);
 const put = (id, opt) => {
   // the page's charts are drawn for a dark background; the report is printed on white

@@ -189,14 +189,25 @@ def run_demo(
     return summary
 
 
+#: the district panels the departments publish (and the analyst pulls) by department: file
+#: name and SYNTHETIC generator
+PANELS = {
+    "stats": ("stats_district_panel_2015_2024.csv", synthetic.stats_panel),
+    "eco": ("eco_environment_panel_2015_2024.csv", synthetic.eco_panel),
+    "transport": ("transport_panel_2015_2024.csv", synthetic.transport_panel),
+}
+BUILDING_ENERGY_FILE = "building_energy_2015_2024.csv"
+
+
+def write_panels(folder: Path) -> dict[str, Path]:
+    """The SYNTHETIC district panels, written into ``folder``, by department."""
+    return {dept: make(folder / name) for dept, (name, make) in PANELS.items()}
+
+
 def index_story(out_dir: Path, say: Say) -> dict[str, Any]:
     """Chengdu's district index on the pulled panels (other columns: the generated panel)."""
     pulled = out_dir / "pulled"
-    panels = {
-        "stats": pulled / "stats_district_panel_2015_2024.csv",
-        "eco": pulled / "eco_environment_panel_2015_2024.csv",
-        "transport": pulled / "transport_panel_2015_2024.csv",
-    }
+    panels = {dept: pulled / name for dept, (name, _make) in PANELS.items()}
     # the demo's own panels are SYNTHETIC and say so; its outputs are flagged row by row
     res = run_pipeline(load_pipeline(INDEX_PIPELINE, panels=panels, allow_synthetic=True))
     files = write_outputs(res, out_dir / "index")
@@ -287,12 +298,8 @@ def cockpit_sample(root: Path) -> dict[str, Path]:
     building energy as if pulled, the index computed from them, the asset pool and parks.
     Returns each file by the holding role the cockpit reads it as."""
     pulled = root / "pulled"
-    files = {
-        "stats_panel": synthetic.stats_panel(pulled / "stats_district_panel_2015_2024.csv"),
-        "eco_panel": synthetic.eco_panel(pulled / "eco_environment_panel_2015_2024.csv"),
-        "transport_panel": synthetic.transport_panel(pulled / "transport_panel_2015_2024.csv"),
-        "building_energy": synthetic.building_energy(pulled / "building_energy_2015_2024.csv"),
-    }
+    files = {f"{dept}_panel": path for dept, path in write_panels(pulled).items()}
+    files["building_energy"] = synthetic.building_energy(pulled / BUILDING_ENERGY_FILE)
     index_story(root, lambda _m: None)
     files |= {role: root / "index" / name for role, name in INDEX_FILES.items()}
     return files | asset_and_park_tables(root)
@@ -301,7 +308,7 @@ def cockpit_sample(root: Path) -> dict[str, Path]:
 def building_energy_story(network: LocalNetwork, out_dir: Path, say: Say) -> dict[str, Any]:
     """stats publishes building energy by district, type and month; the analyst pulls it
     under an auto-approved grant and its node records it as a holding for the cockpit."""
-    source = synthetic.building_energy(out_dir / "data" / "building_energy_2015_2024.csv")
+    source = synthetic.building_energy(out_dir / "data" / BUILDING_ENERGY_FILE)
     name = "building-energy-monthly"
     with network.session("stats") as stats:
         pub = publish_as(
@@ -392,9 +399,7 @@ def _wait_released(s: NodeSession, rid: int, timeout: float = 30) -> None:
 def share_story(network: LocalNetwork, out_dir: Path, say: Say) -> tuple[list, list]:
     data = out_dir / "data"
     files = {
-        "stats": synthetic.stats_panel(data / "stats_district_panel_2015_2024.csv"),
-        "eco": synthetic.eco_panel(data / "eco_environment_panel_2015_2024.csv"),
-        "transport": synthetic.transport_panel(data / "transport_panel_2015_2024.csv"),
+        **write_panels(data),
         "grid": synthetic.grid_enterprise_electricity(data / "grid_enterprise_kwh_2024.csv"),
     }
     policies = {

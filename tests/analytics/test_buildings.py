@@ -84,8 +84,12 @@ def test_yearly_floor_area_is_the_mean_of_the_months_not_their_sum() -> None:
 def test_intensities_per_gdp_and_person() -> None:
     t = bld.totals(bld.derive(frame()), ["adcode"], "year")
     panel = pd.DataFrame(
-        {"adcode": ["510104", "510105"], "year": [2023, 2023], "gdp_bn_yuan": [2.0, 1.0],
-         "population_10k": [1.0, 0.5]}
+        {
+            "adcode": ["510104", "510105"],
+            "year": [2023, 2023],
+            "gdp_bn_yuan": [2.0, 1.0],
+            "population_10k": [1.0, 0.5],
+        }
     )
     out = bld.with_intensities(t, bld.stats_panel(panel))
     co2 = t.loc[("510104", 2023), "co2_t"]
@@ -109,3 +113,13 @@ def test_change_pct() -> None:
     assert bld.change_pct(s, 2024, 2023) == pytest.approx(10.0)
     assert bld.change_pct(s, 2024, 2020) == pytest.approx(-1.0)
     assert bld.change_pct(s, 2024, 2019) is None
+
+
+def test_complete_years_need_all_twelve_months() -> None:
+    full = [("510104", "office", f"2023-{m:02d}", 1, 1, 1) for m in range(1, 13)]
+    assert bld.complete_years(frame(full)) == (2023, 2023)
+    assert bld.complete_years(frame([*full, ("510104", "office", "2024-01", 1, 1, 1)])) == (
+        2023,
+        2023,
+    )
+    assert bld.complete_years(frame(ROWS)) is None

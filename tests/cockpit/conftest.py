@@ -10,7 +10,7 @@ import pytest
 
 from node.cockpit.holdings import Holdings
 from node.db import create_schema, make_engine
-from node.pilot.demo import INDEX_FILES, cockpit_sample
+from node.pilot.demo import BUILDING_ENERGY_FILE, INDEX_FILES, PANELS, cockpit_sample
 
 
 @pytest.fixture(scope="session")
@@ -30,8 +30,8 @@ def holdings_db(cockpit_files: Path, tmp_path: Path):
     h = Holdings(engine)
     pulled = files / "pulled"
     for role, name in (
-        ("building_energy", "building_energy_2015_2024.csv"),
-        ("stats_panel", "stats_district_panel_2015_2024.csv"),
+        ("building_energy", BUILDING_ENERGY_FILE),
+        ("stats_panel", PANELS["stats"][0]),
     ):
         h.record_derived(role, pulled / name, inputs=[], method="test fixture", synthetic=True)
     for role, name in INDEX_FILES.items():

@@ -16,6 +16,7 @@ from node.audit.models import AccessLogEntry
 from node.cockpit.app import COOKIE, Cockpit, create_app
 from node.cockpit.auth import Users
 from node.cockpit.errors import InvalidUser, UserExists
+from node.pilot.demo import BUILDING_ENERGY_FILE
 
 PASSWORD = "correct horse battery"
 
@@ -196,7 +197,7 @@ def test_a_file_changed_after_it_was_recorded_is_refused(holdings_db) -> None:
     client = app_for(engine)
     login(client)
     assert client.get("/api/distribution").status_code == 200
-    path = files / "pulled" / "building_energy_2015_2024.csv"
+    path = files / "pulled" / BUILDING_ENERGY_FILE
     text = path.read_text()
     path.write_text(
         text.replace("510104,锦江区,residential,2015-01,", "510104,锦江区,residential,2015-01,9", 1)

@@ -1,5 +1,5 @@
 // The cockpit page: filters kept in the URL, one fetch per panel, ECharts from the node.
-import { translator } from "./i18n.js";
+import { learnIndicators, translator } from "./i18n.js";
 import { assetsOption, distributionOption, fmt, indexOption, jointOption, mapOption, provShort, seriesOption, subindexOption } from "./charts.js";
 
 const role = document.querySelector('meta[name="user"]').dataset.role;
@@ -258,7 +258,7 @@ async function refresh() {
   }
   if (ok.assets) {
     chart("c-assets").setOption(assetsOption(meta, answers.assets, t, state.lang), true);
-    renderTable("t-parks", answers.assets.parks, [["name", t("parks")], ["type", "type"], ["total", t("total")], ["rank", t("rank")]]);
+    renderTable("t-parks", answers.assets.parks, [["name", t("parks")], ["type", t("park_type")], ["total", t("total")], ["rank", t("rank")]]);
   }
   for (const [panel, view, ids] of [["p-overview", "overview", []], ["p-map", "map", ["c-map"]], ["p-series", "series", ["c-series"]],
     ["p-distribution", "distribution", ["c-distribution"]], ["p-index", "index", ["c-index", "c-subindex"]], ["p-joint", "joint", ["c-joint"]],
@@ -306,6 +306,7 @@ async function main() {
   readUrl();
   t = translator(state.lang);
   meta = await get("/api/meta");
+  learnIndicators(meta.indicators);
   if (meta.map.mode === "geojson") {
     echarts.registerMap("chengdu", await get("/api/geojson"));
     geo = true;

@@ -116,7 +116,7 @@ export function indexOption(meta, data, t, lang, sel) {
       return `<b>${esc(unitName(meta, r.code, lang))}</b> ${fmt(r.index)}<br>${t("rank")} ${esc(r.rank)} (${t("rank_interval")}: ${esc(r.q05 ?? "—")}–${esc(r.q95 ?? "—")})<br>${t("lights")}: ${l.green ?? 0} ${t("green")} · ${l.yellow ?? 0} ${t("yellow")} · ${l.red ?? 0} ${t("red")}<br>${provShort(data.provenance, t)}`; } },
     grid: { left: 80, right: 70, top: 8, bottom: 20 },
     xAxis: { type: "value", min: 0, max: 100 },
-    yAxis: { type: "category", data: ranks.map((r) => unitName(meta, r.code, lang)) },
+    yAxis: { type: "category", data: ranks.map((r) => unitName(meta, r.code, lang)), axisLabel: { interval: 0, fontSize: 10 } },
     series: [{ type: "bar", data: ranks.map((r) => ({ value: r.index, itemStyle: sel.includes(r.code) ? { color: "#38b48b" } : { color: "#4c78a8" } })),
       label: { show: true, position: "right", color: "#e6edf3", formatter: (p) => { const r = ranks[p.dataIndex]; return r.q05 === null ? `#${r.rank}` : `#${r.rank} [${r.q05}–${r.q95}] ●${(lights[r.code] || {}).red ?? 0}`; } } }] };
 }
@@ -128,7 +128,7 @@ export function subindexOption(meta, data, t, lang) {
   return { ...base, tooltip: { formatter: (p) => `${esc(unitName(meta, s.rows[p.value[1]].code, lang))} · ${esc((lang === "en" ? s.en : s.zh)[p.value[0]])}: ${fmt(p.value[2])}<br>${provShort(data.provenance, t)}` },
     grid: { left: 80, right: 8, top: 8, bottom: 40 },
     xAxis: { type: "category", data: lang === "en" ? s.codes : s.zh, axisLabel: { fontSize: 10, interval: 0 } },
-    yAxis: { type: "category", data: s.rows.map((r) => unitName(meta, r.code, lang)), axisLabel: { fontSize: 9 } },
+    yAxis: { type: "category", data: s.rows.map((r) => unitName(meta, r.code, lang)), axisLabel: { fontSize: 9, interval: 0 } },
     visualMap: { show: false, min: 0, max: 100, inRange: { color: ["#d73027", "#fee08b", "#1a9850"] } },
     series: [{ type: "heatmap", data: cells }] };
 }

@@ -10,14 +10,12 @@ export const WORDS = {
     city: "全市", central: "中心城区", outer: "郊区新城",
     residential: "居住建筑", office: "办公建筑", commercial: "商业建筑", public: "公共建筑", industrial: "工业建筑",
     industry: "工业", electricity: "电力（范围二）", gas: "天然气（范围一）",
-    co2_t: "二氧化碳排放", carbon_intensity: "碳排放强度", energy_intensity: "能耗强度",
-    co2_per_capita_t: "人均碳排放", energy_tce: "能源消费量", kwh_per_m2: "单位面积电耗",
     vs_prev: "较上年", vs_base: "较基准年", budget: "碳预算路径", peak: "预测达峰年",
     peak_reached: "已达峰", peak_not: "尚未达峰", forecast: "预测", band: "90% 预测区间",
     rank: "排名", rank_interval: "蒙特卡洛排名 5–95%", lights: "预警灯", green: "绿", yellow: "黄", red: "红",
     source: "来源", grant: "授权", tx: "交易", version: "版本", derived: "分析结果", method: "方法",
     synthetic: "合成数据 SYNTHETIC", factors: "换算系数", selection: "所选合计",
-    expected_annual_t: "预计年减排量 (t)", issued_t: "已签发 (t)", parks: "园区指数", total: "总分",
+    expected_annual_t: "预计年减排量 (t)", park_type: "园区类型", issued_t: "已签发 (t)", parks: "园区指数", total: "总分",
     csv: "CSV", png: "PNG", info: "ⓘ 来源", loading: "加载中…", error: "出错",
     map_tiles: "示意图（瓦片网格，非实际边界）", map_review: "审图号",
     scope1: "范围一", scope2: "范围二",
@@ -35,14 +33,12 @@ export const WORDS = {
     city: "City", central: "Central districts", outer: "Outer districts",
     residential: "Residential", office: "Office", commercial: "Commercial", public: "Public", industrial: "Industrial",
     industry: "Industry", electricity: "Electricity (scope 2)", gas: "Natural gas (scope 1)",
-    co2_t: "CO2 emissions", carbon_intensity: "Carbon intensity", energy_intensity: "Energy intensity",
-    co2_per_capita_t: "CO2 per capita", energy_tce: "Energy use", kwh_per_m2: "Electricity per m²",
     vs_prev: "vs last year", vs_base: "vs base year", budget: "Budget path", peak: "Forecast peak year",
     peak_reached: "peak reached", peak_not: "not yet peaked", forecast: "Forecast", band: "90 % interval",
     rank: "Rank", rank_interval: "Monte Carlo rank 5–95 %", lights: "Warning lights", green: "green",
     yellow: "yellow", red: "red", source: "Source", grant: "grant", tx: "tx", version: "version",
     derived: "derived", method: "method", synthetic: "SYNTHETIC", factors: "Conversion factors",
-    selection: "Selection total", expected_annual_t: "Expected annual reduction (t)", issued_t: "Issued (t)",
+    selection: "Selection total", expected_annual_t: "Expected annual reduction (t)", park_type: "Park type", issued_t: "Issued (t)",
     parks: "Park index", total: "Total", csv: "CSV", png: "PNG", info: "ⓘ source", loading: "Loading…",
     error: "Error", map_tiles: "Schematic (tile grid, not boundaries)", map_review: "Map review no.",
     scope1: "Scope 1", scope2: "Scope 2",
@@ -51,6 +47,12 @@ export const WORDS = {
     co2_t_dp: "Emissions (t CO2)",
   },
 };
+
+// Indicator names are not here: the node sends them with the indicators (/api/meta), so
+// the page, the report and the API share one list.
+export function learnIndicators(indicators) {
+  for (const i of indicators) { WORDS.zh[i.code] = i.zh; WORDS.en[i.code] = i.en; }
+}
 
 export function translator(lang) {
   const words = WORDS[lang] || WORDS.zh;
